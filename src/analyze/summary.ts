@@ -1,0 +1,108 @@
+import { SUMMARY_MAX_TOP_KEYS, SUMMARY_TOP_N } from '../config/limits.js';
+import { BoundedTable } from '../core/bounded-table.js';
+import type { Anomaly, Transport } from '../core/records.js';
+import type { SipEvent } from '../track/sip-event.js';
+
+/** The `summary` object of `sipwarden analyze --format json` (DESIGN.md). Extend, never rename. */
+export interface SummaryJson {
+  packets: number;
+  sipMessages: number;
+  requests: Record<string, number>;
+  responses: Record<string, number>;
+  anomalies: Record<string, number>;
+  transports: Record<string, number>;
+  transactions: number;
+  dialogs: number;
+  registrations: number;
+  retransmissions: number;
+  firstTime: string | null;
+  lastTime: string | null;
+  topSources: { ip: string; messages: number }[];
+  topUserAgents: { userAgent: string; messages: number }[];
+  inputs: InputSummary[];
+}
+
+/** One input file's reading result, for the report. */
+export interface InputSummary {
+  file: string;
+  format: string;
+  frames: number;
+  sipMessages: number;
+  error?: string;
+}
+
+/** Counts what was read, as it is on the wire (retransmissions included), like tshark counts. */
+export class Summary {
+  packets = 0;
+  sipMessages = 0;
+  retransmissions = 0;
+  readonly requests: Record<string, number> = Object.create(null) as Record<string, number>;
+  readonly responses: Record<string, number> = Object.create(null) as Record<string, number>;
+  readonly anomalies: Record<string, number> = Object.create(null) as Record<string, number>;
+  readonly transports: Record<string, number> = Object.create(null) as Record<string, number>;
+  readonly inputs: InputSummary[] = [];
+  firstTime = Infinity;
+  lastTime = -Infinity;
+  private readonly sources = new BoundedTable<string, { n: number }>('summary-sources', SUMMARY_MAX_TOP_KEYS);
+  private readonly agents = new BoundedTable<string, { n: number }>('summary-agents', SUMMARY_MAX_TOP_KEYS);
+
+  /** Counts one parsed message. */
+  message(ev: SipEvent, transport: Transport): void {
+    this.sipMessages++;
+    if (ev.time < this.firstTime) this.firstTime = ev.time;
+    if (ev.time > this.lastTime) this.lastTime = ev.time;
+    if (ev.isRequest) bump(this.requests, ev.method);
+    else bump(this.responses, String(ev.status));
+    bump(this.transports, transport);
+    const s = this.sources.touch(ev.frame.srcIp, () => ({ n: 0 }));
+    if (s !== undefined) s.n++;
+    const ua = ev.isRequest ? ev.msg.userAgent : (ev.msg.server ?? ev.msg.userAgent);
+    if (ua !== undefined && ua !== '') {
+      const a = this.agents.touch(ua, () => ({ n: 0 }));
+      if (a !== undefined) a.n++;
+    }
+  }
+
+  /** Counts anomalies (from any stage). */
+  anomaly(a: Anomaly): void {
+    bump(this.anomalies, a.code);
+  }
+
+  /** The JSON shape, with tracking counts added by the caller. */
+  toJson(track: { transactions: number; dialogs: number; registrations: number }): SummaryJson {
+    return {
+      packets: this.packets,
+      sipMessages: this.sipMessages,
+      requests: sorted(this.requests),
+      responses: sorted(this.responses),
+      anomalies: sorted(this.anomalies),
+      transports: sorted(this.transports),
+      transactions: track.transactions,
+      dialogs: track.dialogs,
+      registrations: track.registrations,
+      retransmissions: this.retransmissions,
+      firstTime: Number.isFinite(this.firstTime) ? new Date(Math.floor(this.firstTime)).toISOString() : null,
+      lastTime: Number.isFinite(this.lastTime) ? new Date(Math.floor(this.lastTime)).toISOString() : null,
+      topSources: top(this.sources).map(([ip, n]) => ({ ip, messages: n })),
+      topUserAgents: top(this.agents).map(([userAgent, n]) => ({ userAgent, messages: n })),
+      inputs: this.inputs,
+    };
+  }
+}
+
+function bump(r: Record<string, number>, k: string): void {
+  r[k] = (r[k] ?? 0) + 1;
+}
+
+function sorted(r: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of Object.keys(r).sort()) out[k] = r[k] as number;
+  return out;
+}
+
+function top(t: BoundedTable<string, { n: number }>): [string, number][] {
+  const all: [string, number][] = [];
+  for (const [k, v] of t.entries()) all.push([k, v.n]);
+  all.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  return all.slice(0, SUMMARY_TOP_N);
+}

@@ -1,0 +1,175 @@
+import { open, readFile, stat } from 'node:fs/promises';
+import { ANALYZE_MAX_SIP_FILE_BYTES } from '../config/limits.js';
+import { isSeverity, severityRank, type AlertJson, type Severity } from '../core/alert.js';
+import { AlertBook } from '../detect/alert-book.js';
+import { DetectionEngine } from '../detect/engine.js';
+import { ALL_RULES } from '../detect/rules/index.js';
+import { SiteModel } from '../detect/site.js';
+import { parseSipMessage } from '../sip/message.js';
+import { readCaptureFile } from '../sources/capture-file.js';
+import { Pipeline } from '../pipeline.js';
+import type { InputSummary, SummaryJson } from '../analyze/summary.js';
+import { renderTextReport } from '../analyze/report.js';
+import { EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, UsageError } from './exit-codes.js';
+import { parseCommandArgs } from './args.js';
+
+/** The document `analyze --format json` prints (DESIGN.md). */
+export interface AnalyzeJson {
+  summary: SummaryJson;
+  alerts: AlertJson[];
+}
+
+/** What one analyze run produced, before formatting. */
+export interface AnalyzeResult {
+  readonly document: AnalyzeJson;
+  /** Input errors (one line each, naming the file and offset). */
+  readonly errors: string[];
+}
+
+/** Options of an analyze run (the command line's, parsed). */
+export interface AnalyzeOptions {
+  readonly sensor?: string;
+  readonly site?: SiteModel;
+}
+
+/** Runs the pipeline over every input file and returns the report document. */
+export async function analyzeFiles(files: readonly string[], options: AnalyzeOptions = {}): Promise<AnalyzeResult> {
+  const site = options.site ?? new SiteModel();
+  const book = new AlertBook(site.name, options.sensor ?? 'local');
+  const engine = new DetectionEngine(ALL_RULES, book, site);
+  const pipeline = new Pipeline({ listener: engine });
+  const errors: string[] = [];
+  for (const file of files) {
+    const before = pipeline.summary.sipMessages;
+    const input: InputSummary = { file, format: 'unknown', frames: 0, sipMessages: 0 };
+    try {
+      const kind = await sniff(file);
+      if (kind === 'capture') {
+        const provenanceBase = { kind: 'capture' as const, file };
+        const r = await readCaptureFile(file, (f) => {
+          pipeline.frame(f.linkType, f.data, f.time, { ...provenanceBase, frame: f.frame });
+        });
+        input.format = r.gzip ? `${r.format}+gzip` : r.format;
+        input.frames = r.frames;
+        if (r.error !== undefined) {
+          const msg = `${file}: ${r.error.message} (offset ${r.error.offset})`;
+          input.error = msg;
+          errors.push(r.frames > 0 ? `${msg}; the ${r.frames} frames before it were processed` : msg);
+        }
+      } else if (kind === 'sip') {
+        input.format = 'sip';
+        input.frames = await readSipFile(file, pipeline);
+      } else {
+        const msg = `${file}: not a capture (pcap, pcapng, gzip) nor a SIP message file (offset 0: ${kind.reason})`;
+        input.error = msg;
+        errors.push(msg);
+      }
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      input.error = msg;
+      errors.push(msg.startsWith(file) ? msg : `${file}: ${msg}`);
+    }
+    input.sipMessages = pipeline.summary.sipMessages - before;
+    pipeline.summary.inputs.push(input);
+  }
+  pipeline.finish();
+  engine.flush();
+  const t = pipeline.tracker;
+  const summary = pipeline.summary.toJson({
+    transactions: t.transactions.stats.transactions,
+    dialogs: t.dialogs.stats.dialogs,
+    registrations: t.registrations.stats.registrations,
+  });
+  summary.retransmissions = t.transactions.stats.requestRetransmissions + t.transactions.stats.responseRetransmissions;
+  return { document: { summary, alerts: book.alerts() }, errors };
+}
+
+/** `sipwarden analyze`: parses flags, runs, prints, and returns the exit code. */
+export async function runAnalyze(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs('analyze', args, {
+    format: { type: 'string', short: 'f', default: 'text' },
+    'fail-on': { type: 'string' },
+    sensor: { type: 'string' },
+  });
+  const format = values.format as string;
+  if (!['text', 'json', 'jsonl'].includes(format)) {
+    throw new UsageError(`analyze: --format must be text, json or jsonl (got '${format}')`);
+  }
+  const failOn = values['fail-on'] as string | undefined;
+  if (failOn !== undefined && !isSeverity(failOn)) {
+    throw new UsageError(`analyze: --fail-on must be one of info, low, medium, high, critical (got '${failOn}')`);
+  }
+  if (positionals.length === 0) throw new UsageError('analyze: give at least one capture or SIP message file');
+  const sensor = values.sensor as string | undefined;
+  const { document, errors } = await analyzeFiles(positionals, sensor === undefined ? {} : { sensor });
+  if (format === 'json') process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
+  else if (format === 'jsonl') for (const a of document.alerts) process.stdout.write(`${JSON.stringify(a)}\n`);
+  else process.stdout.write(renderTextReport(document));
+  for (const e of errors) process.stderr.write(`sipwarden: ${e}\n`);
+  if (failOn !== undefined) {
+    const rank = severityRank(failOn as Severity);
+    if (document.alerts.some((a) => severityRank(a.severity) >= rank)) return EXIT_FINDINGS;
+  }
+  return errors.length > 0 ? EXIT_INPUT : EXIT_OK;
+}
+
+type Sniffed = 'capture' | 'sip' | { reason: string };
+
+const CAPTURE_MAGICS = [0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1, 0x0a0d0d0a];
+
+/** Tells a capture from a raw SIP file by its first bytes. */
+async function sniff(file: string): Promise<Sniffed> {
+  let fh;
+  try {
+    fh = await open(file, 'r');
+  } catch (err) {
+    throw new Error(`${file}: cannot open: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  try {
+    const head = Buffer.alloc(64);
+    const { bytesRead } = await fh.read(head, 0, 64, 0);
+    if (bytesRead === 0) return { reason: 'the file is empty' };
+    if (bytesRead >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'capture';
+    if (bytesRead >= 4 && CAPTURE_MAGICS.includes(head.readUInt32BE(0))) return 'capture';
+    const msg = parseSipMessage(head.subarray(0, bytesRead));
+    if (msg.kind !== 'invalid') return 'sip';
+    // A start line longer than the probe: accept text that begins like a request or status line.
+    if (/^(?:\r?\n)*(?:SIP\/|[A-Z]{2,20} \S)/.test(head.subarray(0, bytesRead).toString('latin1'))) return 'sip';
+    return { reason: 'expected a pcap/pcapng magic number, gzip, or a SIP start line' };
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Reads a file of one or more SIP messages back to back (UDP semantics per message). */
+async function readSipFile(file: string, pipeline: Pipeline): Promise<number> {
+  const size = (await stat(file)).size;
+  if (size > ANALYZE_MAX_SIP_FILE_BYTES) {
+    throw new Error(`${file}: a SIP message file may be at most ${ANALYZE_MAX_SIP_FILE_BYTES} bytes (it has ${size})`);
+  }
+  const buf = await readFile(file);
+  let off = 0;
+  let n = 0;
+  while (off < buf.length) {
+    while (off < buf.length && (buf[off] === 0x0d || buf[off] === 0x0a)) off++;
+    if (off >= buf.length) break;
+    const data = buf.subarray(off);
+    const msg = parseSipMessage(data);
+    n++;
+    const frame = {
+      time: 0,
+      srcIp: '0.0.0.0',
+      srcPort: 0,
+      dstIp: '0.0.0.0',
+      dstPort: 0,
+      transport: 'udp' as const,
+      provenance: { kind: 'capture' as const, file, frame: n },
+      data: msg.kind === 'invalid' ? data : data.subarray(0, msg.length),
+    };
+    pipeline.summary.packets++;
+    pipeline.sipFrame(frame);
+    if (msg.kind === 'invalid' || msg.length <= 0) break;
+    off += msg.length;
+  }
+  return n;
+}

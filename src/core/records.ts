@@ -1,0 +1,81 @@
+/** Records shared by every stage of the pipeline (sources → decode → sip → track → detect). */
+
+/** Where a record came from. */
+export type SourceKind = 'capture' | 'hep' | 'log' | 'syslog' | 'cdr';
+
+/** Transport a SIP message travelled on. */
+export type Transport = 'udp' | 'tcp' | 'tls' | 'sctp' | 'ws' | 'wss';
+
+/** The source's own reference for a record: enough to find it again (file and frame, agent, line). */
+export interface Provenance {
+  readonly kind: SourceKind;
+  /** Capture or log file path, as given by the user. */
+  readonly file?: string;
+  /** 1-based frame number in a capture file, numbered as tshark numbers them. */
+  readonly frame?: number;
+  /** 1-based line number in a log file. */
+  readonly line?: number;
+  /** HEP capture agent id. */
+  readonly agent?: number;
+}
+
+/** A named, documented violation found in input. Never thrown: carried as data. */
+export interface Anomaly {
+  /** snake_case code, documented in the stage's anomaly table (e.g. `sip_bad_content_length`). */
+  readonly code: string;
+  /** Byte offset in the unit being parsed (packet, message), when it is known. */
+  readonly offset?: number;
+  /** Short human detail. Wire text in it must be escaped before display. */
+  readonly detail?: string;
+}
+
+/** An anomaly together with where it was seen (for the decode stage, which has no message). */
+export interface LocatedAnomaly extends Anomaly {
+  readonly time: number;
+  readonly provenance: Provenance;
+}
+
+/**
+ * One application payload delivered by the decode stage.
+ * `datagram`: a whole UDP (or SCTP/HEP-carried) payload, may hold one message and trailing junk.
+ * `stream`: the next in-order bytes of one direction of a TCP connection; `gap` says bytes were
+ * lost before these (the stream consumer must resynchronise).
+ * `stream-end`: that direction closed (FIN/RST) or its state was evicted.
+ */
+export type Payload = DatagramPayload | StreamPayload | StreamEndPayload;
+
+/** Addressing and time common to every payload. Times are milliseconds since the Unix epoch. */
+export interface PayloadBase {
+  readonly time: number;
+  readonly srcIp: string;
+  readonly srcPort: number;
+  readonly dstIp: string;
+  readonly dstPort: number;
+  readonly provenance: Provenance;
+}
+
+export interface DatagramPayload extends PayloadBase {
+  readonly kind: 'datagram';
+  readonly transport: Transport;
+  readonly data: Buffer;
+}
+
+export interface StreamPayload extends PayloadBase {
+  readonly kind: 'stream';
+  readonly transport: Transport;
+  /** Identifies one direction of one connection for the lifetime of the process. */
+  readonly streamId: number;
+  readonly data: Buffer;
+  readonly gap: boolean;
+}
+
+export interface StreamEndPayload extends PayloadBase {
+  readonly kind: 'stream-end';
+  readonly streamId: number;
+}
+
+/** One SIP message's bytes, framed, with addressing: what the SIP parser is handed. */
+export interface SipFrame extends PayloadBase {
+  readonly transport: Transport;
+  readonly data: Buffer;
+}

@@ -1,0 +1,183 @@
+import { createHash } from 'node:crypto';
+import { ALERT_MAX_KEPT, ALERT_MAX_OPEN, ALERT_MAX_SOURCES } from '../config/limits.js';
+import type { AlertJson, Severity } from '../core/alert.js';
+import { BoundedTable } from '../core/bounded-table.js';
+import { isoTime } from '../core/time.js';
+import type { RaiseInput, RuleMeta } from './rule.js';
+
+/** Where the book sends every revision (the store first, then the sinks). */
+export type RevisionSink = (alert: AlertJson) => void;
+
+interface OpenAlert {
+  json: AlertJson;
+  meta: RuleMeta;
+  lastSeenMs: number;
+  emittedCount: number;
+  emittedSources: number;
+}
+
+/** Counters of the alert book. */
+export interface AlertBookStats {
+  opened: number;
+  revisions: number;
+  closed: number;
+  evicted: number;
+  rejected: number;
+  /** Alerts no longer kept for the end-of-run report (past ALERT_MAX_KEPT). */
+  dropped: number;
+}
+
+/**
+ * Alert lifecycle (DESIGN.md): one alert per (rule, key) and window; it opens when a detector
+ * first raises it, gains a revision as its count grows (each doubling), its severity rises or its
+ * source list grows, and closes after its rule's quiet time. Ids derive from rule, key and
+ * firstSeen, so replaying the same input gives the same ids.
+ */
+export class AlertBook {
+  readonly stats: AlertBookStats = { opened: 0, revisions: 0, closed: 0, evicted: 0, rejected: 0, dropped: 0 };
+  private readonly open = new BoundedTable<string, OpenAlert>('alerts', ALERT_MAX_OPEN);
+  /** Latest revision of every alert of this run, for reports (bounded). */
+  private readonly kept = new Map<string, AlertJson>();
+  private lastSweep = -Infinity;
+
+  constructor(
+    private readonly site: string,
+    private readonly sensor: string,
+    private readonly sink: RevisionSink = () => {},
+  ) {}
+
+  /** Records a detector's raise: opens the alert or updates it. */
+  raise(meta: RuleMeta, input: RaiseInput, severityOverride?: Severity): void {
+    const bookKey = `${meta.id}\u0000${input.key}`;
+    const existing = this.open.get(bookKey);
+    if (existing !== undefined) {
+      this.update(existing, input, severityOverride);
+      return;
+    }
+    const created = this.open.touch(
+      bookKey,
+      () => this.create(meta, input, severityOverride),
+      (_k, victim) => {
+        this.stats.evicted++;
+        this.close(victim);
+      },
+    );
+    if (created === undefined) {
+      this.stats.rejected++;
+      return;
+    }
+    this.stats.opened++;
+    this.emit(created);
+  }
+
+  /** Closes alerts quiet for longer than their rule's quiet time at `now` (event time). */
+  tick(now: number): void {
+    if (now - this.lastSweep < 1000) return;
+    this.lastSweep = now;
+    for (const [k, a] of this.open.entries()) {
+      if (now - a.lastSeenMs > a.meta.quietMs) {
+        this.open.delete(k, true);
+        this.close(a);
+      }
+    }
+  }
+
+  /** Closes every open alert (end of input for `analyze`: the report shows final states). */
+  flush(): void {
+    for (const [k, a] of [...this.open.entries()]) {
+      this.open.delete(k);
+      this.close(a);
+    }
+  }
+
+  /** Latest revision of every alert seen in this run, in the order they were raised. */
+  alerts(): AlertJson[] {
+    return [...this.kept.values()].sort((a, b) => (a.raisedAt < b.raisedAt ? -1 : a.raisedAt > b.raisedAt ? 1 : 0));
+  }
+
+  private create(meta: RuleMeta, input: RaiseInput, severityOverride?: Severity): OpenAlert {
+    const first = input.firstTime ?? input.time;
+    const json: AlertJson = {
+      schemaVersion: 1,
+      id: alertId(meta.id, input.key, first),
+      revision: 1,
+      state: 'open',
+      rule: meta.id,
+      severity: severityOverride ?? input.severity ?? meta.severity,
+      title: input.title,
+      site: this.site,
+      sensor: this.sensor,
+      firstSeen: isoTime(first),
+      raisedAt: isoTime(input.time),
+      lastSeen: isoTime(input.time),
+      count: input.count,
+      evidence: input.evidence,
+      remediation: meta.remediation,
+      references: [...meta.references],
+    };
+    if (input.source !== undefined) json.source = input.source;
+    if (input.target !== undefined) json.target = input.target;
+    applySources(json, input);
+    return { json, meta, lastSeenMs: input.time, emittedCount: input.count, emittedSources: json.sources?.length ?? 0 };
+  }
+
+  private update(a: OpenAlert, input: RaiseInput, severityOverride?: Severity): void {
+    const j = a.json;
+    a.lastSeenMs = Math.max(a.lastSeenMs, input.time);
+    j.lastSeen = isoTime(a.lastSeenMs);
+    j.count = Math.max(j.count, input.count);
+    j.title = input.title;
+    j.evidence = input.evidence;
+    if (input.target !== undefined) j.target = input.target;
+    applySources(j, input);
+    const severity = severityOverride ?? input.severity ?? a.meta.severity;
+    const rose = severityRankOf(severity) > severityRankOf(j.severity);
+    if (rose) j.severity = severity;
+    const sources = j.sources?.length ?? 0;
+    if (rose || j.count >= a.emittedCount * 2 || sources > a.emittedSources * 2) {
+      a.emittedCount = j.count;
+      a.emittedSources = sources;
+      j.revision++;
+      this.emit(a);
+    } else {
+      this.keep(j);
+    }
+  }
+
+  private close(a: OpenAlert): void {
+    a.json.state = 'closed';
+    a.json.revision++;
+    this.stats.closed++;
+    this.emit(a);
+  }
+
+  private emit(a: OpenAlert): void {
+    this.stats.revisions++;
+    this.keep(a.json);
+    this.sink(structuredClone(a.json));
+  }
+
+  private keep(j: AlertJson): void {
+    if (this.kept.has(j.id) || this.kept.size < ALERT_MAX_KEPT) this.kept.set(j.id, j);
+    else this.stats.dropped++;
+  }
+}
+
+function applySources(j: AlertJson, input: RaiseInput): void {
+  if (input.sources === undefined) return;
+  const list = [...input.sources].sort((a, b) => b.count - a.count || (a.ip < b.ip ? -1 : 1));
+  j.sources = list.slice(0, ALERT_MAX_SOURCES).map((s) => ({ ip: s.ip, count: s.count }));
+  const total = input.sourcesTotal ?? list.length;
+  if (total > j.sources.length) j.sourcesTotal = total;
+  else delete j.sourcesTotal;
+}
+
+const RANK: Record<Severity, number> = { info: 0, low: 1, medium: 2, high: 3, critical: 4 };
+function severityRankOf(s: Severity): number {
+  return RANK[s];
+}
+
+/** Stable alert id: the first 16 hex digits of SHA-256(rule, key, firstSeen). */
+export function alertId(rule: string, key: string, firstSeenMs: number): string {
+  return createHash('sha256').update(`${rule}\u0000${key}\u0000${Math.floor(firstSeenMs)}`).digest('hex').slice(0, 16);
+}

@@ -1,0 +1,110 @@
+import type { SipEvent } from '../track/sip-event.js';
+import type { Transaction } from '../track/transactions.js';
+
+/**
+ * What a request's transaction came to, from the point of view of authentication.
+ * - challenged: no credentials, answered 401/407 — the normal first step of the handshake;
+ * - stale: credentials answered with a `stale=true` challenge — a nonce refresh, not a failure;
+ * - rejected: credentials answered 401/407 again or 403 — a failed password;
+ * - accepted: credentials that passed (2xx, or a non-auth answer after routing);
+ * - open: no credentials and served anyway (2xx/18x);
+ * - forbidden: no credentials, 403;
+ * - not-found: 404/604, the user or number does not exist;
+ * - failed: any other failure;
+ * - unanswered: no final answer before the transaction timed out.
+ */
+export type AttemptOutcome =
+  | 'challenged'
+  | 'stale'
+  | 'rejected'
+  | 'accepted'
+  | 'open'
+  | 'forbidden'
+  | 'not-found'
+  | 'failed'
+  | 'unanswered';
+
+/** One request and its outcome: what authentication and enumeration rules count. */
+export interface AuthAttempt {
+  /** Event time of the outcome (final answer, or the time-out). */
+  readonly time: number;
+  readonly tx: Transaction;
+  readonly request: SipEvent;
+  readonly final: SipEvent | undefined;
+  readonly method: string;
+  readonly status: number;
+  readonly outcome: AttemptOutcome;
+  readonly credentials: boolean;
+  /** Digest user name of the credentials ('' when none). */
+  readonly identity: string;
+  readonly realm: string;
+  readonly nonce: string;
+  /** The user the request aims at: To user for REGISTER, Request-URI user otherwise. */
+  readonly extension: string;
+  readonly srcIp: string;
+  readonly srcPort: number;
+  readonly dstIp: string;
+  readonly dstPort: number;
+  readonly transport: string;
+  readonly userAgent: string;
+}
+
+const CHALLENGE = new Set([401, 407]);
+const NOT_FOUND = new Set([404, 604]);
+
+/** Classifies a transaction that got a final answer (`final`) or timed out (`final` undefined). */
+export function classifyAttempt(tx: Transaction, final: SipEvent | undefined, time: number): AuthAttempt {
+  const req = tx.request;
+  const msg = req.msg;
+  const cred = msg.authorization ?? msg.proxyAuthorization;
+  const credentials = cred !== undefined && cred.scheme.toLowerCase() === 'digest';
+  const status = final?.status ?? 0;
+  let outcome: AttemptOutcome;
+  if (final === undefined) outcome = 'unanswered';
+  else if (credentials) {
+    if (CHALLENGE.has(status)) outcome = isStale(final) ? 'stale' : 'rejected';
+    else if (status === 403) outcome = 'rejected';
+    else if (NOT_FOUND.has(status)) outcome = 'not-found';
+    else if (status < 300) outcome = 'accepted';
+    else if (tx.method === 'REGISTER' || status === 400 || status >= 500) outcome = 'failed';
+    // An INVITE/MESSAGE that passed authentication and then failed downstream (busy, cancelled).
+    else outcome = 'accepted';
+  } else if (CHALLENGE.has(status)) outcome = 'challenged';
+  else if (status === 403) outcome = 'forbidden';
+  else if (NOT_FOUND.has(status)) outcome = 'not-found';
+  else if (status < 300) outcome = 'open';
+  else outcome = 'failed';
+  return {
+    time,
+    tx,
+    request: req,
+    final,
+    method: tx.method,
+    status,
+    outcome,
+    credentials,
+    identity: credentials ? (cred?.username ?? '') : '',
+    realm: credentials ? (cred?.realm ?? '') : '',
+    nonce: credentials ? (cred?.nonce ?? '') : '',
+    extension: targetUser(req),
+    srcIp: req.frame.srcIp,
+    srcPort: req.frame.srcPort,
+    dstIp: req.frame.dstIp,
+    dstPort: req.frame.dstPort,
+    transport: req.frame.transport,
+    userAgent: msg.userAgent ?? '',
+  };
+}
+
+function isStale(final: SipEvent): boolean {
+  const challenges = final.status === 407 ? final.msg.proxyAuthenticate : final.msg.wwwAuthenticate;
+  for (const c of challenges) if (c.stale === true) return true;
+  return false;
+}
+
+/** The user part a request targets: the To user for REGISTER, the Request-URI user otherwise. */
+export function targetUser(req: SipEvent): string {
+  const msg = req.msg;
+  if (req.method === 'REGISTER') return msg.to?.uri?.user ?? '';
+  return msg.requestUri?.user ?? msg.to?.uri?.user ?? '';
+}

@@ -1,0 +1,82 @@
+/**
+ * What the authentication rules remember about a run of rejected attempts, and the test that
+ * tells a misconfigured device from a guesser.
+ *
+ * A phone left with an old password re-sends its REGISTER at its registration or retry interval,
+ * keeping its Call-ID (RFC 3261 §10.2.4 asks a UA to reuse it across refreshes) and one
+ * User-Agent. A guesser is fast or rotates Call-IDs. "Stale-like" = few Call-IDs AND a slow,
+ * regular pace.
+ */
+import { CappedSet } from './window.js';
+import type { AuthAttempt } from './attempts.js';
+
+/** Intervals between rejections remembered per profile (the most recent ones). */
+const PROFILE_INTERVALS = 16;
+/** Call-IDs remembered per profile (beyond that, only the distinct count grows). */
+const PROFILE_CALL_IDS = 8;
+
+/** A device retrying at least this far apart (median) is slow enough to be a stale registration. */
+export const STALE_MIN_INTERVAL_MS = 15_000;
+/** ...and reuses at most this many Call-IDs. */
+export const STALE_MAX_CALL_IDS = 2;
+
+/** Rejections of one key (source, identity, or both) in one window. */
+export class RejectionProfile {
+  readonly callIds = new CappedSet(PROFILE_CALL_IDS);
+  readonly userAgents = new CappedSet(4);
+  readonly methods: Record<string, number> = {};
+  readonly statuses: Record<string, number> = {};
+  readonly frames: number[] = [];
+  private readonly intervals: number[] = [];
+  private last = -Infinity;
+
+  /** Records one rejected attempt. */
+  add(a: AuthAttempt): void {
+    this.callIds.add(a.request.callId);
+    if (a.userAgent !== '') this.userAgents.add(a.userAgent);
+    this.methods[a.method] = (this.methods[a.method] ?? 0) + 1;
+    const st = String(a.status);
+    this.statuses[st] = (this.statuses[st] ?? 0) + 1;
+    if (a.request.frame.provenance.frame !== undefined && this.frames.length < 20) {
+      this.frames.push(a.request.frame.provenance.frame);
+    }
+    const t = a.request.time;
+    if (Number.isFinite(this.last)) {
+      if (this.intervals.length >= PROFILE_INTERVALS) this.intervals.shift();
+      this.intervals.push(t - this.last);
+    }
+    this.last = t;
+  }
+
+  /** Median interval between rejections (Infinity with fewer than two). */
+  medianIntervalMs(): number {
+    if (this.intervals.length === 0) return Infinity;
+    const s = [...this.intervals].sort((a, b) => a - b);
+    return s[s.length >> 1] as number;
+  }
+
+  /** True when the rejections look like one device retrying an old password. */
+  staleLike(): boolean {
+    return this.callIds.distinct <= STALE_MAX_CALL_IDS && this.medianIntervalMs() >= STALE_MIN_INTERVAL_MS;
+  }
+
+  /** Evidence common to the authentication rules. */
+  evidence(): Record<string, unknown> {
+    return {
+      methods: { ...this.methods },
+      statuses: { ...this.statuses },
+      userAgents: this.userAgents.top(4).map((u) => u.value),
+      callIds: this.callIds.distinct,
+      medianIntervalSeconds: Number.isFinite(this.medianIntervalMs())
+        ? Math.round(this.medianIntervalMs() / 100) / 10
+        : null,
+      frames: [...this.frames],
+    };
+  }
+}
+
+/** True for attempts that are failed guesses: credentials rejected, or credentials for an
+ * identity the PBX says does not exist. */
+export function isRejection(a: AuthAttempt): boolean {
+  return a.outcome === 'rejected' || (a.credentials && a.outcome === 'not-found');
+}

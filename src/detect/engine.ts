@@ -1,0 +1,109 @@
+import type { Severity } from '../core/alert.js';
+import type { Anomaly, SipFrame } from '../core/records.js';
+import type { Binding, Registration } from '../track/registrations.js';
+import type { Dialog } from '../track/dialogs.js';
+import type { SipEvent } from '../track/sip-event.js';
+import type { TrackListener } from '../track/tracker.js';
+import type { Transaction } from '../track/transactions.js';
+import type { AlertBook } from './alert-book.js';
+import { classifyAttempt } from './attempts.js';
+import type { Detector, RaiseInput, RuleModule } from './rule.js';
+import type { SiteModel } from './site.js';
+
+/** Per-rule settings from the configuration. */
+export interface RuleSettings {
+  readonly enabled?: boolean;
+  readonly severity?: Severity;
+  readonly thresholds?: Readonly<Record<string, number>>;
+}
+
+/**
+ * The detection stage: receives the tracker's events, derives request outcomes (attempts), and
+ * hands both to every enabled rule's detector in event time. Detectors raise into the alert book.
+ */
+export class DetectionEngine implements TrackListener {
+  private readonly detectors: Detector[] = [];
+  private readonly onMessages: Detector[] = [];
+  private readonly onAttempts: Detector[] = [];
+  private readonly onTicks: Detector[] = [];
+  private now = -Infinity;
+
+  constructor(
+    rules: readonly RuleModule[],
+    private readonly book: AlertBook,
+    site: SiteModel,
+    settings: Readonly<Record<string, RuleSettings>> = {},
+  ) {
+    for (const rule of rules) {
+      const s = settings[rule.meta.id] ?? {};
+      if (s.enabled === false) continue;
+      const thresholds = { ...rule.meta.thresholds, ...(s.thresholds ?? {}) };
+      const severity = s.severity;
+      const d = rule.create({
+        thresholds,
+        site,
+        raise: (input: RaiseInput) => book.raise(rule.meta, input, severity),
+      });
+      this.detectors.push(d);
+      if (d.onMessage) this.onMessages.push(d);
+      if (d.onAttempt) this.onAttempts.push(d);
+      if (d.onTick) this.onTicks.push(d);
+    }
+  }
+
+  /** Moves event time forward (messages and idle ticks): detectors and the book close windows. */
+  tick(now: number): void {
+    if (now <= this.now) return;
+    this.now = now;
+    for (const d of this.onTicks) d.onTick?.(now);
+    this.book.tick(now);
+  }
+
+  message(ev: SipEvent, tx: Transaction | undefined, retransmission: boolean): void {
+    this.tick(ev.time);
+    for (const d of this.onMessages) d.onMessage?.(ev, tx, retransmission);
+    // A request's outcome is known at its first final answer.
+    if (!ev.isRequest && !retransmission && tx !== undefined && tx.final === ev && this.onAttempts.length > 0) {
+      const a = classifyAttempt(tx, ev, ev.time);
+      for (const d of this.onAttempts) d.onAttempt?.(a);
+    }
+  }
+
+  transactionClosed(tx: Transaction, reason: 'completed' | 'timeout' | 'evicted'): void {
+    if (reason === 'timeout' && tx.method !== 'ACK' && this.onAttempts.length > 0) {
+      const a = classifyAttempt(tx, undefined, tx.lastTime);
+      for (const d of this.onAttempts) d.onAttempt?.(a);
+    }
+    for (const d of this.detectors) d.onTransactionClosed?.(tx, reason);
+  }
+
+  dialogCreated(d: Dialog, ev: SipEvent): void {
+    for (const x of this.detectors) x.onDialogCreated?.(d, ev);
+  }
+
+  dialogConfirmed(d: Dialog, ev: SipEvent): void {
+    for (const x of this.detectors) x.onDialogConfirmed?.(d, ev);
+  }
+
+  dialogRequest(d: Dialog, ev: SipEvent, tx: Transaction | undefined): void {
+    for (const x of this.detectors) x.onDialogRequest?.(d, ev, tx);
+  }
+
+  dialogEnded(d: Dialog, reason: string): void {
+    for (const x of this.detectors) x.onDialogEnded?.(d, reason);
+  }
+
+  bindingAdded(reg: Registration, b: Binding, ev: SipEvent, existing: readonly Binding[]): void {
+    for (const x of this.detectors) x.onBindingAdded?.(reg, b, ev, existing);
+  }
+
+  malformed(frame: SipFrame, anomalies: readonly Anomaly[], ev: SipEvent | undefined): void {
+    this.tick(frame.time);
+    for (const x of this.detectors) x.onMalformed?.(frame, anomalies, ev);
+  }
+
+  /** End of input: detectors see the last time, then every open alert is closed. */
+  flush(): void {
+    this.book.flush();
+  }
+}

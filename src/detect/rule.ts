@@ -1,0 +1,78 @@
+import type { Anomaly, SipFrame } from '../core/records.js';
+import type { AlertEndpoint, AlertTarget, Severity } from '../core/alert.js';
+import type { Binding, Registration } from '../track/registrations.js';
+import type { Dialog } from '../track/dialogs.js';
+import type { SipEvent } from '../track/sip-event.js';
+import type { Transaction } from '../track/transactions.js';
+import type { AuthAttempt } from './attempts.js';
+import type { SiteModel } from './site.js';
+
+/** What a rule declares about itself: shown by `sipwarden rules` and in docs/rules/<id>.md. */
+export interface RuleMeta {
+  /** Stable dotted id (a contract: never renamed). */
+  readonly id: string;
+  readonly title: string;
+  readonly severity: Severity;
+  /** What the rule sees, in a sentence or two. */
+  readonly description: string;
+  /** What does not count, and known false positives. */
+  readonly falsePositives: string;
+  /** The fix: the 3CX setting to change and the generic SIP fix. */
+  readonly remediation: string;
+  readonly references: readonly string[];
+  /** Default thresholds, overridable per site; each documented in the rule's page. */
+  readonly thresholds: Readonly<Record<string, number>>;
+  /** An open alert closes after this much quiet event time. */
+  readonly quietMs: number;
+}
+
+/** A detector: a pure state machine fed events in event time; no I/O, no timers, no wall clock. */
+export interface Detector {
+  /** Every message (retransmissions flagged). */
+  onMessage?(ev: SipEvent, tx: Transaction | undefined, retransmission: boolean): void;
+  /** A request's outcome once its transaction has a final answer or timed out. */
+  onAttempt?(a: AuthAttempt): void;
+  onTransactionClosed?(tx: Transaction, reason: 'completed' | 'timeout' | 'evicted'): void;
+  onDialogCreated?(d: Dialog, ev: SipEvent): void;
+  onDialogConfirmed?(d: Dialog, ev: SipEvent): void;
+  onDialogRequest?(d: Dialog, ev: SipEvent, tx: Transaction | undefined): void;
+  onDialogEnded?(d: Dialog, reason: string): void;
+  onBindingAdded?(reg: Registration, b: Binding, ev: SipEvent, existing: readonly Binding[]): void;
+  /** Parser anomalies of one message (`ev` when it still parsed). */
+  onMalformed?(frame: SipFrame, anomalies: readonly Anomaly[], ev: SipEvent | undefined): void;
+  /** Event time moved on (every message, and idle ticks). */
+  onTick?(now: number): void;
+}
+
+/** What a detector reports: one call per threshold crossing or growth of an alert. */
+export interface RaiseInput {
+  /** What the alert groups by (source, identity, both): one alert per (rule, key) and window. */
+  readonly key: string;
+  readonly time: number;
+  /** Event time of the first event that counted (defaults to `time` on the first raise). */
+  readonly firstTime?: number;
+  /** Total events counted so far for this key (absolute, not a delta). */
+  readonly count: number;
+  readonly title: string;
+  readonly source?: AlertEndpoint;
+  /** Per-source counts for rules that group many sources (absolute counts). */
+  readonly sources?: readonly { ip: string; count: number }[];
+  readonly sourcesTotal?: number;
+  readonly target?: AlertTarget;
+  readonly evidence: Record<string, unknown>;
+  /** Overrides the rule's severity for this alert (e.g. credentials from a public address). */
+  readonly severity?: Severity;
+}
+
+/** What the engine gives a detector. */
+export interface DetectorContext {
+  readonly thresholds: Readonly<Record<string, number>>;
+  readonly site: SiteModel;
+  raise(input: RaiseInput): void;
+}
+
+/** A rule module: its metadata and a factory for its detector. */
+export interface RuleModule {
+  readonly meta: RuleMeta;
+  create(ctx: DetectorContext): Detector;
+}

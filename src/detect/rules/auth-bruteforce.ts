@@ -1,0 +1,59 @@
+import { DETECT_MAX_AUTH_KEYS } from '../../config/limits.js';
+import type { AuthAttempt } from '../attempts.js';
+import { isRejection, RejectionProfile } from '../auth-profile.js';
+import type { RuleModule } from '../rule.js';
+import { KeyedWindows, sourceGroup } from '../window.js';
+
+/** auth.bruteforce: rejected credentials for one identity from one source (or IPv6 /64). */
+export const authBruteforce: RuleModule = {
+  meta: {
+    id: 'auth.bruteforce',
+    title: 'Password guessing against one identity',
+    severity: 'high',
+    description:
+      'One source (an IPv6 /64 counts as one) has its credentials for one identity rejected again and again: 401/407 ' +
+      'answered to a request that carried credentials, or 403. The normal first request without credentials and its ' +
+      'challenge are not failures, nor is a stale=true nonce refresh.',
+    falsePositives:
+      'A device left with an old password retries slowly with one Call-ID: that is auth.stale-credentials (low), not ' +
+      'this rule. A user typing a wrong password a few times stays under the threshold.',
+    remediation:
+      '3CX: keep Security → Anti-Hacking enabled (failed-authentication count and block time), add the source to the ' +
+      'IP Blocklist, and change the targeted extension\'s Auth ID and password; restrict the extension to the LAN if it ' +
+      'never registers from outside. Any PBX: block the source at the firewall or SBC, use long random digest ' +
+      'passwords, rate-limit authentication failures per source (fail2ban, pike).',
+    references: ['RFC 3261 §22 (Usage of HTTP Authentication)', 'RFC 8760 (digest algorithms for SIP)'],
+    thresholds: { rejections: 5, windowSeconds: 600 },
+    quietMs: 600_000,
+  },
+  create(ctx) {
+    const threshold = ctx.thresholds.rejections ?? 5;
+    const windows = new KeyedWindows<RejectionProfile>(
+      'auth.bruteforce',
+      DETECT_MAX_AUTH_KEYS,
+      (ctx.thresholds.windowSeconds ?? 600) * 1000,
+      () => new RejectionProfile(),
+    );
+    return {
+      onAttempt(a: AuthAttempt): void {
+        if (!isRejection(a) || a.identity === '') return;
+        const group = sourceGroup(a.srcIp);
+        const w = windows.hit(`${group}\u0000${a.identity}`, a.time);
+        if (w === undefined) return;
+        w.data.add(a);
+        if (w.count < threshold || w.data.staleLike()) return;
+        const extension = ctx.site.extensionOf(a.identity);
+        ctx.raise({
+          key: `${group}|${a.identity}`,
+          time: a.time,
+          firstTime: w.firstTime,
+          count: w.count,
+          title: `Password guessing against ${extension === a.identity ? `identity ${a.identity}` : `extension ${extension} (Auth ID ${a.identity})`}`,
+          source: { ip: a.srcIp, port: a.srcPort, transport: a.transport },
+          target: { ip: a.dstIp, port: a.dstPort, extension, identity: a.identity },
+          evidence: { ...w.data.evidence(), realm: a.realm, sourceGroup: group },
+        });
+      },
+    };
+  },
+};

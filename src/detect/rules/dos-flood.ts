@@ -1,0 +1,107 @@
+import { DETECT_MAX_RATE_KEYS } from '../../config/limits.js';
+import { BoundedTable } from '../../core/bounded-table.js';
+import type { RuleModule } from '../rule.js';
+import { newRate, slidingCount, sourceGroup, type RateState } from '../window.js';
+
+interface SourceRate {
+  readonly rate: RateState;
+  answered: number;
+  unanswered: number;
+  readonly frames: number[];
+}
+
+/** dos.flood: request rate per source and method (and over all sources) above threshold. */
+export const dosFlood: RuleModule = {
+  meta: {
+    id: 'dos.flood',
+    title: 'SIP request flood',
+    severity: 'high',
+    description:
+      'Requests of one method from one source (IPv6 /64) exceed `perSource` within `windowSeconds`, or requests of ' +
+      'one method from all sources together exceed `overall`. Retransmissions are not counted. Requests the PBX ' +
+      'stopped answering (it blocked the source) are counted as blocked in the evidence, not as new harm.',
+    falsePositives:
+      'A NATed office re-registering all its phones at once after an outage sends a burst of REGISTERs and challenges ' +
+      'from one address; the default per-source threshold (300 in 10 s per method) sits well above fifty phones\' ' +
+      'two-step registration. Raise it for a site behind a large NAT or an SBC (or declare the SBC as a trunk).',
+    remediation:
+      '3CX: keep Security → Anti-Hacking / flood protection on, block the source in the IP Blocklist, and do not ' +
+      'expose SIP to the whole internet (allow only providers and known networks on the firewall). Any PBX: ' +
+      'rate-limit per source (Kamailio pike, Asterisk/FreeSWITCH ACLs, an SBC), block at the firewall.',
+    references: ['RFC 5390 (overload problem statement)', 'RFC 7339 (SIP overload control)'],
+    thresholds: { perSource: 300, overall: 3000, windowSeconds: 10 },
+    quietMs: 60_000,
+  },
+  create(ctx) {
+    const perSource = ctx.thresholds.perSource ?? 300;
+    const overall = ctx.thresholds.overall ?? 3000;
+    const windowMs = (ctx.thresholds.windowSeconds ?? 10) * 1000;
+    const sources = new BoundedTable<string, SourceRate>('dos.flood', DETECT_MAX_RATE_KEYS);
+    const totals = new Map<string, RateState>();
+    const totalSources = new Map<string, Map<string, number>>();
+    return {
+      onMessage(ev, _tx, retransmission): void {
+        if (!ev.isRequest || retransmission || ev.method === 'ACK') return;
+        const method = ev.method.length > 16 ? 'OTHER' : ev.method;
+        const group = sourceGroup(ev.frame.srcIp);
+        const key = `${group}\u0000${method}`;
+        const s = sources.touch(key, () => ({ rate: newRate(ev.time), answered: 0, unanswered: 0, frames: [] }));
+        if (s !== undefined) {
+          const n = slidingCount(s.rate, ev.time, windowMs);
+          if (s.frames.length < 20 && ev.frame.provenance.frame !== undefined) s.frames.push(ev.frame.provenance.frame);
+          if (n > perSource) {
+            ctx.raise({
+              key: `${group}|${method}`,
+              time: ev.time,
+              firstTime: s.rate.firstTime,
+              count: s.rate.total,
+              title: `${method} flood from ${ev.frame.srcIp}: ${Math.round(n)} in ${windowMs / 1000} s`,
+              source: { ip: ev.frame.srcIp, port: ev.frame.srcPort, transport: ev.frame.transport },
+              target: { ip: ev.frame.dstIp, port: ev.frame.dstPort },
+              evidence: {
+                method,
+                ratePerSecond: Math.round((n / windowMs) * 10_000) / 10,
+                requests: s.rate.total,
+                blocked: s.unanswered,
+                answered: s.answered,
+                userAgent: ev.msg.userAgent ?? null,
+                frames: [...s.frames],
+              },
+            });
+          }
+        }
+        let t = totals.get(method);
+        if (t === undefined) {
+          if (totals.size >= 64) return;
+          t = newRate(ev.time);
+          totals.set(method, t);
+          totalSources.set(method, new Map());
+        }
+        const all = slidingCount(t, ev.time, windowMs);
+        const per = totalSources.get(method) as Map<string, number>;
+        const seen = per.get(group);
+        if (seen !== undefined) per.set(group, seen + 1);
+        else if (per.size < 1024) per.set(group, 1);
+        if (all > overall) {
+          ctx.raise({
+            key: `*|${method}`,
+            time: ev.time,
+            firstTime: t.firstTime,
+            count: t.total,
+            title: `${method} flood from many sources: ${Math.round(all)} in ${windowMs / 1000} s`,
+            target: { ip: ev.frame.dstIp, port: ev.frame.dstPort },
+            sources: [...per.entries()].map(([ip, count]) => ({ ip, count })),
+            sourcesTotal: per.size,
+            evidence: { method, ratePerSecond: Math.round((all / windowMs) * 10_000) / 10, requests: t.total },
+          });
+        }
+      },
+      onAttempt(a): void {
+        const s = sources.get(`${sourceGroup(a.srcIp)}\u0000${a.method}`);
+        if (s === undefined) return;
+        if (a.outcome === 'unanswered') s.unanswered++;
+        else s.answered++;
+      },
+    };
+  },
+};

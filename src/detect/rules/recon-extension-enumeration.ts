@@ -1,0 +1,132 @@
+import { DETECT_MAX_AUTH_KEYS } from '../../config/limits.js';
+import type { AuthAttempt } from '../attempts.js';
+import type { RuleModule } from '../rule.js';
+import { KeyedWindows, sourceGroup } from '../window.js';
+
+/** Extensions remembered per source window (more are counted, not remembered). */
+const MAX_EXTENSIONS = 512;
+/** A challenge not followed by credentials for the same extension within this long was a probe. */
+const CHALLENGE_FOLLOW_UP_MS = 5_000;
+
+interface Tried {
+  state: 'probe' | 'pending' | 'answered';
+  time: number;
+  method: string;
+  status: number;
+}
+
+interface State {
+  readonly tried: Map<string, Tried>;
+  overflow: number;
+  readonly methods: Record<string, number>;
+  readonly statuses: Record<string, number>;
+  readonly userAgents: Set<string>;
+  readonly frames: number[];
+}
+
+/** recon.extension-enumeration: one source tries many distinct extensions. */
+export const reconExtensionEnumeration: RuleModule = {
+  meta: {
+    id: 'recon.extension-enumeration',
+    title: 'Extension enumeration',
+    severity: 'high',
+    description:
+      'One source (IPv6 /64) sends REGISTER, INVITE or OPTIONS requests to many distinct extensions and gets answers ' +
+      'it does not follow up: 404/403 for unknown users, challenges it never answers with credentials, or no answer. ' +
+      'This is how svwar and similar tools map which extensions exist before guessing their passwords.',
+    falsePositives:
+      'A NATed office registering many phones from one address answers every challenge and registers: those ' +
+      'extensions do not count. Trunks delivering calls to many extensions are not counted (declare them in the site ' +
+      'model); a monitoring system sending OPTIONS to many users can be trusted or excluded by threshold.',
+    remediation:
+      '3CX: keep Anti-Hacking on and block the source; 3CX answers unknown and known users alike, keep it so. Any ' +
+      'PBX: answer unknown users exactly like known ones (challenge everyone; Asterisk alwaysauthreject=yes / PJSIP ' +
+      'default, Kamailio: challenge before lookup), rate-limit per source, block scanners at the edge.',
+    references: ['RFC 3261 §26.1.5', 'RFC 4475 is unrelated; see SIPVicious svwar documentation'],
+    thresholds: { extensions: 10, windowSeconds: 600 },
+    quietMs: 600_000,
+  },
+  create(ctx) {
+    const threshold = ctx.thresholds.extensions ?? 10;
+    const windows = new KeyedWindows<State>(
+      'recon.extension-enumeration',
+      DETECT_MAX_AUTH_KEYS,
+      (ctx.thresholds.windowSeconds ?? 600) * 1000,
+      () => ({ tried: new Map(), overflow: 0, methods: {}, statuses: {}, userAgents: new Set(), frames: [] }),
+    );
+    return {
+      onAttempt(a: AuthAttempt): void {
+        if (a.method !== 'REGISTER' && a.method !== 'INVITE' && a.method !== 'OPTIONS') return;
+        if (a.extension === '' || ctx.site.isTrunk(a.srcIp) || ctx.site.isPbx(a.srcIp)) return;
+        const group = sourceGroup(a.srcIp);
+        const w = windows.hit(group, a.time);
+        if (w === undefined) return;
+        const s = w.data;
+        const state = classify(a);
+        if (state === undefined) return;
+        const t = s.tried.get(a.extension);
+        if (t === undefined) {
+          if (s.tried.size < MAX_EXTENSIONS) s.tried.set(a.extension, { state, time: a.time, method: a.method, status: a.status });
+          else if (state === 'probe') s.overflow++;
+        } else if (state === 'answered' || (state === 'probe' && t.state === 'pending')) {
+          t.state = state;
+          t.time = a.time;
+        }
+        if (state === 'answered') return;
+        s.methods[a.method] = (s.methods[a.method] ?? 0) + 1;
+        const st = String(a.status);
+        s.statuses[st] = (s.statuses[st] ?? 0) + 1;
+        if (a.userAgent !== '' && s.userAgents.size < 4) s.userAgents.add(a.userAgent);
+        const frame = a.request.frame.provenance.frame;
+        if (frame !== undefined && s.frames.length < 20) s.frames.push(frame);
+        let probes = s.overflow;
+        const examples: string[] = [];
+        for (const [ext, x] of s.tried) {
+          if (x.state === 'probe' || (x.state === 'pending' && a.time - x.time >= CHALLENGE_FOLLOW_UP_MS)) {
+            probes++;
+            if (examples.length < 30) examples.push(ext);
+          }
+        }
+        if (probes < threshold) return;
+        ctx.raise({
+          key: group,
+          time: a.time,
+          firstTime: w.firstTime,
+          count: probes,
+          title: `Extension enumeration from ${a.srcIp}: ${probes} extensions probed`,
+          source: { ip: a.srcIp, port: a.srcPort, transport: a.transport },
+          target: { ip: a.dstIp, port: a.dstPort },
+          evidence: {
+            extensionsTried: examples,
+            extensionsTotal: probes,
+            methods: { ...s.methods },
+            statuses: { ...s.statuses },
+            userAgents: [...s.userAgents],
+            frames: [...s.frames],
+          },
+        });
+      },
+    };
+  },
+};
+
+/** probe: the request learned something and went no further; pending: a challenge that may yet be
+ * answered; answered: credentials followed (a real client). */
+function classify(a: AuthAttempt): Tried['state'] | undefined {
+  if (a.credentials) return a.outcome === 'not-found' ? 'probe' : 'answered';
+  switch (a.outcome) {
+    case 'challenged':
+      return 'pending';
+    case 'not-found':
+    case 'forbidden':
+    case 'failed':
+    case 'unanswered':
+      return 'probe';
+    case 'open':
+      // OPTIONS answered without authentication is normal for one target; many targets is a scan.
+      // An INVITE that progressed without credentials is call.unauthenticated-accepted's business.
+      return a.method === 'OPTIONS' ? 'probe' : undefined;
+    default:
+      return undefined;
+  }
+}

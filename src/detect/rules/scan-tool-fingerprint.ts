@@ -1,0 +1,169 @@
+import { DETECT_MAX_AUTH_KEYS } from '../../config/limits.js';
+import { escapeText } from '../../core/escape.js';
+import type { SipEvent } from '../../track/sip-event.js';
+import type { RuleModule } from '../rule.js';
+import { CappedSet, KeyedWindows, sourceGroup } from '../window.js';
+
+/** User-Agent (or Server) values only attack and audit tools send. Each one alone is a mark. */
+const TOOL_AGENTS: readonly [RegExp, string][] = [
+  [/friendly-scanner/i, 'SIPVicious'],
+  [/sipvicious/i, 'SIPVicious'],
+  [/^sipcli\//i, 'sipcli'],
+  [/sundayddr/i, 'sundayddr'],
+  [/\biWar\b/i, 'iWar'],
+  [/SIVuS/i, 'SIVuS'],
+  [/^smap\b/i, 'smap'],
+  [/VaxSIPUserAgent/i, 'VaxSIPUserAgent scanner'],
+  [/sip-scan|sipscan/i, 'sip-scan'],
+  [/^pplsip/i, 'pplsip'],
+  [/PortSIP VoIP SDK/i, 'PortSIP SDK (common in cracking tools)'],
+  [/^Hacker$/i, 'erase_registrations'],
+  [/VoIPER/i, 'VoIPER fuzzer'],
+];
+
+/** Display names and users that scanners put in From/To. */
+const TOOL_NAMES = /^(?:sipvicious|sipsscuser|ccxllrlflgig|thisisthecanary)$/i;
+
+/** What marks one message carries. */
+export interface Marks {
+  readonly tool: string | undefined;
+  readonly marks: string[];
+  /** svcrack encodes `user:password` in its From tag; the tried password (never shown in clear). */
+  readonly triedPassword: string | undefined;
+}
+
+/** Structural and declared marks of attack tools in one request. */
+export function toolMarks(ev: SipEvent): Marks {
+  const msg = ev.msg;
+  const marks: string[] = [];
+  let tool: string | undefined;
+  const ua = msg.userAgent;
+  if (ua !== undefined) {
+    for (const [re, name] of TOOL_AGENTS) {
+      if (re.test(ua)) {
+        tool = name;
+        marks.push('user-agent');
+        break;
+      }
+    }
+  }
+  const from = msg.from;
+  const to = msg.to;
+  if ((from?.display !== undefined && TOOL_NAMES.test(from.display)) || (from?.uri?.user !== undefined && TOOL_NAMES.test(from.uri.user))) {
+    marks.push('from-name');
+    tool ??= 'SIPVicious';
+  }
+  // SIPVicious: branch "z9hG4bK-" + decimal only (SIPp adds more dash-separated fields).
+  if (/^z9hG4bK-\d{4,}$/.test(ev.branch)) marks.push('decimal-branch');
+  // A bare decimal Call-ID with no host part.
+  if (/^\d{6,}$/.test(ev.callId)) marks.push('decimal-call-id');
+  let triedPassword: string | undefined;
+  const tag = ev.fromTag;
+  if (tag.length >= 8 && tag.length % 2 === 0 && /^[0-9a-f]+$/i.test(tag)) {
+    const decoded = Buffer.from(tag, 'hex').toString('latin1');
+    const sep = decoded.indexOf('\u0001');
+    // A hex tag that decodes to printable text, a 0x01 separator and digits: SIPVicious' tag.
+    if (sep > 0 && /^[\x20-\x7e]+$/.test(decoded.slice(0, sep)) && /^\d+$/.test(decoded.slice(sep + 1))) {
+      marks.push('hex-encoded-tag');
+      const text = decoded.slice(0, sep);
+      const colon = text.indexOf(':');
+      if (colon >= 0) triedPassword = text.slice(colon + 1);
+    }
+  }
+  const fromUri = from?.rawUri;
+  if (fromUri !== undefined && fromUri === to?.rawUri && from?.display !== undefined && from.display === from.uri?.user) {
+    marks.push('from-equals-to-with-user-as-name');
+  }
+  const hosts = [from?.uri?.host, to?.uri?.host, msg.contacts[0]?.uri?.host];
+  if (hosts.includes('1.1.1.1')) marks.push('placeholder-host-1.1.1.1');
+  return { tool, marks, triedPassword };
+}
+
+interface State {
+  readonly marks: CappedSet;
+  readonly methods: Record<string, number>;
+  readonly userAgents: CappedSet;
+  readonly targets: CappedSet;
+  passwordsTried: number;
+  tool: string | undefined;
+  readonly frames: number[];
+}
+
+/** scan.tool-fingerprint: attack tools by User-Agent/From and by message structure. */
+export const scanToolFingerprint: RuleModule = {
+  meta: {
+    id: 'scan.tool-fingerprint',
+    title: 'SIP attack tool detected',
+    severity: 'medium',
+    description:
+      'Requests carry the marks of known attack tools: a tool\'s User-Agent or From name (friendly-scanner, ' +
+      'sipvicious, sipcli, ...), or at least `marks` structural marks together — a bare decimal Call-ID, a ' +
+      '`z9hG4bK-<decimal>` branch, a hex-encoded From tag that decodes to text (svcrack encodes the password it ' +
+      'tries), From equal to To with the user as display name, placeholder host 1.1.1.1. A faked phone User-Agent ' +
+      'does not hide the structure.',
+    falsePositives:
+      'SIPp\'s branches and sequential Call-IDs and phones\' random hex tags each match at most one weak mark; one ' +
+      'mark alone (other than a tool User-Agent or name) never raises the alert.',
+    remediation:
+      '3CX: keep Anti-Hacking on, block the source (IP Blocklist), and do not expose 5060 to the whole internet: ' +
+      'allow only your providers and remote offices. Any PBX: block the source at the firewall or SBC, drop known ' +
+      'scanner User-Agents at the edge (not a defence on its own), answer unknown users like known ones.',
+    references: ['SIPVicious (svmap, svwar, svcrack)', 'Emerging Threats SIP scanner signatures'],
+    thresholds: { marks: 2 },
+    quietMs: 3_600_000,
+  },
+  create(ctx) {
+    const minMarks = ctx.thresholds.marks ?? 2;
+    const windows = new KeyedWindows<State>('scan.tool-fingerprint', DETECT_MAX_AUTH_KEYS, 3_600_000, () => ({
+      marks: new CappedSet(16),
+      methods: {},
+      userAgents: new CappedSet(4),
+      targets: new CappedSet(64),
+      passwordsTried: 0,
+      tool: undefined,
+      frames: [],
+    }));
+    return {
+      onMessage(ev, _tx, retransmission): void {
+        if (!ev.isRequest || retransmission) return;
+        const m = toolMarks(ev);
+        const strong = m.marks.includes('user-agent') || m.marks.includes('from-name');
+        if (!strong && m.marks.length < minMarks) return;
+        const group = sourceGroup(ev.frame.srcIp);
+        const w = windows.hit(group, ev.time);
+        if (w === undefined) return;
+        const s = w.data;
+        for (const k of m.marks) s.marks.add(k);
+        s.methods[ev.method] = (s.methods[ev.method] ?? 0) + 1;
+        if (ev.msg.userAgent !== undefined) s.userAgents.add(escapeText(ev.msg.userAgent, 80));
+        const target = ev.msg.requestUri?.user ?? ev.msg.to?.uri?.user;
+        if (target !== undefined) s.targets.add(target);
+        if (m.triedPassword !== undefined) s.passwordsTried++;
+        s.tool ??= m.tool;
+        const frame = ev.frame.provenance.frame;
+        if (frame !== undefined && s.frames.length < 20) s.frames.push(frame);
+        const tool = s.tool ?? 'unknown tool (structural marks)';
+        ctx.raise({
+          key: group,
+          time: ev.time,
+          firstTime: w.firstTime,
+          count: w.count,
+          title: `${tool} from ${ev.frame.srcIp}`,
+          source: { ip: ev.frame.srcIp, port: ev.frame.srcPort, transport: ev.frame.transport },
+          target: { ip: ev.frame.dstIp, port: ev.frame.dstPort },
+          evidence: {
+            tool,
+            marks: s.marks.top(16).map((x) => x.value),
+            methods: { ...s.methods },
+            userAgents: s.userAgents.top(4).map((x) => x.value),
+            targets: s.targets.top(20).map((x) => x.value),
+            targetsTotal: s.targets.distinct,
+            // The passwords themselves are never reported: a right guess would be a live credential.
+            passwordGuessesInTags: s.passwordsTried,
+            frames: [...s.frames],
+          },
+        });
+      },
+    };
+  },
+};

@@ -1,0 +1,410 @@
+/**
+ * SIP, SIPS and tel URIs (RFC 3261 section 19.1, RFC 3966; IPv6 references per RFC 5118), parsed
+ * from a Buffer range. Other schemes are kept raw. Parsing never throws: what breaks the grammar is
+ * listed in `issues` as anomaly codes, and what could be read is kept.
+ */
+import { SIP_MAX_PARAMS } from '../config/limits.js';
+import {
+  AT,
+  CHAR,
+  COLON,
+  C_DIGIT,
+  C_HEADER,
+  C_HEADER_SEP,
+  C_HEX,
+  C_HOST,
+  C_PARAM,
+  C_PARAM_SEP,
+  C_PASSWORD,
+  C_USER,
+  C_WS,
+  LBRACKET,
+  PERCENT,
+  QMARK,
+  RBRACKET,
+  SEMI,
+  equalsLower,
+  text,
+} from './headers.js';
+
+/** What the host of a URI is. `none` for schemes without a host (tel, unknown schemes). */
+export type HostType = 'hostname' | 'ipv4' | 'ipv6' | 'none';
+
+const NO_ISSUES: readonly string[] = Object.freeze([]);
+const EMPTY_MAP: ReadonlyMap<string, string> = new Map();
+
+/** A parsed URI. Strings are decoded on first read; `issues` holds anomaly codes. */
+export class SipUri {
+  /** Lower-case scheme (`sip`, `sips`, `tel`, or any other), '' when there is none. */
+  readonly scheme: string;
+  /** User part with %-escapes decoded (a tel URI's number goes here too); undefined when absent. */
+  readonly user: string | undefined;
+  /** Password with %-escapes decoded (deprecated by RFC 3261, still seen in attacks). */
+  readonly password: string | undefined;
+  /** Host as written: hostname, IPv4, or IPv6 reference with its brackets (`[2001:db8::1]`). */
+  readonly host: string;
+  readonly hostType: HostType;
+  readonly port: number | undefined;
+  /** Anomaly codes for what breaks the grammar (empty when the URI is well formed). */
+  readonly issues: readonly string[];
+  private readonly buf: Buffer;
+  private readonly start: number;
+  private readonly end: number;
+  private readonly paramStart: number;
+  private readonly paramEnd: number;
+  private readonly headerStart: number;
+  private rawText: string | undefined;
+  private paramMap: ReadonlyMap<string, string> | undefined;
+  private headerMap: ReadonlyMap<string, string> | undefined;
+
+  constructor(
+    buf: Buffer,
+    start: number,
+    end: number,
+    scheme: string,
+    user: string | undefined,
+    password: string | undefined,
+    host: string,
+    hostType: HostType,
+    port: number | undefined,
+    paramStart: number,
+    paramEnd: number,
+    headerStart: number,
+    issues: readonly string[],
+  ) {
+    this.buf = buf;
+    this.start = start;
+    this.end = end;
+    this.scheme = scheme;
+    this.user = user;
+    this.password = password;
+    this.host = host;
+    this.hostType = hostType;
+    this.port = port;
+    this.paramStart = paramStart;
+    this.paramEnd = paramEnd;
+    this.headerStart = headerStart;
+    this.issues = issues;
+    this.rawText = undefined;
+    this.paramMap = undefined;
+    this.headerMap = undefined;
+  }
+
+  /** The URI exactly as written. */
+  get raw(): string {
+    if (this.rawText === undefined) this.rawText = text(this.buf, this.start, this.end);
+    return this.rawText;
+  }
+
+  /** True for sip: and sips: URIs. */
+  get isSip(): boolean {
+    return this.scheme === 'sip' || this.scheme === 'sips';
+  }
+
+  /** Everything after `scheme:` (the whole content of a URI of an unknown scheme). */
+  get opaque(): string {
+    const colon = this.buf.indexOf(COLON, this.start);
+    return colon < 0 || colon >= this.end ? '' : text(this.buf, colon + 1, this.end);
+  }
+
+  /** URI parameters (`;lr;transport=tcp`): lower-case names, %-decoded values, '' when valueless. */
+  get params(): ReadonlyMap<string, string> {
+    if (this.paramMap === undefined) {
+      this.paramMap =
+        this.paramStart >= this.paramEnd ? EMPTY_MAP : splitPairs(this.buf, this.paramStart, this.paramEnd, SEMI, true);
+    }
+    return this.paramMap;
+  }
+
+  /** One URI parameter by (case-insensitive) name. */
+  param(name: string): string | undefined {
+    return this.params.get(name.toLowerCase());
+  }
+
+  /** URI headers (`?Route=...&Subject=...`), %-decoded. */
+  get headers(): ReadonlyMap<string, string> {
+    if (this.headerMap === undefined) {
+      this.headerMap =
+        this.headerStart < 0 ? EMPTY_MAP : splitPairs(this.buf, this.headerStart + 1, this.end, 0x26 /* & */, false);
+    }
+    return this.headerMap;
+  }
+
+  /** True when the URI carries a `?headers` part. */
+  get hasHeaders(): boolean {
+    return this.headerStart >= 0;
+  }
+
+  /** Host without IPv6 brackets, ready to compare with a packet address. */
+  get hostAddress(): string {
+    return this.hostType === 'ipv6' && this.host.charCodeAt(0) === LBRACKET ? this.host.slice(1, -1) : this.host;
+  }
+}
+
+function splitPairs(buf: Buffer, s: number, e: number, sep: number, lowerNames: boolean): Map<string, string> {
+  const map = new Map<string, string>();
+  let i = s;
+  while (i < e && map.size < SIP_MAX_PARAMS) {
+    if (buf[i] === sep) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < e && buf[j] !== sep) j++;
+    let eq = i;
+    while (eq < j && buf[eq] !== 0x3d) eq++;
+    let name = decodeEscapes(buf, i, eq);
+    if (lowerNames) name = name.toLowerCase();
+    if (!map.has(name)) map.set(name, eq < j ? decodeEscapes(buf, eq + 1, j) : '');
+    i = j;
+  }
+  return map;
+}
+
+function hexVal(c: number): number {
+  if (c <= 0x39) return c - 0x30;
+  return (c | 0x20) - 0x57;
+}
+
+/** Bytes [s, e) as text with %HH escapes decoded (as UTF-8); a `%` not followed by two hex digits stays. */
+export function decodeEscapes(buf: Buffer, s: number, e: number): string {
+  let i = s;
+  while (i < e && buf[i] !== PERCENT) i++;
+  if (i === e) return text(buf, s, e);
+  const bytes = Buffer.allocUnsafe(e - s);
+  let n = 0;
+  for (i = s; i < e; i++) {
+    const c = buf[i]!;
+    if (c === PERCENT && i + 2 < e && (CHAR[buf[i + 1]!]! & C_HEX) !== 0 && (CHAR[buf[i + 2]!]! & C_HEX) !== 0) {
+      bytes[n++] = hexVal(buf[i + 1]!) * 16 + hexVal(buf[i + 2]!);
+      i += 2;
+    } else bytes[n++] = c;
+  }
+  return bytes.toString('utf8', 0, n);
+}
+
+/** True when every byte of [s, e) is of class `cls` or a valid %HH escape. */
+function validChars(buf: Buffer, s: number, e: number, cls: number): boolean {
+  for (let i = s; i < e; i++) {
+    const c = buf[i]!;
+    if ((CHAR[c]! & cls) !== 0) continue;
+    if (c === PERCENT && i + 2 < e && (CHAR[buf[i + 1]!]! & C_HEX) !== 0 && (CHAR[buf[i + 2]!]! & C_HEX) !== 0) {
+      i += 2;
+      continue;
+    }
+    return false;
+  }
+  return true;
+}
+
+/** True when [s, e) is a dotted-quad IPv4 address. */
+export function isIpv4(buf: Buffer, s: number, e: number): boolean {
+  let parts = 0;
+  let i = s;
+  while (i < e) {
+    const start = i;
+    let n = 0;
+    while (i < e && (CHAR[buf[i]!]! & C_DIGIT) !== 0 && i - start < 4) n = n * 10 + buf[i++]! - 0x30;
+    if (i === start || i - start > 3 || n > 255) return false;
+    parts++;
+    if (i === e) break;
+    if (buf[i] !== 0x2e || parts === 4) return false;
+    i++;
+    if (i === e) return false;
+  }
+  return parts === 4;
+}
+
+/** True when [s, e) is an IPv6 address (RFC 4291 text form, with an optional IPv4 tail). */
+export function isIpv6(buf: Buffer, s: number, e: number): boolean {
+  let i = s;
+  let groups = 0;
+  let compressed = false;
+  if (e - s >= 2 && buf[s] === COLON && buf[s + 1] === COLON) {
+    compressed = true;
+    i += 2;
+    if (i === e) return true;
+  }
+  for (;;) {
+    const start = i;
+    while (i < e && (CHAR[buf[i]!]! & C_HEX) !== 0 && i - start < 5) i++;
+    if (i < e && buf[i] === 0x2e) {
+      if (!isIpv4(buf, start, e)) return false;
+      groups += 2;
+      break;
+    }
+    if (i === start || i - start > 4) return false;
+    groups++;
+    if (i === e) break;
+    if (buf[i] !== COLON) return false;
+    i++;
+    if (i < e && buf[i] === COLON) {
+      if (compressed) return false;
+      compressed = true;
+      i++;
+      if (i === e) break;
+    } else if (i === e) return false;
+  }
+  return compressed ? groups <= 7 : groups === 8;
+}
+
+function lowerScheme(buf: Buffer, s: number, e: number): string {
+  if (equalsLower(buf, s, e, 'sip')) return 'sip';
+  if (equalsLower(buf, s, e, 'sips')) return 'sips';
+  if (equalsLower(buf, s, e, 'tel')) return 'tel';
+  return text(buf, s, e).toLowerCase();
+}
+
+function addIssue(issues: string[] | null, code: string): string[] {
+  if (issues === null) return [code];
+  if (!issues.includes(code)) issues.push(code);
+  return issues;
+}
+
+/**
+ * Parses the URI in bytes [s, e) (no surrounding LWS or angle brackets). Never throws; grammar
+ * violations are listed in the result's `issues`: `sip_bad_uri`, `sip_ipv6_reference_without_brackets`,
+ * `sip_bad_ipv6_reference`.
+ */
+export function parseUri(buf: Buffer, s: number, e: number): SipUri {
+  let issues: string[] | null = null;
+  // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
+  let p = s;
+  const c0 = p < e ? buf[p]! | 0x20 : 0;
+  if (c0 >= 0x61 && c0 <= 0x7a) {
+    p++;
+    while (p < e) {
+      const c = buf[p]!;
+      if ((CHAR[c]! & C_HOST) !== 0 || c === 0x2b) p++;
+      else break;
+    }
+  }
+  if (p === s || p >= e || buf[p] !== COLON) {
+    return new SipUri(buf, s, e, '', undefined, undefined, '', 'none', undefined, e, e, -1, ['sip_bad_uri']);
+  }
+  const scheme = lowerScheme(buf, s, p);
+  p++;
+  for (let i = p; i < e; i++) {
+    if ((CHAR[buf[i]!]! & C_WS) !== 0) {
+      issues = addIssue(issues, 'sip_bad_uri');
+      break;
+    }
+  }
+  if (scheme === 'tel') {
+    let semi = p;
+    while (semi < e && buf[semi] !== SEMI) semi++;
+    if (semi === p) issues = addIssue(issues, 'sip_bad_uri');
+    const user = decodeEscapes(buf, p, semi);
+    return new SipUri(buf, s, e, scheme, user, undefined, '', 'none', undefined, semi, e, -1, issues ?? NO_ISSUES);
+  }
+  if (scheme !== 'sip' && scheme !== 'sips') {
+    if (p === e) issues = addIssue(issues, 'sip_bad_uri');
+    return new SipUri(buf, s, e, scheme, undefined, undefined, '', 'none', undefined, e, e, -1, issues ?? NO_ISSUES);
+  }
+
+  // userinfo: neither user nor password may hold a raw '@', so the first one ends it.
+  let user: string | undefined;
+  let password: string | undefined;
+  let at = p;
+  while (at < e && buf[at] !== AT) at++;
+  let hp = p;
+  if (at < e) {
+    let colon = p;
+    while (colon < at && buf[colon] !== COLON) colon++;
+    if (colon === p || !validChars(buf, p, colon, C_USER)) issues = addIssue(issues, 'sip_bad_uri');
+    user = decodeEscapes(buf, p, colon);
+    if (colon < at) {
+      if (!validChars(buf, colon + 1, at, C_PASSWORD)) issues = addIssue(issues, 'sip_bad_uri');
+      password = decodeEscapes(buf, colon + 1, at);
+    }
+    hp = at + 1;
+  }
+
+  // hostport ends at the first ';' (uri-parameters) or '?' (headers).
+  let hpEnd = hp;
+  while (hpEnd < e && buf[hpEnd] !== SEMI && buf[hpEnd] !== QMARK) hpEnd++;
+  let host = '';
+  let hostType: HostType = 'hostname';
+  let port: number | undefined;
+  let portStart = -1;
+  if (hp < hpEnd && buf[hp] === LBRACKET) {
+    let rb = hp + 1;
+    while (rb < hpEnd && buf[rb] !== RBRACKET) rb++;
+    hostType = 'ipv6';
+    if (rb === hpEnd) {
+      issues = addIssue(issues, 'sip_bad_ipv6_reference');
+      host = text(buf, hp, hpEnd);
+    } else {
+      host = text(buf, hp, rb + 1);
+      if (!isIpv6(buf, hp + 1, rb)) issues = addIssue(issues, 'sip_bad_ipv6_reference');
+      if (rb + 1 < hpEnd) {
+        if (buf[rb + 1] === COLON) portStart = rb + 2;
+        else issues = addIssue(issues, 'sip_bad_uri');
+      }
+    }
+  } else {
+    let colons = 0;
+    let firstColon = hpEnd;
+    for (let i = hp; i < hpEnd; i++) {
+      if (buf[i] === COLON) {
+        if (colons === 0) firstColon = i;
+        colons++;
+      }
+    }
+    if (colons >= 2) {
+      // `sip:2001:db8::10`: the port cannot be told from the address (RFC 5118 section 4.2).
+      issues = addIssue(issues, 'sip_ipv6_reference_without_brackets');
+      host = text(buf, hp, hpEnd);
+      hostType = 'ipv6';
+    } else {
+      host = text(buf, hp, firstColon);
+      if (firstColon === hp || !validChars(buf, hp, firstColon, C_HOST) || buf[hp] === 0x2e || buf[hp] === 0x2d) {
+        issues = addIssue(issues, 'sip_bad_uri');
+      } else if (isIpv4(buf, hp, firstColon)) hostType = 'ipv4';
+      else if (looksNumeric(buf, hp, firstColon)) issues = addIssue(issues, 'sip_bad_uri');
+      if (firstColon < hpEnd) portStart = firstColon + 1;
+    }
+  }
+  if (portStart >= 0) {
+    let n = 0;
+    let i = portStart;
+    for (; i < hpEnd && (CHAR[buf[i]!]! & C_DIGIT) !== 0 && n <= 65535; i++) n = n * 10 + buf[i]! - 0x30;
+    if (i !== hpEnd || i === portStart || n > 65535) issues = addIssue(issues, 'sip_bad_uri');
+    else port = n;
+  }
+
+  let qm = hpEnd;
+  while (qm < e && buf[qm] !== QMARK) qm++;
+  if (hpEnd < qm && !validChars(buf, hpEnd, qm, C_PARAM | C_PARAM_SEP)) issues = addIssue(issues, 'sip_bad_uri');
+  if (qm < e && !validChars(buf, qm + 1, e, C_HEADER | C_HEADER_SEP)) issues = addIssue(issues, 'sip_bad_uri');
+  return new SipUri(
+    buf,
+    s,
+    e,
+    scheme,
+    user,
+    password,
+    host,
+    hostType,
+    port,
+    hpEnd,
+    qm,
+    qm < e ? qm : -1,
+    issues ?? NO_ISSUES,
+  );
+}
+
+/** Digits and dots only: meant as an IPv4 address, so not a valid one is an error, not a hostname. */
+function looksNumeric(buf: Buffer, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) {
+    const c = buf[i]!;
+    if (c !== 0x2e && (CHAR[c]! & C_DIGIT) === 0) return false;
+  }
+  return true;
+}
+
+/** Parses a URI given as text (tests, configuration). */
+export function parseUriText(uri: string): SipUri {
+  const b = Buffer.from(uri, 'utf8');
+  return parseUri(b, 0, b.length);
+}

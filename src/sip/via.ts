@@ -1,0 +1,285 @@
+/**
+ * Via values (RFC 3261 sections 18.2.1, 20.42, 25.1): `sent-protocol LWS sent-by *(SEMI via-params)`,
+ * several per field separated by commas, LWS allowed around the slashes.
+ */
+import {
+  CHAR,
+  COLON,
+  COMMA,
+  C_DIGIT,
+  C_HOST,
+  C_WS,
+  LBRACKET,
+  PARAM_OFFSETS,
+  RBRACKET,
+  SEMI,
+  SLASH,
+  equalsLower,
+  paramMap,
+  paramScanEnd,
+  scanParams,
+  scanQuoted,
+  scanToken,
+  skipLws,
+  text,
+  tokenOrQuoted,
+} from './headers.js';
+import type { HostType } from './uri.js';
+import { isIpv4, isIpv6 } from './uri.js';
+
+/** RFC 3261 section 8.1.1.7: a branch starting with it was made by an RFC 3261 element. */
+export const MAGIC_COOKIE = 'z9hG4bK';
+
+const EMPTY_MAP: ReadonlyMap<string, string> = new Map();
+
+/** One Via value. */
+export class Via {
+  /** `SIP/2.0` (as `name/version`, LWS removed). */
+  readonly protocol: string;
+  /** Upper-case transport: UDP, TCP, TLS, SCTP, WS, WSS, or whatever was written. */
+  readonly transport: string;
+  /** sent-by host as written (IPv6 references keep their brackets). */
+  readonly host: string;
+  readonly hostType: HostType;
+  readonly port: number | undefined;
+  readonly branch: string | undefined;
+  /** `received` address, brackets removed (RFC 5118 section 4.5 tolerates them). */
+  readonly received: string | undefined;
+  /** `rport`: the port number, or true when present without a value (RFC 3581). */
+  readonly rport: number | true | undefined;
+  private readonly buf: Buffer;
+  private readonly paramStart: number;
+  private readonly paramEnd: number;
+  private paramValues: ReadonlyMap<string, string> | undefined;
+
+  constructor(
+    buf: Buffer,
+    protocol: string,
+    transport: string,
+    host: string,
+    hostType: HostType,
+    port: number | undefined,
+    branch: string | undefined,
+    received: string | undefined,
+    rport: number | true | undefined,
+    paramStart: number,
+    paramEnd: number,
+  ) {
+    this.buf = buf;
+    this.protocol = protocol;
+    this.transport = transport;
+    this.host = host;
+    this.hostType = hostType;
+    this.port = port;
+    this.branch = branch;
+    this.received = received;
+    this.rport = rport;
+    this.paramStart = paramStart;
+    this.paramEnd = paramEnd;
+    this.paramValues = undefined;
+  }
+
+  /** All via-params: lower-case names, unquoted values ('' when valueless). */
+  get params(): ReadonlyMap<string, string> {
+    if (this.paramValues === undefined) {
+      this.paramValues =
+        this.paramStart < this.paramEnd ? paramMap(this.buf, this.paramStart, this.paramEnd) : EMPTY_MAP;
+    }
+    return this.paramValues;
+  }
+
+  /** `host` or `host:port`, the key a transaction matches on. */
+  get sentBy(): string {
+    return this.port === undefined ? this.host : `${this.host}:${this.port}`;
+  }
+}
+
+function transportName(buf: Buffer, s: number, e: number): string {
+  switch (e - s) {
+    case 3:
+      if (equalsLower(buf, s, e, 'udp')) return 'UDP';
+      if (equalsLower(buf, s, e, 'tcp')) return 'TCP';
+      if (equalsLower(buf, s, e, 'tls')) return 'TLS';
+      if (equalsLower(buf, s, e, 'wss')) return 'WSS';
+      break;
+    case 2:
+      if (equalsLower(buf, s, e, 'ws')) return 'WS';
+      break;
+    case 4:
+      if (equalsLower(buf, s, e, 'sctp')) return 'SCTP';
+      break;
+  }
+  return text(buf, s, e).toUpperCase();
+}
+
+/** Skips to just past the next comma outside quotes (or e). */
+function skipToComma(buf: Buffer, p: number, e: number): number {
+  while (p < e) {
+    const c = buf[p]!;
+    if (c === COMMA) return p + 1;
+    if (c === 0x22) {
+      const q = scanQuoted(buf, p, e);
+      p = q < 0 ? e : q;
+    } else p++;
+  }
+  return e;
+}
+
+/**
+ * Parses the Via values of one field value [s, e) into `out`, stopping once `out` holds `max`.
+ * Returns how many values the field holds beyond that bound (0 normally). Issues go to `issues`:
+ * `sip_bad_via`, `sip_bad_version`, `sip_extraneous_header_separator`,
+ * `sip_ipv6_reference_without_brackets`, `sip_bad_ipv6_reference` and the parameter scanner's codes.
+ */
+export function parseVias(buf: Buffer, s: number, e: number, out: Via[], max: number, issues: string[]): number {
+  let dropped = 0;
+  let p = s;
+  for (;;) {
+    p = skipLws(buf, p, e);
+    if (p >= e) break;
+    const c = buf[p]!;
+    if (c === COMMA || c === SEMI) {
+      issues.push('sip_extraneous_header_separator');
+      p = skipToComma(buf, p, e);
+      continue;
+    }
+    if (out.length >= max) {
+      dropped++;
+      p = skipToComma(buf, p, e);
+      continue;
+    }
+    // sent-protocol = protocol-name SLASH protocol-version SLASH transport, SLASH = SWS "/" SWS
+    const ns = p;
+    const ne = scanToken(buf, p, e);
+    p = skipLws(buf, ne, e);
+    let vs = -1;
+    let ve = -1;
+    let ts = -1;
+    let te = -1;
+    if (ne > ns && p < e && buf[p] === SLASH) {
+      vs = skipLws(buf, p + 1, e);
+      ve = scanToken(buf, vs, e);
+      p = skipLws(buf, ve, e);
+      if (ve > vs && p < e && buf[p] === SLASH) {
+        ts = skipLws(buf, p + 1, e);
+        te = scanToken(buf, ts, e);
+        p = te;
+      }
+    }
+    if (te <= ts || te < 0) {
+      issues.push('sip_bad_via');
+      p = skipToComma(buf, p, e);
+      continue;
+    }
+    const sip = equalsLower(buf, ns, ne, 'sip');
+    const v20 = ve - vs === 3 && buf[vs] === 0x32 && buf[vs + 1] === 0x2e && buf[vs + 2] === 0x30;
+    if (!sip || !v20) issues.push('sip_bad_version');
+    const protocol = sip && v20 ? 'SIP/2.0' : `${text(buf, ns, ne)}/${text(buf, vs, ve)}`;
+    const transport = transportName(buf, ts, te);
+    // sent-by = host [ COLON port ], after the LWS that must follow the transport
+    const hs = skipLws(buf, p, e);
+    if (hs === p || hs >= e) {
+      issues.push('sip_bad_via');
+      p = skipToComma(buf, hs, e);
+      continue;
+    }
+    p = hs;
+    let host = '';
+    let hostType: HostType = 'hostname';
+    let port: number | undefined;
+    let portStart = -1;
+    if (buf[p] === LBRACKET) {
+      let rb = p + 1;
+      while (rb < e && buf[rb] !== RBRACKET && buf[rb] !== SEMI && buf[rb] !== COMMA) rb++;
+      hostType = 'ipv6';
+      if (rb >= e || buf[rb] !== RBRACKET) {
+        issues.push('sip_bad_ipv6_reference');
+        host = text(buf, p, rb);
+        p = rb;
+      } else {
+        if (!isIpv6(buf, p + 1, rb)) issues.push('sip_bad_ipv6_reference');
+        host = text(buf, p, rb + 1);
+        p = rb + 1;
+      }
+      const q = skipLws(buf, p, e);
+      if (q < e && buf[q] === COLON) portStart = skipLws(buf, q + 1, e);
+    } else {
+      let he = p;
+      let colons = 0;
+      while (he < e && ((CHAR[buf[he]!]! & C_HOST) !== 0 || buf[he] === COLON)) {
+        if (buf[he] === COLON) colons++;
+        he++;
+      }
+      if (colons >= 2) {
+        issues.push('sip_ipv6_reference_without_brackets');
+        host = text(buf, p, he);
+        hostType = 'ipv6';
+        p = he;
+      } else {
+        let hEnd = p;
+        while (hEnd < he && buf[hEnd] !== COLON) hEnd++;
+        if (hEnd === p) issues.push('sip_bad_via');
+        host = text(buf, p, hEnd);
+        if (isIpv4(buf, p, hEnd)) hostType = 'ipv4';
+        p = hEnd;
+        const q = skipLws(buf, p, e);
+        if (q < e && buf[q] === COLON) portStart = skipLws(buf, q + 1, e);
+      }
+    }
+    if (portStart >= 0) {
+      let n = 0;
+      let i = portStart;
+      while (i < e && (CHAR[buf[i]!]! & C_DIGIT) !== 0 && n <= 65535) n = n * 10 + buf[i++]! - 0x30;
+      if (i === portStart || n > 65535) issues.push('sip_bad_via');
+      else port = n;
+      p = i;
+    }
+    // via-params
+    const paramStart = p;
+    const n = scanParams(buf, p, e, true, issues);
+    const paramEnd = paramScanEnd;
+    let branch: string | undefined;
+    let received: string | undefined;
+    let rport: number | true | undefined;
+    for (let i = 0; i < n; i++) {
+      const o = i * 4;
+      const ps = PARAM_OFFSETS[o]!;
+      const pe = PARAM_OFFSETS[o + 1]!;
+      const qs = PARAM_OFFSETS[o + 2]!;
+      const qe = PARAM_OFFSETS[o + 3]!;
+      const len = pe - ps;
+      if (len === 6 && equalsLower(buf, ps, pe, 'branch')) {
+        if (branch === undefined) branch = qs < 0 ? '' : tokenOrQuoted(buf, qs, qe);
+      } else if (len === 8 && equalsLower(buf, ps, pe, 'received')) {
+        if (qs >= 0 && received === undefined) {
+          let a = qs;
+          let b = qe;
+          if (b - a >= 2 && buf[a] === LBRACKET && buf[b - 1] === RBRACKET) {
+            a++;
+            b--;
+          }
+          received = text(buf, a, b);
+        }
+      } else if (len === 5 && equalsLower(buf, ps, pe, 'rport')) {
+        if (qs < 0 || qs === qe) rport = true;
+        else {
+          let v = 0;
+          let i2 = qs;
+          while (i2 < qe && (CHAR[buf[i2]!]! & C_DIGIT) !== 0 && v <= 65535) v = v * 10 + buf[i2++]! - 0x30;
+          if (i2 !== qe || v > 65535) issues.push('sip_bad_via');
+          else rport = v;
+        }
+      }
+    }
+    out.push(new Via(buf, protocol, transport, host, hostType, port, branch, received, rport, paramStart, paramEnd));
+    p = skipLws(buf, paramEnd, e);
+    if (p < e) {
+      if (buf[p] === COMMA) p++;
+      else if ((CHAR[buf[p]!]! & C_WS) === 0) {
+        issues.push('sip_bad_via');
+        p = skipToComma(buf, p, e);
+      }
+    }
+  }
+  return dropped;
+}

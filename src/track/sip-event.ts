@@ -1,0 +1,45 @@
+import type { SipFrame } from '../core/records.js';
+import type { SipMessage } from '../sip/message.js';
+
+/**
+ * One parsed SIP message with the fields every tracker and detector keys on, extracted once.
+ * Responses carry the CSeq method in `method`.
+ */
+export interface SipEvent {
+  readonly time: number;
+  readonly frame: SipFrame;
+  readonly msg: SipMessage;
+  readonly isRequest: boolean;
+  readonly method: string;
+  readonly status: number;
+  readonly callId: string;
+  readonly cseq: number;
+  /** Top Via branch ('' when absent). */
+  readonly branch: string;
+  /** Top Via sent-by, `host:port` ('' when absent). */
+  readonly sentBy: string;
+  readonly fromTag: string;
+  readonly toTag: string;
+}
+
+/** Builds the event for a parsed message; undefined when it is not a usable request or response. */
+export function toSipEvent(frame: SipFrame, msg: SipMessage): SipEvent | undefined {
+  if (msg.kind === 'invalid') return undefined;
+  const isRequest = msg.kind === 'request';
+  const cseq = msg.cseq;
+  const via = msg.vias[0];
+  return {
+    time: frame.time,
+    frame,
+    msg,
+    isRequest,
+    method: isRequest ? msg.method : (cseq?.method ?? ''),
+    status: isRequest ? 0 : msg.status,
+    callId: msg.callId ?? '',
+    cseq: cseq?.seq ?? -1,
+    branch: via?.branch ?? '',
+    sentBy: via === undefined ? '' : via.port === undefined ? via.host : `${via.host}:${via.port}`,
+    fromTag: msg.from?.tag ?? '',
+    toTag: msg.to?.tag ?? '',
+  };
+}

@@ -1,0 +1,211 @@
+import {
+  TRACK_MAX_RESPONSES_PER_TRANSACTION,
+  TRACK_MAX_TRANSACTIONS,
+  TRACK_INVITE_TRANSACTION_TIMEOUT_MS,
+  TRACK_TRANSACTION_TIMEOUT_MS,
+} from '../config/limits.js';
+import { FrequencySketch } from '../core/bounded-table.js';
+import type { SipEvent } from './sip-event.js';
+
+/** RFC 3261 branch prefix: a branch with it identifies a transaction on its own. */
+const MAGIC_COOKIE = 'z9hG4bK';
+
+/** A request and the responses to it, as an observer between client and server sees them. */
+export interface Transaction {
+  readonly key: string;
+  readonly method: string;
+  readonly callId: string;
+  readonly cseq: number;
+  /** The first copy of the request. */
+  readonly request: SipEvent;
+  readonly firstTime: number;
+  lastTime: number;
+  /** Copies of the request seen, retransmissions included. */
+  requestCopies: number;
+  /** Distinct response statuses in arrival order (bounded). */
+  readonly statuses: number[];
+  /** The first final response (>= 200), if any. */
+  final: SipEvent | undefined;
+  /** The latest provisional response, if any. */
+  provisional: SipEvent | undefined;
+  /** True once the transaction left the table (final + linger, timeout or eviction). */
+  closed: boolean;
+}
+
+/** What the transaction table tells its listener. */
+export interface TransactionListener {
+  /** A request; `retransmission` when an earlier copy of it was seen in the same transaction. */
+  request(ev: SipEvent, tx: Transaction | undefined, retransmission: boolean): void;
+  /** A response; `tx` undefined when its request was never seen (capture started late, spoofing). */
+  response(ev: SipEvent, tx: Transaction | undefined, retransmission: boolean): void;
+  /** The transaction left the table; `answered` false when no final response ever came. */
+  closed(tx: Transaction, reason: 'completed' | 'timeout' | 'evicted'): void;
+}
+
+/** Counters of the transaction table. */
+export interface TransactionStats {
+  transactions: number;
+  requestRetransmissions: number;
+  responseRetransmissions: number;
+  orphanResponses: number;
+  timeouts: number;
+  evictions: number;
+  rejections: number;
+}
+
+/**
+ * Matches requests and responses into transactions (RFC 3261 §17.1.3/§17.2.3), recognises
+ * retransmissions so that detectors count each attempt once, and closes transactions in event time.
+ *
+ * Bound: at most TRACK_MAX_TRANSACTIONS open. When full, the oldest transaction is evicted only if
+ * the new request's source is more frequent than the oldest one's (a sketch over source addresses):
+ * a flood of spoofed one-off sources cannot push out the open transactions of a real attacker.
+ */
+export class TransactionTable {
+  readonly stats: TransactionStats = {
+    transactions: 0,
+    requestRetransmissions: 0,
+    responseRetransmissions: 0,
+    orphanResponses: 0,
+    timeouts: 0,
+    evictions: 0,
+    rejections: 0,
+  };
+  /** Open transactions in creation order: the head is always the oldest. */
+  private readonly open = new Map<string, Transaction>();
+  private readonly sources = new FrequencySketch(TRACK_MAX_TRANSACTIONS);
+
+  constructor(private readonly listener: TransactionListener) {}
+
+  get size(): number {
+    return this.open.size;
+  }
+
+  /** Feeds one message; expires transactions whose time is past. */
+  add(ev: SipEvent): void {
+    this.expire(ev.time);
+    if (ev.isRequest) this.addRequest(ev);
+    else this.addResponse(ev);
+  }
+
+  /** Closes every transaction that timed out by `now` (event time). */
+  expire(now: number): void {
+    for (const tx of this.open.values()) {
+      const limit =
+        tx.method === 'INVITE' && tx.final === undefined
+          ? TRACK_INVITE_TRANSACTION_TIMEOUT_MS
+          : TRACK_TRANSACTION_TIMEOUT_MS;
+      // Head-of-line: creation order approximates expiry order; a long INVITE at the head delays
+      // the others by at most the INVITE timeout, which keeps this O(expired) per call.
+      if (tx.lastTime + limit > now) break;
+      this.close(tx, tx.final === undefined ? 'timeout' : 'completed');
+    }
+  }
+
+  /** Closes everything (end of input). */
+  flush(): void {
+    for (const tx of [...this.open.values()]) this.close(tx, tx.final === undefined ? 'timeout' : 'completed');
+  }
+
+  private addRequest(ev: SipEvent): void {
+    const srcFreq = this.sources.increment(ev.frame.srcIp);
+    // ACK to a non-2xx final belongs to the INVITE transaction; ACK to 2xx has its own branch.
+    const method = ev.method === 'ACK' ? 'INVITE' : ev.method;
+    const key = transactionKey(ev, method);
+    const tx = this.open.get(key);
+    if (tx !== undefined) {
+      if (ev.method === 'ACK' && tx.method === 'INVITE') {
+        tx.lastTime = ev.time;
+        this.listener.request(ev, tx, false);
+        return;
+      }
+      if (ev.cseq === tx.cseq) {
+        tx.requestCopies++;
+        tx.lastTime = ev.time;
+        this.stats.requestRetransmissions++;
+        this.listener.request(ev, tx, true);
+        return;
+      }
+      // Same branch, new CSeq: a broken client reusing branches; treat as a new transaction.
+      this.close(tx, tx.final === undefined ? 'timeout' : 'completed');
+    }
+    if (ev.method === 'ACK') {
+      // ACK for a 2xx (or for a transaction we never saw): no response follows, nothing to track.
+      this.listener.request(ev, undefined, false);
+      return;
+    }
+    if (this.open.size >= TRACK_MAX_TRANSACTIONS) {
+      const oldest = this.open.values().next().value as Transaction;
+      if (srcFreq <= this.sources.estimate(oldest.request.frame.srcIp)) {
+        this.stats.rejections++;
+        this.listener.request(ev, undefined, false);
+        return;
+      }
+      this.stats.evictions++;
+      this.close(oldest, 'evicted');
+    }
+    const created: Transaction = {
+      key,
+      method,
+      callId: ev.callId,
+      cseq: ev.cseq,
+      request: ev,
+      firstTime: ev.time,
+      lastTime: ev.time,
+      requestCopies: 1,
+      statuses: [],
+      final: undefined,
+      provisional: undefined,
+      closed: false,
+    };
+    this.open.set(key, created);
+    this.stats.transactions++;
+    this.listener.request(ev, created, false);
+  }
+
+  private addResponse(ev: SipEvent): void {
+    const tx = this.open.get(transactionKey(ev, ev.method));
+    if (tx === undefined) {
+      this.stats.orphanResponses++;
+      this.listener.response(ev, undefined, false);
+      return;
+    }
+    tx.lastTime = ev.time;
+    const seen = tx.statuses.includes(ev.status);
+    if (!seen && tx.statuses.length < TRACK_MAX_RESPONSES_PER_TRANSACTION) tx.statuses.push(ev.status);
+    if (ev.status >= 200) {
+      if (tx.final !== undefined) {
+        // A second final: a retransmission when the same status, a forked 2xx otherwise.
+        const retransmission = tx.final.status === ev.status;
+        if (retransmission) this.stats.responseRetransmissions++;
+        this.listener.response(ev, tx, retransmission);
+        return;
+      }
+      tx.final = ev;
+    } else {
+      const retransmission = seen && tx.provisional !== undefined && tx.provisional.status === ev.status;
+      if (retransmission) this.stats.responseRetransmissions++;
+      tx.provisional = ev;
+      this.listener.response(ev, tx, retransmission);
+      return;
+    }
+    this.listener.response(ev, tx, false);
+  }
+
+  private close(tx: Transaction, reason: 'completed' | 'timeout' | 'evicted'): void {
+    if (tx.closed) return;
+    tx.closed = true;
+    this.open.delete(tx.key);
+    if (reason === 'timeout') this.stats.timeouts++;
+    this.listener.closed(tx, reason);
+  }
+}
+
+/**
+ * The transaction key: RFC 3261 branch + sent-by + method; for RFC 2543 peers (no magic cookie),
+ * Call-ID + CSeq number + From tag + sent-by + method.
+ */
+export function transactionKey(ev: SipEvent, method: string): string {
+  if (ev.branch.startsWith(MAGIC_COOKIE)) return `${ev.branch}\u0000${ev.sentBy}\u0000${method}`;
+  return `\u0001${ev.callId}\u0000${ev.cseq}\u0000${ev.fromTag}\u0000${ev.sentBy}\u0000${method}`;
+}

@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { AlertJson } from '../../src/core/alert.js';
+import { AlertBook, alertId } from '../../src/detect/alert-book.js';
+import type { RuleMeta } from '../../src/detect/rule.js';
+
+const META: RuleMeta = {
+  id: 'auth.bruteforce',
+  title: 'Password guessing',
+  severity: 'high',
+  description: 'd',
+  falsePositives: 'f',
+  remediation: 'r',
+  references: ['ref'],
+  thresholds: {},
+  quietMs: 60_000,
+};
+
+test('an alert opens once, gains revisions as its count doubles, and closes after quiet time', () => {
+  const seen: AlertJson[] = [];
+  const book = new AlertBook('default', 's1', (a) => seen.push(a));
+  const t0 = Date.UTC(2026, 10, 24, 5, 0, 0);
+  for (let n = 5; n <= 40; n++) {
+    book.raise(META, { key: '203.0.113.7|101', time: t0 + n * 1000, firstTime: t0, count: n, title: 'x', evidence: { n } });
+  }
+  // Opened at 5, revised at 10, 20, 40.
+  assert.deepEqual(
+    seen.map((a) => [a.revision, a.count, a.state]),
+    [
+      [1, 5, 'open'],
+      [2, 10, 'open'],
+      [3, 20, 'open'],
+      [4, 40, 'open'],
+    ],
+  );
+  assert.ok(seen.every((a) => a.id === alertId('auth.bruteforce', '203.0.113.7|101', t0)));
+  book.tick(t0 + 40_000 + 30_000);
+  assert.equal(seen.length, 4, 'not quiet long enough yet');
+  book.tick(t0 + 40_000 + 61_000);
+  const last = seen.at(-1) as AlertJson;
+  assert.equal(last.state, 'closed');
+  assert.equal(last.revision, 5);
+  assert.equal(last.firstSeen, new Date(t0).toISOString());
+  assert.equal(last.raisedAt, new Date(t0 + 5000).toISOString());
+  assert.equal(last.lastSeen, new Date(t0 + 40_000).toISOString());
+  // A new raise after closing is a new alert with a new id (new firstSeen).
+  book.raise(META, { key: '203.0.113.7|101', time: t0 + 200_000, count: 5, title: 'x', evidence: {} });
+  assert.notEqual((seen.at(-1) as AlertJson).id, last.id);
+  assert.equal(book.alerts().length, 2);
+});
+
+test('sources are bounded with a total', () => {
+  const book = new AlertBook('default', 's1');
+  const sources = Array.from({ length: 500 }, (_, i) => ({ ip: `198.51.100.${i % 250}`, count: i }));
+  book.raise(META, { key: 'k', time: 1, count: 500, title: 't', evidence: {}, sources, sourcesTotal: 500 });
+  const [a] = book.alerts();
+  assert.ok(a !== undefined);
+  assert.equal(a.sources?.length, 50);
+  assert.equal(a.sourcesTotal, 500);
+  assert.equal(a.sources?.[0]?.count, 499, 'largest first');
+});

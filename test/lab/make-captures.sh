@@ -1,0 +1,762 @@
+#!/usr/bin/env bash
+# Record the lab's captures: real attack tools and real SIP user agents
+# against the lab PBXs (test/lab/pbx.sh), recorded with tcpdump on lo.
+#
+#   test/lab/make-captures.sh              all captures
+#   test/lab/make-captures.sh NAME...      only these (names as in --list)
+#   test/lab/make-captures.sh --list
+#
+# Writes test/fixtures/captures/NAME.pcap, then expected.json and INDEX.md
+# (test/lab/bin/summarize.py: tshark counts + what each capture must give).
+# Needs root (tcpdump on lo). Sends only to 127.0.0.0/8; every tool run is
+# bounded by a count (-m, -e, wordlist length) and by `timeout`; the EXIT
+# trap stops tcpdump, background user agents and every PBX it started.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+out="${CAPTURE_DIR:-$root/test/fixtures/captures}"
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+
+ALL_CAPTURES=(
+	svmap-scan
+	svwar-register-leaky svwar-invite-leaky svwar-options-leaky
+	svwar-register-hardened svwar-invite-hardened svwar-options-hardened
+	svwar-register-3cx svwar-invite-3cx svwar-options-3cx
+	svcrack-leaky svcrack-3cx svcrack-hardened-blocked
+	sipp-flood-register-leaky sipp-flood-register-hardened sipp-flood-invite-leaky
+	sipsak-flood-options-3cx
+	sipsak-bruteforce-leaky sipp-bruteforce-tcp-hardened
+	sipp-credential-stuffing-3cx sipp-credential-stuffing-leaky
+	sipp-distributed-bruteforce-3cx
+	svcrack-low-and-slow-leaky
+	benign-phones-register-3cx benign-phones-register-tcp-leaky
+	benign-call-udp-leaky benign-call-tcp-3cx benign-trunk-call-hardened
+	benign-nat-office-storm-3cx benign-stale-credentials-leaky
+	benign-stale-nonce-leaky benign-options-keepalive-hardened
+	benign-options-keepalive-tcp-leaky benign-tls-register-leaky
+)
+
+if [ "${1:-}" = "--list" ]; then printf '%s\n' "${ALL_CAPTURES[@]}"; exit 0; fi
+if [ $# -gt 0 ]; then selected=("$@"); else selected=("${ALL_CAPTURES[@]}"); fi
+for n in "${selected[@]}"; do
+	printf '%s\n' "${ALL_CAPTURES[@]}" | grep -qx -- "$n" || { echo "unknown capture '$n' (see --list)" >&2; exit 2; }
+done
+
+lab_need kamailio kamailio
+lab_need sipp sip-tester
+lab_need sipsak sipsak
+lab_need tcpdump tcpdump
+lab_need tshark tshark
+lab_need svmap sipvicious
+lab_need svwar sipvicious
+lab_need svcrack sipvicious
+lab_need openssl openssl
+lab_need timeout coreutils
+lab_need setsid util-linux
+[ -x /usr/bin/python3 ] || { echo "missing /usr/bin/python3: apt-get install python3" >&2; exit 3; }
+[ -f /usr/lib/x86_64-linux-gnu/kamailio/modules/tls.so ] || \
+	echo "note: kamailio-tls-modules not installed: benign-tls-register-leaky will be skipped" >&2
+[ "$(id -u)" = 0 ] || { echo "make-captures.sh needs root (tcpdump on lo)" >&2; exit 3; }
+
+# Lab addresses (all loopback). PBX per profile; phones 127.0.1.x; single
+# attackers 127.0.2.x; the trunk 127.0.3.1; the distributed attackers and the
+# rewritten low-and-slow sources in other 127.x networks.
+LEAKY=127.0.0.10
+HARDENED=127.0.0.11
+TCX=127.0.0.12
+TRUNK=127.0.3.1
+declare -A AUTHID=([100]=Qm7Ta2vX [101]=xK3p9qL2 [102]=Lp4Wn8Rz [103]=Zt6Yc1Hb [104]=Jd2Fs9Ue
+	[105]=Nw5Ba3Xc [106]=Py8Gk4Md [107]=Rb1Vh7Qs [108]=Ea9Cj6Tw [109]=Hu3Ko2Ly)
+declare -A PASSWORD=([100]='Vx9!rT2mKp' [101]='1234' [102]='Gq7#Lm2xWe' [103]='103' [104]='Rk4+Tz8qNo'
+	[105]='Hs3@Vb6yPl' [106]='Ue1-Wc9rZa' [107]='Oi5^Xd2tMn' [108]='Bf8&Ng3sLq' [109]='Cy6*Pj4vDs')
+declare -A UA=([101]='Yealink SIP-T46S 66.86.0.15' [102]='Snom D785 10.1.73.16'
+	[103]='Grandstream GXP2170 1.0.11.23' [104]='PolycomVVX-VVX_411-UA/6.4.3.5423'
+	[105]='Fanvil X6U 2.12.1' [106]='Cisco/SPA504G-7.6.2')
+SIPP="$here/sipp"
+WORDS="$here/wordlists/small.txt"
+
+export LAB_RUN="${LAB_RUN:-/tmp/sipwarden-lab}"
+work="$LAB_RUN/work"
+rm -rf "$work"
+mkdir -p "$work/meta" "$work/raw" "$work/run" "$out"
+
+started_pbx=()
+tcpdump_pid=""
+bg_pids=()
+
+cleanup() {
+	set +e
+	local p
+	for p in "${bg_pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	if [ -n "$tcpdump_pid" ]; then kill -INT "$tcpdump_pid" 2>/dev/null; wait "$tcpdump_pid" 2>/dev/null; fi
+	for p in "${started_pbx[@]}"; do "$here/pbx.sh" down $p >/dev/null 2>&1; done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+pbx_up() { # PROFILE ADDR
+	"$here/pbx.sh" up "$1" "$2" >/dev/null
+	started_pbx+=("$1 $2")
+}
+
+pbx_down_all() {
+	local p
+	for p in "${started_pbx[@]}"; do "$here/pbx.sh" down $p >/dev/null; done
+	started_pbx=()
+}
+
+# cap_start NAME FILTER: tcpdump on lo into the work dir.
+cap_start() {
+	cap="$1"
+	: >"$work/meta/$cap.cmds"
+	: >"$work/meta/$cap.cmds.rc"
+	tcpdump -i lo --immediate-mode -U -s 0 -w "$work/raw/$cap.pcap" "$2" 2>"$work/raw/$cap.tcpdump.log" &
+	tcpdump_pid=$!
+	for _ in $(seq 1 50); do
+		grep -q "listening on" "$work/raw/$cap.tcpdump.log" 2>/dev/null && break
+		sleep 0.1
+	done
+	sleep 0.3
+	echo "== $cap"
+}
+
+# cap_stop [--raw]: stop tcpdump; copy the capture to the fixtures unless a
+# later step (a rewrite) writes the fixture itself.
+cap_stop() {
+	sleep 1.5
+	kill -INT "$tcpdump_pid"
+	wait "$tcpdump_pid" || true
+	# tcpdump says how many packets the filter passed and how many it wrote.
+	# On lo the filter sees every packet twice (leaving and arriving) and
+	# libpcap keeps one copy, so "passed" must be twice "wrote", or the
+	# capture lost packets.
+	local got passed
+	got="$(sed -n 's/^\([0-9]*\) packets\{0,1\} captured.*/\1/p' "$work/raw/$cap.tcpdump.log")"
+	passed="$(sed -n 's/^\([0-9]*\) packets\{0,1\} received by filter.*/\1/p' "$work/raw/$cap.tcpdump.log")"
+	if [ $((got * 2)) != "$passed" ]; then
+		echo "WARNING: $cap: tcpdump wrote $got of $passed packets" >&2
+	fi
+	tcpdump_pid=""
+	if [ "${1:-}" != "--raw" ]; then cp "$work/raw/$cap.pcap" "$out/$cap.pcap"; fi
+}
+
+# run CMD...: run and log a traffic command of the current capture (exact
+# command line into NAME.cmds, its output into NAME.out). A tool's failure
+# status is recorded, not fatal: attacks are supposed to fail.
+run() {
+	printf '%q ' "$@" | sed 's/ $//' >>"$work/meta/$cap.cmds"
+	echo >>"$work/meta/$cap.cmds"
+	local rc=0
+	(cd "$work/run" && "$@") >>"$work/meta/$cap.out" 2>&1 </dev/null || rc=$?
+	if [ "$rc" != 0 ]; then echo "   (exit $rc) $1 ${2:-}" | tee -a "$work/meta/$cap.cmds.rc" >/dev/null; fi
+	return 0
+}
+
+# must_run CMD...: like run, but the traffic is meant to succeed (benign).
+must_run() {
+	local before; before="$(wc -l <"$work/meta/$cap.cmds.rc")"
+	run "$@"
+	local after; after="$(wc -l <"$work/meta/$cap.cmds.rc")"
+	if [ "$after" != "$before" ]; then
+		echo "WARNING: $cap: a benign user agent failed: $*" >&2
+		tail -n 20 "$work/meta/$cap.out" >&2
+	fi
+}
+
+# bg CMD...: run in the background (a called phone waiting for INVITE).
+bg() {
+	printf '%q ' "$@" | sed 's/ $//' >>"$work/meta/$cap.cmds"
+	echo "   # (in the background)" >>"$work/meta/$cap.cmds"
+	(cd "$work/run" && exec "$@") >>"$work/meta/$cap.out" 2>&1 </dev/null &
+	bg_pids+=("$!")
+}
+
+wait_bg() {
+	local p
+	for p in "${bg_pids[@]}"; do wait "$p" || echo "WARNING: $cap: background agent $p exited $?" >&2; done
+	bg_pids=()
+}
+
+# meta: the capture's expectations (JSON object read from stdin).
+meta() { cat >"$work/meta/$cap.json"; }
+
+csv() { # FILE LINE...: a SIPp injection file
+	local f="$work/run/$1"; shift
+	{ echo SEQUENTIAL; printf '%s\n' "$@"; } >"$f"
+	echo "$f"
+}
+
+auth() { echo "[authentication username=$1 password=$2]"; }
+
+sv() { # ADDR TOOL ARGS...: a SIPVicious tool sending from ADDR
+	local addr="$1"; shift
+	run env SV_BIND="$addr" timeout 60 "$here/bin/sv-bind" "$@"
+}
+
+########## attacks ##########
+
+cap_svmap-scan() {
+	pbx_up leaky $LEAKY; pbx_up hardened $HARDENED; pbx_up 3cx-like $TCX
+	cap_start svmap-scan "host 127.0.2.1"
+	run timeout 60 svmap -b 127.0.2.1 -p 5060 127.0.0.8-127.0.0.15
+	cap_stop; pbx_down_all
+	meta <<-EOF
+	{"profile": "leaky+hardened+3cx-like", "pbx": ["$LEAKY", "$HARDENED", "$TCX"], "transport": "udp",
+	 "tool": "svmap (SIPVicious 0.3.3)", "attackers": ["127.0.2.1"],
+	 "attacks": ["scan.tool-fingerprint"], "findings": ["exposure.vulnerable-version"],
+	 "mayFind": [], "mustNotFind": ["auth.bruteforce", "dos.flood", "recon.extension-enumeration"],
+	 "identities": [], "weakPassword": null,
+	 "description": "svmap sweeps 127.0.0.8-15 with OPTIONS (User-Agent friendly-scanner, From \"sipvicious\"). The three lab PBXs answer 200 OK (leaky with Server: kamailio (5.6.3 ...), 3cx-like with User-Agent: 3CXPhoneSystem 18.0.9.20, hardened with no version); the five other addresses answer ICMP port unreachable. exposure.vulnerable-version is for the 3CX 18 banner."}
+	EOF
+}
+
+svwar_capture() { # NAME PROFILE PBX ATTACKER METHOD FORCE
+	local name="$1" profile="$2" pbx="$3" attacker="$4" method="$5" force="$6"
+	pbx_up "$profile" "$pbx"
+	cap_start "$name" "host $pbx"
+	local -a extra=()
+	[ "$force" = yes ] && extra+=(--force)
+	sv "$attacker" svwar -m "$method" -e100-199 -x "$attacker" "${extra[@]}" "$pbx"
+	cap_stop; pbx_down_all
+}
+
+svwar_meta() { # PROFILE PBX ATTACKER METHOD ORACLE(yes/no) NOTE
+	local oracle="" must_not='"auth.bruteforce", "auth.credential-stuffing"' findings="[]" may='["dos.flood"]'
+	[ "$5" = yes ] && oracle=', "exposure.enumeration-oracle"'
+	[ "$5" = no ] && must_not="$must_not"', "exposure.enumeration-oracle"'
+	[ "$1" = 3cx-like ] && findings='["exposure.vulnerable-version"]'
+	[ "$1" = leaky ] && may='["dos.flood", "exposure.vulnerable-version"]'
+	meta <<-EOF
+	{"profile": "$1", "pbx": "$2", "transport": "udp", "tool": "svwar (SIPVicious 0.3.3)",
+	 "attackers": ["$3"], "attacks": ["recon.extension-enumeration", "scan.tool-fingerprint"$oracle],
+	 "findings": $findings, "mayFind": $may, "mustNotFind": [$must_not],
+	 "identities": [], "extensionsProbed": "100-199 plus one random 32-bit number first (svwar's check of the answer for an unknown user)",
+	 "weakPassword": null,
+	 "description": "svwar -m $4 walks extensions 100-199 from $3. $6"}
+	EOF
+}
+
+cap_svwar-register-leaky() {
+	svwar_capture svwar-register-leaky leaky $LEAKY 127.0.2.11 REGISTER no
+	svwar_meta leaky $LEAKY 127.0.2.11 REGISTER yes "Unknown extensions get 404 Not Found, 100-109 and 200-239 get 401 with a challenge: the oracle; svwar lists the existing ones."
+}
+cap_svwar-invite-leaky() {
+	svwar_capture svwar-invite-leaky leaky $LEAKY 127.0.2.12 INVITE no
+	svwar_meta leaky $LEAKY 127.0.2.12 INVITE yes "Unknown extensions get 404, existing ones 407 Proxy Authentication Required; svwar ACKs every final answer."
+}
+cap_svwar-options-leaky() {
+	svwar_capture svwar-options-leaky leaky $LEAKY 127.0.2.13 OPTIONS no
+	svwar_meta leaky $LEAKY 127.0.2.13 OPTIONS yes "Unknown extensions get 404, existing ones 200 OK (svwar reports them as 'noauth')."
+}
+cap_svwar-register-hardened() {
+	svwar_capture svwar-register-hardened hardened $HARDENED 127.0.2.14 REGISTER yes
+	svwar_meta hardened $HARDENED 127.0.2.14 REGISTER no "Every extension gets the same 401 (svwar needs --force and then 'finds' every extension it got an answer for); after about 30 requests in 2 s pike blocks the source and the rest are unanswered until svwar gives up."
+}
+cap_svwar-invite-hardened() {
+	svwar_capture svwar-invite-hardened hardened $HARDENED 127.0.2.15 INVITE yes
+	svwar_meta hardened $HARDENED 127.0.2.15 INVITE no "Every extension gets the same 407 (with --force); pike blocks the source after about 30 requests and the rest go unanswered."
+}
+cap_svwar-options-hardened() {
+	svwar_capture svwar-options-hardened hardened $HARDENED 127.0.2.16 OPTIONS no
+	svwar_meta hardened $HARDENED 127.0.2.16 OPTIONS no "Every OPTIONS gets 200 OK whatever the user (svwar finds nothing); pike blocks the source after about 30 requests."
+}
+cap_svwar-register-3cx() {
+	svwar_capture svwar-register-3cx 3cx-like $TCX 127.0.2.17 REGISTER yes
+	svwar_meta 3cx-like $TCX 127.0.2.17 REGISTER no "Every extension gets the same 407 realm 3CXPhoneSystem (svwar needs --force and lists all 100 as existing); no rate limit."
+}
+cap_svwar-invite-3cx() {
+	svwar_capture svwar-invite-3cx 3cx-like $TCX 127.0.2.18 INVITE yes
+	svwar_meta 3cx-like $TCX 127.0.2.18 INVITE no "Every extension gets the same 407 (svwar needs --force)."
+}
+cap_svwar-options-3cx() {
+	svwar_capture svwar-options-3cx 3cx-like $TCX 127.0.2.19 OPTIONS no
+	svwar_meta 3cx-like $TCX 127.0.2.19 OPTIONS no "Every OPTIONS gets 200 OK with User-Agent 3CXPhoneSystem 18.0.9.20; svwar finds nothing."
+}
+
+cap_svcrack-leaky() {
+	pbx_up leaky $LEAKY
+	cap_start svcrack-leaky "host $LEAKY"
+	sv 127.0.2.20 svcrack -u 101 -d "$WORDS" -x 127.0.2.20 "$LEAKY"
+	cap_stop; pbx_down_all
+	local found; found="$(grep -Eo '^\| *101 *\| *[^ |]+' "$work/meta/svcrack-leaky.out" | awk -F'|' '{gsub(/ /,"",$3); print $3}' | head -n1)"
+	meta <<-EOF
+	{"profile": "leaky", "pbx": "$LEAKY", "transport": "udp", "tool": "svcrack (SIPVicious 0.3.3)",
+	 "attackers": ["127.0.2.20"],
+	 "attacks": ["auth.bruteforce", "scan.tool-fingerprint", "auth.success-after-failures", "auth.weak-password"],
+	 "findings": [], "mayFind": ["exposure.vulnerable-version", "dos.flood"], "mustNotFind": ["auth.credential-stuffing", "auth.distributed-bruteforce", "auth.stale-credentials"],
+	 "identities": ["101"], "weakPassword": {"identity": "101", "extension": "101", "password": "1234"},
+	 "toolReported": "$found",
+	 "description": "svcrack guesses extension 101's password from test/lab/wordlists/small.txt in order (REGISTER, 401 qop=auth challenge, REGISTER with the guess, 403 Forbidden), 12 wrong guesses then '1234' is accepted (200 OK) and svcrack stops. svcrack's From tag is the hex of 'password\\\\x01random' (the guess is readable in every request)."}
+	EOF
+}
+
+cap_svcrack-3cx() {
+	pbx_up 3cx-like $TCX
+	cap_start svcrack-3cx "host $TCX"
+	sv 127.0.2.21 svcrack -u "${AUTHID[101]}" -e 101 -d "$WORDS" -x 127.0.2.21 "$TCX"
+	cap_stop; pbx_down_all
+	local found; found="$(grep -Eo "^\| *(101|${AUTHID[101]}) *\| *[^ |]+" "$work/meta/svcrack-3cx.out" | awk -F'|' '{gsub(/ /,"",$3); print $3}' | head -n1)"
+	meta <<-EOF
+	{"profile": "3cx-like", "pbx": "$TCX", "transport": "udp", "tool": "svcrack (SIPVicious 0.3.3)",
+	 "attackers": ["127.0.2.21"],
+	 "attacks": ["auth.bruteforce", "scan.tool-fingerprint", "auth.success-after-failures", "auth.weak-password"],
+	 "findings": ["exposure.vulnerable-version"], "mayFind": ["dos.flood"], "mustNotFind": ["auth.credential-stuffing", "auth.distributed-bruteforce", "auth.stale-credentials"],
+	 "identities": ["${AUTHID[101]}"], "weakPassword": {"identity": "${AUTHID[101]}", "extension": "101", "password": "1234"},
+	 "toolReported": "$found",
+	 "description": "svcrack with a leaked Auth ID: digest user ${AUTHID[101]}, To/From extension 101 (-e 101). REGISTER, 407 realm 3CXPhoneSystem qop=auth, REGISTER with Proxy-Authorization, 403 Forbidden for the 12 wrong guesses, 200 OK for '1234'. The identity is the Auth ID; the site model maps it to extension 101."}
+	EOF
+}
+
+cap_svcrack-hardened-blocked() {
+	pbx_up hardened $HARDENED
+	cap_start svcrack-hardened-blocked "host $HARDENED"
+	sv 127.0.2.22 svcrack -u 104 -d "$WORDS" -x 127.0.2.22 "$HARDENED"
+	cap_stop; pbx_down_all
+	meta <<-EOF
+	{"profile": "hardened", "pbx": "$HARDENED", "transport": "udp", "tool": "svcrack (SIPVicious 0.3.3)",
+	 "attackers": ["127.0.2.22"], "attacks": ["auth.bruteforce", "scan.tool-fingerprint"],
+	 "findings": [], "mayFind": ["dos.flood"],
+	 "mustNotFind": ["auth.success-after-failures", "auth.weak-password", "auth.credential-stuffing", "auth.stale-credentials"],
+	 "identities": ["104"], "weakPassword": null,
+	 "description": "svcrack against 104 (a strong password) on the hardened PBX: every wrong guess is answered with a fresh 401 challenge (no 403), which svcrack answers with the next guess; after about 30 requests in 2 s pike blocks the source, the later guesses go unanswered and svcrack gives up. Nothing is cracked."}
+	EOF
+}
+
+cap_sipp-flood-register-leaky() {
+	pbx_up leaky $LEAKY
+	local f; f="$(csv flood-reg.csv 100 101 102 103 104 105 106 107 108 109)"
+	cap_start sipp-flood-register-leaky "host $LEAKY"
+	run timeout 30 sipp -sf "$SIPP/flood-register.xml" -inf "$f" -i 127.0.2.23 -p 5060 -r 300 -m 1500 -l 200 "$LEAKY:5060"
+	cap_stop; pbx_down_all
+	meta <<-EOF
+	{"profile": "leaky", "pbx": "$LEAKY", "transport": "udp", "tool": "SIPp 3.6.1 (flood-register.xml)",
+	 "attackers": ["127.0.2.23"], "attacks": ["dos.flood"], "findings": [],
+	 "mayFind": ["exposure.vulnerable-version", "scan.tool-fingerprint"],
+	 "mustNotFind": ["auth.bruteforce", "auth.credential-stuffing", "recon.extension-enumeration"],
+	 "identities": [], "weakPassword": null,
+	 "description": "1500 unauthenticated REGISTERs (users 100-109 in turn) at 300/s from one address and port; the PBX answers every one with a 401 challenge. No credentials are sent, so there is no failed authentication."}
+	EOF
+}
+
+cap_sipp-flood-register-hardened() {
+	pbx_up hardened $HARDENED
+	local f; f="$(csv flood-reg.csv 100 101 102 103 104 105 106 107 108 109)"
+	cap_start sipp-flood-register-hardened "host $HARDENED"
+	run timeout 30 sipp -sf "$SIPP/flood-register.xml" -inf "$f" -i 127.0.2.24 -p 5060 -r 300 -m 900 -l 400 "$HARDENED:5060"
+	cap_stop; pbx_down_all
+	meta <<-EOF
+	{"profile": "hardened", "pbx": "$HARDENED", "transport": "udp", "tool": "SIPp 3.6.1 (flood-register.xml)",
+	 "attackers": ["127.0.2.24"], "attacks": ["dos.flood"], "findings": [], "mayFind": ["scan.tool-fingerprint"],
+	 "mustNotFind": ["auth.bruteforce", "auth.credential-stuffing", "recon.extension-enumeration"],
+	 "identities": [], "weakPassword": null,
+	 "description": "900 REGISTERs at 300/s; pike blocks the source after about 30 requests in 2 s, so only the first ones are answered (401) and the rest are unanswered: a detector should count them as blocked."}
+	EOF
+}
+
+cap_sipp-flood-invite-leaky() {
+	pbx_up leaky $LEAKY
+	local f; f="$(csv flood-inv.csv '100;102' '100;103' '100;105')"
+	cap_start sipp-flood-invite-leaky "host $LEAKY"
+	run timeout 30 sipp -sf "$SIPP/flood-invite.xml" -inf "$f" -i 127.0.2.26 -p 5060 -r 200 -m 1000 -l 200 "$LEAKY:5060"
+	cap_stop; pbx_down_all
+	meta <<-EOF
+	{"profile": "leaky", "pbx": "$LEAKY", "transport": "udp", "tool": "SIPp 3.6.1 (flood-invite.xml)",
+	 "attackers": ["127.0.2.26"], "attacks": ["dos.flood"], "findings": [],
+	 "mayFind": ["exposure.vulnerable-version", "scan.tool-fingerprint"],
+	 "mustNotFind": ["auth.bruteforce", "recon.extension-enumeration", "call.unauthenticated-accepted"],
+	 "identities": [], "weakPassword": null,
+	 "description": "1000 INVITEs without a body (From 100, to 102/103/105 in turn) at 200/s; each is answered 407 and ACKed. No call is set up."}
+	EOF
+}
+
+cap_sipsak-flood-options-3cx() {
+	pbx_up 3cx-like $TCX
+	cap_start sipsak-flood-options-3cx "host $TCX"
+	run timeout 30 sipsak -F -e 2000 -s "sip:$TCX" --local-ip 127.0.2.25 -H 127.0.2.25
+	cap_stop; pbx_down_all
+	meta <<-EOF
+	{"profile": "3cx-like", "pbx": "$TCX", "transport": "udp", "tool": "sipsak 0.9.8.1 (flood mode -F)",
+	 "attackers": ["127.0.2.25"], "attacks": ["dos.flood"], "findings": ["exposure.vulnerable-version"],
+	 "mayFind": [], "mustNotFind": ["auth.bruteforce", "recon.extension-enumeration"],
+	 "identities": [], "weakPassword": null,
+	 "description": "sipsak floods 2000 OPTIONS as fast as it can (well over 10 000/s) and exits; the PBX's 200 OK answers that arrive after sipsak closed its socket are answered by ICMP port unreachable from the attacker's address."}
+	EOF
+}
+
+cap_sipsak-bruteforce-leaky() {
+	pbx_up leaky $LEAKY
+	cap_start sipsak-bruteforce-leaky "host $LEAKY"
+	local pw n=0
+	while read -r pw; do
+		[ "$pw" = "${PASSWORD[102]}" ] && continue
+		run timeout 5 sipsak -U -s "sip:102@$LEAKY" -u 102 -a "$pw" --local-ip 127.0.2.30 -H 127.0.2.30 -l 5070
+		n=$((n + 1)); [ $n -ge 30 ] && break
+	done <"$WORDS"
+	cap_stop; pbx_down_all
+	meta <<-EOF
+	{"profile": "leaky", "pbx": "$LEAKY", "transport": "udp", "tool": "sipsak 0.9.8.1 (usrloc mode -U, one run per guess)",
+	 "attackers": ["127.0.2.30"], "attacks": ["auth.bruteforce"], "findings": [],
+	 "mayFind": ["exposure.vulnerable-version", "scan.tool-fingerprint"],
+	 "mustNotFind": ["auth.success-after-failures", "auth.weak-password", "auth.credential-stuffing", "auth.distributed-bruteforce", "dos.flood"],
+	 "identities": ["102"], "weakPassword": null,
+	 "description": "30 runs of sipsak -U, one wrong password each (the first 30 words of small.txt), all from 127.0.2.30:5070 against 102: REGISTER, 401, REGISTER with credentials, 403 Forbidden. User-Agent: sipsak 0.9.8.1."}
+	EOF
+}
+
+cap_sipp-bruteforce-tcp-hardened() {
+	pbx_up hardened $HARDENED
+	local -a lines=() pw
+	while read -r pw; do
+		lines+=("104;$(auth 104 "$pw");PolycomVVX-VVX_411-UA/6.4.3.5423")
+	done < <(head -n 40 "$WORDS")
+	local f; f="$(csv bf-tcp.csv "${lines[@]}")"
+	cap_start sipp-bruteforce-tcp-hardened "host $HARDENED"
+	run timeout 60 sipp -sf "$SIPP/guess-register.xml" -inf "$f" -t t1 -i 127.0.2.31 -p 5071 -r 4 -m 40 "$HARDENED:5060"
+	cap_stop; pbx_down_all
+	meta <<-EOF
+	{"profile": "hardened", "pbx": "$HARDENED", "transport": "tcp", "tool": "SIPp 3.6.1 (guess-register.xml, -t t1)",
+	 "attackers": ["127.0.2.31"], "attacks": ["auth.bruteforce"], "findings": [], "mayFind": ["scan.tool-fingerprint"],
+	 "mustNotFind": ["auth.success-after-failures", "auth.weak-password", "auth.credential-stuffing", "dos.flood"],
+	 "identities": ["104"], "weakPassword": null,
+	 "description": "40 password guesses for 104 at 4 per second over one TCP connection, with a fake Polycom User-Agent (a phone's User-Agent does not make it a phone). Each guess: REGISTER, 401, REGISTER with credentials, and a fresh 401 (the hardened PBX re-challenges instead of 403). Below the pike threshold, so nothing is blocked."}
+	EOF
+}
+
+cap_sipp-credential-stuffing-3cx() {
+	pbx_up 3cx-like $TCX
+	local -a lines=() ids=() u
+	for u in $(seq 100 139) admin test operator 1000; do
+		ids+=("\"$u\"")
+		lines+=("$u;$(auth "$u" "$u");Zoiper rv2.10.20.1")
+		lines+=("$u;$(auth "$u" 1234);Zoiper rv2.10.20.1")
+	done
+	local f; f="$(csv stuff-3cx.csv "${lines[@]}")"
+	cap_start sipp-credential-stuffing-3cx "host $TCX"
+	run timeout 60 sipp -sf "$SIPP/guess-register.xml" -inf "$f" -i 127.0.2.40 -p 5060 -r 10 -m "${#lines[@]}" "$TCX:5060"
+	cap_stop; pbx_down_all
+	local idlist; idlist="$(IFS=,; echo "${ids[*]}")"
+	meta <<-EOF
+	{"profile": "3cx-like", "pbx": "$TCX", "transport": "udp", "tool": "SIPp 3.6.1 (guess-register.xml)",
+	 "attackers": ["127.0.2.40"], "attacks": ["auth.credential-stuffing"], "findings": ["exposure.vulnerable-version"],
+	 "mayFind": ["scan.tool-fingerprint", "recon.extension-enumeration"],
+	 "mustNotFind": ["auth.success-after-failures", "auth.weak-password", "exposure.enumeration-oracle", "dos.flood"],
+	 "identities": [$idlist], "weakPassword": null,
+	 "description": "One address tries 44 identities (100-139, admin, test, operator, 1000), each with the identity itself and '1234' as password, 10 calls/s. The attacker uses the extension as Auth ID, which 3CX does not: every attempt ends 407 then 403 Forbidden, so nothing succeeds (even 101/1234, whose Auth ID is ${AUTHID[101]})."}
+	EOF
+}
+
+cap_sipp-credential-stuffing-leaky() {
+	pbx_up leaky $LEAKY
+	local -a lines=() ids=() u
+	for u in $(seq 100 119) admin test operator 1000; do
+		ids+=("\"$u\"")
+		lines+=("$u;$(auth "$u" "$u");Grandstream GXP2170 1.0.11.23")
+	done
+	local f; f="$(csv stuff-leaky.csv "${lines[@]}")"
+	cap_start sipp-credential-stuffing-leaky "host $LEAKY"
+	run timeout 60 sipp -sf "$SIPP/guess-register.xml" -inf "$f" -i 127.0.2.41 -p 5060 -r 8 -m "${#lines[@]}" "$LEAKY:5060"
+	cap_stop; pbx_down_all
+	local idlist; idlist="$(IFS=,; echo "${ids[*]}")"
+	meta <<-EOF
+	{"profile": "leaky", "pbx": "$LEAKY", "transport": "udp", "tool": "SIPp 3.6.1 (guess-register.xml)",
+	 "attackers": ["127.0.2.41"],
+	 "attacks": ["auth.credential-stuffing", "auth.success-after-failures", "auth.weak-password", "exposure.enumeration-oracle"],
+	 "findings": [], "mayFind": ["exposure.vulnerable-version", "scan.tool-fingerprint", "recon.extension-enumeration"],
+	 "mustNotFind": ["auth.distributed-bruteforce", "dos.flood"],
+	 "identities": [$idlist], "weakPassword": {"identity": "103", "extension": "103", "password": "103"},
+	 "description": "One address tries 24 identities with the password equal to the user name, 8 calls/s. Unknown users (110-119, admin, test, operator, 1000) get 404 at once; 100-109 get 401, then 403 for the wrong password, except 103 whose password is '103': 200 OK, and the attacker's Contact is registered for 103."}
+	EOF
+}
+
+cap_sipp-distributed-bruteforce-3cx() {
+	pbx_up 3cx-like $TCX
+	cap_start sipp-distributed-bruteforce-3cx "host $TCX"
+	local -a srcs=() words
+	mapfile -t words <"$WORDS"
+	local k addr f i
+	for k in $(seq 1 30); do
+		addr="127.$((20 + k)).$((k * 7 % 250)).$((k + 10))"
+		srcs+=("\"$addr\"")
+		local -a lines=()
+		for i in 0 1 2; do
+			lines+=("105;$(auth "${AUTHID[105]}" "${words[$(((k * 3 + i) % 40))]}");3CXPhone for Windows 16.3.0.292")
+		done
+		f="$(csv "dist-$k.csv" "${lines[@]}")"
+		run timeout 20 sipp -sf "$SIPP/guess-register.xml" -inf "$f" -i "$addr" -p 5060 -r 3 -m 3 "$TCX:5060"
+	done
+	cap_stop; pbx_down_all
+	local srclist; srclist="$(IFS=,; echo "${srcs[*]}")"
+	meta <<-EOF
+	{"profile": "3cx-like", "pbx": "$TCX", "transport": "udp", "tool": "SIPp 3.6.1 (guess-register.xml), 30 instances",
+	 "attackers": [$srclist], "attacks": ["auth.distributed-bruteforce"], "findings": ["exposure.vulnerable-version"],
+	 "mayFind": ["scan.tool-fingerprint"],
+	 "mustNotFind": ["auth.success-after-failures", "auth.weak-password", "auth.credential-stuffing", "dos.flood"],
+	 "identities": ["${AUTHID[105]}"], "weakPassword": null,
+	 "description": "30 addresses in 30 different /16 networks (127.21.7.11 ... 127.50.210.40), one after the other, each making 3 wrong guesses for Auth ID ${AUTHID[105]} (extension 105) at 3/s: REGISTER, 407, REGISTER with credentials, 403. No single address makes more than 3 attempts."}
+	EOF
+}
+
+cap_svcrack-low-and-slow-leaky() {
+	pbx_up leaky $LEAKY
+	cap_start svcrack-low-and-slow-leaky "host $LEAKY"
+	sv 127.0.2.50 svcrack -u 107 -d "$here/wordlists/lowslow.txt" -x 127.0.2.50 "$LEAKY"
+	cap_stop --raw; pbx_down_all
+	local sources="$work/run/lowslow-sources.txt" k
+	for k in $(seq 0 99); do echo "127.100.$k.$((k + 1))"; done >"$sources"
+	# 2026-03-02 00:00:00 UTC: a fixed start, so the fixture does not depend
+	# on the day it was made.
+	run /usr/bin/python3 "$here/bin/pcap-rewrite.py" "$work/raw/svcrack-low-and-slow-leaky.pcap" \
+		"$out/svcrack-low-and-slow-leaky.pcap" --pbx "$LEAKY" --interval 600 --jitter 60 --seed 7 \
+		--start 1772409600 --sources "@$sources" --rewrite-text
+	meta <<-EOF
+	{"profile": "leaky", "pbx": "$LEAKY", "transport": "udp", "tool": "svcrack (SIPVicious 0.3.3), then test/lab/bin/pcap-rewrite.py",
+	 "attackers": "127.100.K.K+1 for K = 0..99 (100 addresses, each in its own /24)",
+	 "attacks": ["auth.low-and-slow", "scan.tool-fingerprint"], "findings": [],
+	 "mayFind": ["auth.distributed-bruteforce", "exposure.vulnerable-version"],
+	 "mustNotFind": ["auth.bruteforce", "auth.success-after-failures", "auth.weak-password", "auth.credential-stuffing", "dos.flood"],
+	 "identities": ["107"], "weakPassword": null, "rewritten": true,
+	 "description": "A real svcrack run against 107 with test/lab/wordlists/lowslow.txt (144 wrong passwords, REGISTER/401/REGISTER/403 each) from 127.0.2.50, then spread by pcap-rewrite.py: guess i starts at 2026-03-02T00:00:00Z + i x 600 s (+/- 60 s seeded jitter, seed 7) and comes from address i mod 100 (127.100.K.K+1); the address is also replaced in the SIP text (Via, received=, Contact), lengths and checksums are recomputed. 144 guesses over about 24 hours: no more than 1 guess in any 10 minutes, at most 2 from one address."}
+	EOF
+}
+
+########## benign ##########
+
+phone_line() { # EXT PROFILE EXPIRES STAY
+	local id="$1"
+	[ "$2" = 3cx-like ] && id="${AUTHID[$1]}"
+	echo "$1;$(auth "$id" "${PASSWORD[$1]}");$3;${UA[$1]};$4"
+}
+
+cap_benign-phones-register-3cx() {
+	pbx_up 3cx-like $TCX
+	cap_start benign-phones-register-3cx "host $TCX"
+	local e f
+	for e in 101 102 103 104; do
+		f="$(csv "reg-$e.csv" "$(phone_line "$e" 3cx-like 60 go)")"
+		bg timeout 30 sipp -sf "$SIPP/phone-register.xml" -inf "$f" -i "127.0.1.${e#10}" -p 5060 -m 1 -d 4000 "$TCX:5060"
+		sleep 0.7
+	done
+	wait_bg
+	cap_stop; pbx_down_all
+	meta <<-EOF
+	{"profile": "3cx-like", "pbx": "$TCX", "transport": "udp", "tool": "SIPp 3.6.1 (phone-register.xml), one per phone",
+	 "attackers": [], "attacks": [], "benign": true, "findings": ["exposure.vulnerable-version"], "mayFind": [],
+	 "mustNotFind": ["auth.bruteforce", "auth.credential-stuffing", "auth.distributed-bruteforce", "auth.success-after-failures", "auth.stale-credentials", "recon.extension-enumeration", "dos.flood", "scan.tool-fingerprint"],
+	 "identities": ["${AUTHID[101]}", "${AUTHID[102]}", "${AUTHID[103]}", "${AUTHID[104]}"], "weakPassword": null,
+	 "phones": {"127.0.1.1": "101", "127.0.1.2": "102", "127.0.1.3": "103", "127.0.1.4": "104"},
+	 "description": "Four phones (101-104, their Auth IDs differ from the numbers) register: REGISTER, 407, REGISTER with credentials, 200; refresh 4 s later reusing the nonce (nc=2, accepted at once); unregister (Expires: 0). The first REGISTER's 407 is not a failure. 101 and 103 have weak passwords but only an offline check of an accepted digest (auth.weak-password) could tell; it may be raised for them: see mayFindWeak.",
+	 "mayFindWeak": ["auth.weak-password for ${AUTHID[101]} (1234) and ${AUTHID[103]} (103)"]}
+	EOF
+}
+
+cap_benign-phones-register-tcp-leaky() {
+	pbx_up leaky $LEAKY
+	cap_start benign-phones-register-tcp-leaky "host $LEAKY"
+	local e f
+	for e in 102 104 105; do
+		f="$(csv "reg-$e.csv" "$(phone_line "$e" leaky 60 go)")"
+		bg timeout 30 sipp -sf "$SIPP/phone-register.xml" -inf "$f" -t t1 -i "127.0.1.${e#10}" -p 5060 -m 1 -d 3000 "$LEAKY:5060"
+		sleep 0.5
+	done
+	wait_bg
+	run timeout 5 sipsak -U -s "sip:105@$LEAKY" -a "${PASSWORD[105]}" --transport tcp --local-ip 127.0.1.5 -H 127.0.1.5
+	cap_stop; pbx_down_all
+	meta <<-EOF
+	{"profile": "leaky", "pbx": "$LEAKY", "transport": "tcp", "tool": "SIPp 3.6.1 (phone-register.xml, -t t1) and sipsak 0.9.8.1 -U --transport tcp",
+	 "attackers": [], "attacks": [], "benign": true, "findings": [], "mayFind": ["exposure.vulnerable-version"],
+	 "mustNotFind": ["auth.bruteforce", "auth.credential-stuffing", "auth.success-after-failures", "auth.stale-credentials", "dos.flood", "recon.extension-enumeration"],
+	 "identities": ["102", "104", "105"], "weakPassword": null,
+	 "description": "Phones 102, 104, 105 register over TCP (one connection each): REGISTER/401/REGISTER/200, refresh, unregister; then sipsak registers 105 once more over a new TCP connection (its Authorization username is '105@', a sipsak quirk)."}
+	EOF
+}
+
+call_capture() { # NAME PROFILE PBX TRANSPORT(u1|t1)
+	local name="$1" profile="$2" pbx="$3" tr="$4"
+	pbx_up "$profile" "$pbx"
+	cap_start "$name" "host $pbx"
+	local caller_id=101 f
+	[ "$profile" = 3cx-like ] && caller_id="${AUTHID[101]}"
+	f="$(csv reg-102.csv "$(phone_line 102 "$profile" 300 stay)")"
+	must_run timeout 10 sipp -sf "$SIPP/phone-register.xml" -inf "$f" -t "$tr" -i 127.0.1.2 -p 5060 -m 1 -d 500 "$pbx:5060"
+	f="$(csv uas-102.csv "${UA[102]}")"
+	bg timeout 20 sipp -sf "$SIPP/call-uas.xml" -inf "$f" -t "$tr" -i 127.0.1.2 -p 5060 -m 1 -mp 16000
+	sleep 0.5
+	f="$(csv call-101.csv "101;$(auth "$caller_id" "${PASSWORD[101]}");102;${UA[101]}")"
+	must_run timeout 15 sipp -sf "$SIPP/call-uac.xml" -inf "$f" -t "$tr" -i 127.0.1.1 -p 5060 -m 1 -d 3000 -mp 17000 "$pbx:5060"
+	wait_bg
+	cap_stop; pbx_down_all
+}
+
+cap_benign-call-udp-leaky() {
+	call_capture benign-call-udp-leaky leaky $LEAKY u1
+	meta <<-EOF
+	{"profile": "leaky", "pbx": "$LEAKY", "transport": "udp", "tool": "SIPp 3.6.1 (phone-register.xml, call-uas.xml, call-uac.xml)",
+	 "attackers": [], "attacks": [], "benign": true, "findings": [], "mayFind": ["exposure.vulnerable-version"],
+	 "mustNotFind": ["auth.bruteforce", "auth.success-after-failures", "dos.flood", "session.dialog-hijack", "call.unauthenticated-accepted"],
+	 "identities": ["101", "102"], "weakPassword": null,
+	 "phones": {"127.0.1.1": "101", "127.0.1.2": "102"},
+	 "mayFindWeak": ["auth.weak-password for 101 (1234): the INVITE's digest is accepted and cracks"],
+	 "description": "102 registers (401 then 200) and refreshes; 101 calls 102 through the PBX: INVITE, 407, ACK, INVITE with Proxy-Authorization, 100, INVITE forwarded to 127.0.1.2, 180, 200 (SDP, no RTP sent), ACK via the Record-Route, 3 s, BYE, 200."}
+	EOF
+}
+
+cap_benign-call-tcp-3cx() {
+	call_capture benign-call-tcp-3cx 3cx-like $TCX t1
+	meta <<-EOF
+	{"profile": "3cx-like", "pbx": "$TCX", "transport": "tcp", "tool": "SIPp 3.6.1 (phone-register.xml, call-uas.xml, call-uac.xml; -t t1)",
+	 "attackers": [], "attacks": [], "benign": true, "findings": ["exposure.vulnerable-version"], "mayFind": [],
+	 "mustNotFind": ["auth.bruteforce", "auth.success-after-failures", "dos.flood", "session.dialog-hijack", "call.unauthenticated-accepted"],
+	 "identities": ["${AUTHID[101]}", "${AUTHID[102]}"], "weakPassword": null,
+	 "phones": {"127.0.1.1": "101", "127.0.1.2": "102"},
+	 "mayFindWeak": ["auth.weak-password for ${AUTHID[101]} (1234)"],
+	 "description": "The same call over TCP through the 3cx-like PBX: REGISTER/407/REGISTER/200 for 102 (Auth ID ${AUTHID[102]}), then INVITE/407/ACK/INVITE/100/180/200/ACK/BYE/200 from 101 (Auth ID ${AUTHID[101]}). The PBX opens its own TCP connection to 127.0.1.2:5060 to deliver the INVITE."}
+	EOF
+}
+
+cap_benign-trunk-call-hardened() {
+	pbx_up hardened $HARDENED
+	cap_start benign-trunk-call-hardened "host $HARDENED"
+	local f
+	f="$(csv reg-104.csv "$(phone_line 104 hardened 300 stay)")"
+	must_run timeout 10 sipp -sf "$SIPP/phone-register.xml" -inf "$f" -i 127.0.1.4 -p 5060 -m 1 -d 500 "$HARDENED:5060"
+	f="$(csv uas-104.csv "${UA[104]}")"
+	bg timeout 20 sipp -sf "$SIPP/call-uas.xml" -inf "$f" -i 127.0.1.4 -p 5060 -m 1 -mp 16000
+	sleep 0.5
+	f="$(csv trunk.csv "+442071838750;;104;Provider-SBC/4.2")"
+	must_run timeout 15 sipp -sf "$SIPP/call-uac.xml" -inf "$f" -i "$TRUNK" -p 5060 -m 1 -d 2000 -mp 17000 "$HARDENED:5060"
+	wait_bg
+	cap_stop; pbx_down_all
+	meta <<-EOF
+	{"profile": "hardened", "pbx": "$HARDENED", "transport": "udp", "tool": "SIPp 3.6.1",
+	 "attackers": [], "attacks": [], "benign": true, "findings": [], "mayFind": [],
+	 "mustNotFind": ["auth.bruteforce", "call.unauthenticated-accepted", "dos.flood", "session.dialog-hijack"],
+	 "identities": ["104"], "weakPassword": null, "trunk": "$TRUNK",
+	 "description": "104 registers; the trunk 127.0.3.1 (trusted by address, never challenged) delivers an inbound call from +442071838750 to 104: INVITE, 100, 180, 200, ACK, BYE, 200. The unauthenticated INVITE comes from the trunk: not call.unauthenticated-accepted."}
+	EOF
+}
+
+cap_benign-nat-office-storm-3cx() {
+	pbx_up 3cx-like $TCX
+	local -a lines=() e id
+	for e in $(seq 200 239); do
+		id="$(printf 'authid-%s' "$e" | md5sum | cut -c1-8)"
+		lines+=("$e;$(auth "$id" "ofc-$e-Kq7");300;Yealink SIP-T31P 124.86.0.40;stay")
+	done
+	local f; f="$(csv office.csv "${lines[@]}")"
+	cap_start benign-nat-office-storm-3cx "host $TCX"
+	must_run timeout 30 sipp -sf "$SIPP/phone-register.xml" -inf "$f" -t un -i 127.0.1.200 -r 40 -m 40 -d 1000 "$TCX:5060"
+	cap_stop; pbx_down_all
+	meta <<-EOF
+	{"profile": "3cx-like", "pbx": "$TCX", "transport": "udp", "tool": "SIPp 3.6.1 (phone-register.xml, -t un: one socket per phone)",
+	 "attackers": [], "attacks": [], "benign": true, "findings": ["exposure.vulnerable-version"], "mayFind": [],
+	 "mustNotFind": ["dos.flood", "auth.credential-stuffing", "auth.bruteforce", "recon.extension-enumeration", "auth.distributed-bruteforce"],
+	 "identities": "40 Auth IDs, md5('authid-<ext>')[0:8] for extensions 200-239", "weakPassword": null,
+	 "description": "A NATed office reconnecting: 40 phones (extensions 200-239, all correct passwords) behind one address 127.0.1.200, each from its own source port, all within one second: REGISTER, 407, REGISTER with credentials, 200, and a refresh 1 s later. 40 identities from one address in a second, every one accepted: not a flood, not stuffing."}
+	EOF
+}
+
+cap_benign-stale-credentials-leaky() {
+	pbx_up leaky $LEAKY
+	local f; f="$(csv stale.csv "106;$(auth 106 'Ue1-Wc9rZ0');120;${UA[106]}")"
+	cap_start benign-stale-credentials-leaky "host $LEAKY"
+	run timeout 60 sipp -sf "$SIPP/phone-retry.xml" -inf "$f" -i 127.0.1.6 -p 5060 -m 1 -d 1500 "$LEAKY:5060"
+	cap_stop --raw; pbx_down_all
+	run /usr/bin/python3 "$here/bin/pcap-rewrite.py" "$work/raw/benign-stale-credentials-leaky.pcap" \
+		"$out/benign-stale-credentials-leaky.pcap" --pbx "$LEAKY" --split attempt --interval 120 \
+		--start 1772438400
+	meta <<-EOF
+	{"profile": "leaky", "pbx": "$LEAKY", "transport": "udp", "tool": "SIPp 3.6.1 (phone-retry.xml), then test/lab/bin/pcap-rewrite.py --split attempt",
+	 "attackers": [], "attacks": [], "benign": true, "findings": ["auth.stale-credentials"],
+	 "mayFind": ["exposure.vulnerable-version"],
+	 "mustNotFind": ["auth.bruteforce", "auth.low-and-slow", "auth.distributed-bruteforce", "auth.credential-stuffing", "auth.success-after-failures", "dos.flood"],
+	 "identities": ["106"], "weakPassword": null, "rewritten": true,
+	 "description": "A Cisco SPA504G (127.0.1.6) still configured with 106's old password 'Ue1-Wc9rZ0' (now 'Ue1-Wc9rZa'): 12 attempts in one dialog (same Call-ID, From tag, CSeq rising), each REGISTER, 401, REGISTER with the old credentials, 403. Recorded 1.5 s apart, then re-timed by pcap-rewrite.py (--split attempt) to one attempt every 120 s from 2026-03-02T08:00:00Z (22 minutes). Only times change. A misconfiguration finding (low), not an attack."}
+	EOF
+}
+
+cap_benign-stale-nonce-leaky() {
+	NONCE_EXPIRE=5 pbx_up leaky $LEAKY
+	cap_start benign-stale-nonce-leaky "host $LEAKY"
+	local e f
+	for e in 101 103 105; do
+		f="$(csv "reg-$e.csv" "$(phone_line "$e" leaky 60 go)")"
+		bg timeout 30 sipp -sf "$SIPP/phone-register.xml" -inf "$f" -i "127.0.1.${e#10}" -p 5060 -m 1 -d 8000 "$LEAKY:5060"
+		sleep 0.4
+	done
+	wait_bg
+	cap_stop; pbx_down_all
+	meta <<-EOF
+	{"profile": "leaky (nonce_expire 5 s)", "pbx": "$LEAKY", "transport": "udp", "tool": "SIPp 3.6.1 (phone-register.xml)",
+	 "attackers": [], "attacks": [], "benign": true, "findings": [], "mayFind": ["exposure.vulnerable-version"],
+	 "mustNotFind": ["auth.bruteforce", "auth.credential-stuffing", "auth.success-after-failures", "auth.stale-credentials", "auth.digest-replay"],
+	 "identities": ["101", "103", "105"], "weakPassword": null,
+	 "mayFindWeak": ["auth.weak-password for 101 (1234) and 103 (103)"],
+	 "description": "The PBX runs with NONCE_EXPIRE=5 (auth module nonce_expire). Phones 101, 103, 105 register (401, 200), wait 8 s and refresh with the old, now expired nonce: the PBX answers 401 with stale=true, the phone answers the new challenge and gets 200; then unregisters. A stale=true challenge is not a failure."}
+	EOF
+}
+
+cap_benign-options-keepalive-hardened() {
+	pbx_up hardened $HARDENED
+	cap_start benign-options-keepalive-hardened "host $HARDENED"
+	local e f
+	for e in 101 102 103; do
+		f="$(csv "ka-$e.csv" "$e;${UA[$e]}")"
+		bg timeout 30 sipp -sf "$SIPP/options-ping.xml" -inf "$f" -i "127.0.1.${e#10}" -p 5060 -r 1 -rp 1500 -m 12 "$HARDENED:5060"
+		sleep 0.3
+	done
+	wait_bg
+	cap_stop; pbx_down_all
+	meta <<-EOF
+	{"profile": "hardened", "pbx": "$HARDENED", "transport": "udp", "tool": "SIPp 3.6.1 (options-ping.xml)",
+	 "attackers": [], "attacks": [], "benign": true, "findings": [], "mayFind": [],
+	 "mustNotFind": ["dos.flood", "recon.extension-enumeration", "scan.tool-fingerprint"],
+	 "identities": [], "weakPassword": null,
+	 "description": "Three phones send an OPTIONS keepalive to the PBX every 1.5 s, 12 each (36 OPTIONS, 36 x 200 OK)."}
+	EOF
+}
+
+cap_benign-options-keepalive-tcp-leaky() {
+	pbx_up leaky $LEAKY
+	cap_start benign-options-keepalive-tcp-leaky "host $LEAKY"
+	local i f
+	for i in 1 2 3 4 5 6; do
+		run timeout 5 sipsak --transport tcp -s "sip:$LEAKY" --local-ip 127.0.1.7 -H 127.0.1.7
+		sleep 1
+	done
+	f="$(csv ka-tcp.csv "108;Grandstream GRP2614 1.0.5.67")"
+	run timeout 30 sipp -sf "$SIPP/options-ping.xml" -inf "$f" -t t1 -i 127.0.1.8 -p 5060 -r 1 -rp 1000 -m 8 "$LEAKY:5060"
+	cap_stop; pbx_down_all
+	meta <<-EOF
+	{"profile": "leaky", "pbx": "$LEAKY", "transport": "tcp", "tool": "sipsak 0.9.8.1 --transport tcp; SIPp 3.6.1 (options-ping.xml, -t t1)",
+	 "attackers": [], "attacks": [], "benign": true, "findings": [], "mayFind": ["exposure.vulnerable-version"],
+	 "mustNotFind": ["dos.flood", "recon.extension-enumeration"],
+	 "identities": [], "weakPassword": null,
+	 "description": "Over TCP: sipsak sends 6 OPTIONS a second apart, each on a new connection (SYN, OPTIONS, 200, FIN); then a SIPp phone at 127.0.1.8 sends 8 OPTIONS a second apart on one connection."}
+	EOF
+}
+
+cap_benign-tls-register-leaky() {
+	if [ ! -f /usr/lib/x86_64-linux-gnu/kamailio/modules/tls.so ]; then
+		echo "== benign-tls-register-leaky: skipped (apt-get install kamailio-tls-modules)"; return 0
+	fi
+	pbx_up leaky $LEAKY
+	cap_start benign-tls-register-leaky "host $LEAKY"
+	run timeout 5 sipsak --transport tls -s "sip:$LEAKY:5061" --tls-ignore-cert-failure --local-ip 127.0.1.9 -H 127.0.1.9
+	run timeout 5 sipsak -U --transport tls -s "sip:109@$LEAKY:5061" -a "${PASSWORD[109]}" --tls-ignore-cert-failure --local-ip 127.0.1.9 -H 127.0.1.9
+	cap_stop; pbx_down_all
+	meta <<-EOF
+	{"profile": "leaky", "pbx": "$LEAKY", "transport": "tls", "tool": "sipsak 0.9.8.1 --transport tls",
+	 "attackers": [], "attacks": [], "benign": true, "findings": [], "mayFind": [],
+	 "mustNotFind": ["dos.flood", "auth.bruteforce", "protocol.malformed"],
+	 "identities": [], "weakPassword": null,
+	 "description": "SIP over TLS on 5061 (self-signed certificate made by pbx.sh): an OPTIONS and a REGISTER for 109, all encrypted. A decoder must find 0 SIP messages and must not report the TLS records as malformed SIP."}
+	EOF
+}
+
+for name in "${selected[@]}"; do
+	"cap_$name"
+done
+
+/usr/bin/python3 "$here/bin/summarize.py" "$work/meta" "$out"
