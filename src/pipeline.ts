@@ -101,7 +101,12 @@ export class Pipeline {
 
   /** One framed SIP message (a UDP datagram holds one): parse, count, track. False: not SIP. */
   sipFrame(f: SipFrame): boolean {
-    const msg = parseSipMessage(f.data);
+    // Own the bytes: tracking keeps messages for seconds, and a view would pin the whole capture
+    // read chunk (1 MiB) it points into.
+    const data = Buffer.allocUnsafe(f.data.length);
+    f.data.copy(data);
+    f = { ...f, data };
+    const msg = parseSipMessage(data);
     for (const a of msg.anomalies) this.summary.anomaly(a);
     const ev = toSipEvent(f, msg);
     if (msg.anomalies.length > 0 && (ev !== undefined || looksLikeSip(f.data))) {

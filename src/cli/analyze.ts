@@ -10,7 +10,8 @@ import { readCaptureFile } from '../sources/capture-file.js';
 import { Pipeline } from '../pipeline.js';
 import type { InputSummary, SummaryJson } from '../analyze/summary.js';
 import { renderTextReport } from '../analyze/report.js';
-import { EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, UsageError } from './exit-codes.js';
+import { EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, EXIT_USAGE, UsageError } from './exit-codes.js';
+import { ConfigError, defaultConfig, loadConfig, type Config } from '../config/config.js';
 import { parseCommandArgs } from './args.js';
 
 /** The document `analyze --format json` prints (DESIGN.md). */
@@ -28,16 +29,31 @@ export interface AnalyzeResult {
 
 /** Options of an analyze run (the command line's, parsed). */
 export interface AnalyzeOptions {
+  readonly config?: Config;
+  /** Overrides the configuration's sensor name. */
   readonly sensor?: string;
-  readonly site?: SiteModel;
 }
 
 /** Runs the pipeline over every input file and returns the report document. */
 export async function analyzeFiles(files: readonly string[], options: AnalyzeOptions = {}): Promise<AnalyzeResult> {
-  const site = options.site ?? new SiteModel();
-  const book = new AlertBook(site.name, options.sensor ?? 'local');
-  const engine = new DetectionEngine(ALL_RULES, book, site);
-  const pipeline = new Pipeline({ listener: engine });
+  const config = options.config ?? defaultConfig();
+  const site = new SiteModel({
+    name: config.site,
+    pbx: config.network.pbx,
+    trunks: config.network.trunks,
+    trusted: config.network.trusted,
+    identities: config.identities,
+  });
+  const book = new AlertBook(site.name, options.sensor ?? config.sensor);
+  const engine = new DetectionEngine(ALL_RULES, book, site, config.rules);
+  const decoder: { sipPorts?: number[]; hepPorts?: number[] } = {};
+  if (config.decode.sipPorts !== undefined) decoder.sipPorts = config.decode.sipPorts;
+  if (config.decode.hepPorts !== undefined) decoder.hepPorts = config.decode.hepPorts;
+  const pipeline = new Pipeline({
+    listener: engine,
+    decoder,
+    ...(config.hep.authKey !== undefined ? { hepAuthKey: config.hep.authKey } : {}),
+  });
   const errors: string[] = [];
   for (const file of files) {
     const before = pipeline.summary.sipMessages;
@@ -90,6 +106,7 @@ export async function runAnalyze(args: string[]): Promise<number> {
     format: { type: 'string', short: 'f', default: 'text' },
     'fail-on': { type: 'string' },
     sensor: { type: 'string' },
+    config: { type: 'string', short: 'c' },
   });
   const format = values.format as string;
   if (!['text', 'json', 'jsonl'].includes(format)) {
@@ -101,7 +118,23 @@ export async function runAnalyze(args: string[]): Promise<number> {
   }
   if (positionals.length === 0) throw new UsageError('analyze: give at least one capture or SIP message file');
   const sensor = values.sensor as string | undefined;
-  const { document, errors } = await analyzeFiles(positionals, sensor === undefined ? {} : { sensor });
+  const configPath = values.config as string | undefined;
+  let config: Config | undefined;
+  if (configPath !== undefined) {
+    try {
+      config = await loadConfig(configPath, new Set(ALL_RULES.map((r) => r.meta.id)));
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        process.stderr.write(`sipwarden: ${err.message}\n`);
+        return EXIT_USAGE;
+      }
+      throw err;
+    }
+  }
+  const { document, errors } = await analyzeFiles(positionals, {
+    ...(config !== undefined ? { config } : {}),
+    ...(sensor !== undefined ? { sensor } : {}),
+  });
   if (format === 'json') process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
   else if (format === 'jsonl') for (const a of document.alerts) process.stdout.write(`${JSON.stringify(a)}\n`);
   else process.stdout.write(renderTextReport(document));

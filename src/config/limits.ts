@@ -88,8 +88,9 @@ export const TCP_MAX_BUFFERED_SEGMENTS_PER_STREAM = 256;
 export const TCP_MAX_BUFFERED_BYTES_TOTAL = 64 * 1024 * 1024;
 
 /**
- * Event time a hole in a stream may stay open before delivery skips past it (`tcp_gap`): long enough
- * for a retransmission after a lost segment, short enough not to stall detection.
+ * Event time a hole in a stream may stay open without shrinking before delivery skips past it
+ * (`tcp_gap`): long enough for a retransmission after a lost segment, short enough not to stall
+ * detection.
  */
 export const TCP_GAP_TIMEOUT_MS = 5000;
 
@@ -139,8 +140,12 @@ export const WS_MAX_BUFFERED_BYTES = WS_MAX_MESSAGE_BYTES + 1_024;
 
 // ── sip: parser and stream framing ──────────────────────────────────────────────────────────────
 
-/** Header fields indexed per SIP message (6 int32 each); fields past it are not indexed and the
- * message gets anomaly `sip_too_many_headers`. A real message has 10–40. */
+/** Bytes of one SIP message the parser reads (offsets are packed in 22 bits); the rest is ignored
+ * with anomaly `sip_message_too_large`. UDP carries at most 64 KiB and the stream framer at most
+ * SIP_STREAM_MAX_HEADER_BYTES + SIP_STREAM_MAX_BODY_BYTES, so only direct callers can reach it. */
+export const SIP_MAX_MESSAGE_BYTES = 4_194_303;
+/** Header fields indexed per SIP message (4 small integers each); fields past it are not indexed
+ * and the message gets anomaly `sip_too_many_headers`. A real message has 10–40. */
 export const SIP_MAX_HEADERS = 256;
 /** Bytes in one header field, name to end of its last continuation line; a longer field is still
  * indexed but flagged `sip_header_too_long` (overflow probes). longreq.dat's longest is ~700. */
@@ -173,12 +178,19 @@ export const SDP_MAX_LINES = 512;
 
 /**
  * Open transactions kept at once. Past it the oldest is evicted only for a request whose source is
- * more frequent (counter `transactions` evictions/rejections); about 1 KiB each.
+ * more frequent (counter `transactions` evictions/rejections). Each holds its parsed request and
+ * answers with the header values detectors decoded, up to about 6 KiB under a credentialed flood
+ * (measured by test/detect/spoofed-flood.test.ts), so this bounds the table near 120 MB. 20,000
+ * open transactions are 2,500 completed requests per second with the completed linger below.
  */
-export const TRACK_MAX_TRANSACTIONS = 100_000;
-/** A non-INVITE transaction (or a completed one, kept to recognise retransmissions) closes after
- * this much event time without activity: 64 × T1 (RFC 3261 Timer F/J). */
+export const TRACK_MAX_TRANSACTIONS = 20_000;
+/** A transaction without a final answer closes after this much event time without activity:
+ * 64 × T1 (RFC 3261 Timer F/B), and counts as unanswered. */
 export const TRACK_TRANSACTION_TIMEOUT_MS = 32_000;
+/** A transaction that has its final answer is kept this long after its last message, to recognise
+ * retransmissions: 2 × T2, since a client whose final answer was lost retransmits at least every
+ * T2 (4 s) and each retransmission restarts this linger. */
+export const TRACK_COMPLETED_LINGER_MS = 8_000;
 /** An INVITE transaction without a final answer closes after this long (RFC 3261 Timer C, 3 min). */
 export const TRACK_INVITE_TRANSACTION_TIMEOUT_MS = 180_000;
 /** Distinct response statuses remembered per transaction (more are counted, not stored). */
@@ -232,3 +244,93 @@ export const ANALYZE_MAX_SIP_FILE_BYTES = 64 * 1024 * 1024;
 export const DETECT_MAX_AUTH_KEYS = 50_000;
 /** (source, method) keys dos.flood keeps rates for; frequency admission past it. */
 export const DETECT_MAX_RATE_KEYS = 50_000;
+
+// ── detect: credential rules (digest replay, weak passwords, nonces, identifiers) ───────────────
+
+/** Digests (user + realm + nonce + response, kept as a SHA-256) auth.digest-replay remembers to see
+ * one reused from a second source; frequency admission past it (counted `auth.digest-replay
+ * credentials` evictions/rejections), so one-off spoofed digests cannot push out repeated ones. */
+export const DETECT_REPLAY_MAX_CREDENTIALS = 50_000;
+/** (user, realm, nonce, cnonce) nonce-count states kept to see the count go backwards; frequency
+ * admission past it (counted). */
+export const DETECT_REPLAY_MAX_NONCE_COUNTS = 50_000;
+/** Nonces known to have been issued (seen in a challenge, or first seen in credentials before the
+ * "never issued" test could be trusted), oldest dropped first. Dropping one that may still be valid
+ * suspends the "never issued" test for one assumed nonce lifetime (counter `issuedEvictions`). */
+export const DETECT_REPLAY_MAX_ISSUED_NONCES = 100_000;
+/** Servers (challenger addresses) whose observation time, challenge count and longest accepted
+ * nonce age are kept; frequency admission past it (an unknown server is never judged). */
+export const DETECT_REPLAY_MAX_SERVERS = 4_096;
+/** (server, source) pairs with a request the server has not answered yet: a lost challenge makes the
+ * "never issued" test unsafe for that source. Frequency admission past it; a refused pair is treated
+ * as "maybe lost" (the test is skipped), never as "all seen". */
+export const DETECT_REPLAY_MAX_PENDING = 50_000;
+/** Unanswered requests followed per (server, source) pair; past it the oldest counts as possibly lost. */
+export const DETECT_REPLAY_OPEN_PER_SOURCE = 8;
+/** Branches remembered per nonce-count state (the same request re-sent is not a replay). */
+export const DETECT_REPLAY_BRANCHES_PER_NONCE = 4;
+/** Relay hops (receivers) remembered per digest: a proxy or SBC forwarding credentials is not a replay. */
+export const DETECT_REPLAY_HOPS_PER_CREDENTIAL = 4;
+
+/** Accepted digests waiting to be tested against the weak-password list (tested in `onTick`, off the
+ * packet path). Past it a new one is dropped (counter `queueDrops`) and tried again at the identity's
+ * next accepted login. */
+export const DETECT_WEAK_PASSWORD_MAX_QUEUE = 256;
+/** Identities already tested (each is tested once); past it the oldest is forgotten and would be
+ * tested again (counter `checkedEvictions`): costs work, never misses. */
+export const DETECT_WEAK_PASSWORD_MAX_CHECKED = 100_000;
+/** Entries read from the bundled password list (data/passwords/common-sip-passwords.txt); the rest
+ * are ignored. Bounds the work per identity. */
+export const DETECT_WEAK_PASSWORD_MAX_LIST = 5_000;
+/** Characters of one list entry or derived candidate; longer lines are skipped. */
+export const DETECT_WEAK_PASSWORD_MAX_CANDIDATE_CHARS = 64;
+/** Largest body copied for a qop=auth-int digest; a bigger one is not tested (counter `unsupported`). */
+export const DETECT_WEAK_PASSWORD_MAX_BODY_BYTES = 8_192;
+
+/** Servers (challenger addresses) crypto.weak-nonce keeps nonce samples for; frequency admission. */
+export const DETECT_NONCE_MAX_SERVERS = 1_024;
+/** Latest distinct nonces per server kept for the predictability test (a ring). */
+export const DETECT_NONCE_SAMPLES_PER_SERVER = 32;
+/** Recent nonces per server remembered to see one issued again (oldest dropped first; none older
+ * than the rule's repeat window). */
+export const DETECT_NONCE_RECENT_PER_SERVER = 256;
+/** Characters of a nonce or identifier the randomness test reads (longer values are cut). */
+export const DETECT_RANDOMNESS_MAX_CHARS = 128;
+
+/** Sources crypto.predictable-identifiers keeps samples for; frequency admission. A source's samples
+ * are dropped once it is judged, so only undecided sources cost memory. */
+export const DETECT_IDENTIFIER_MAX_SOURCES = 8_192;
+/** Latest distinct values kept per field (Call-ID, branch, From tag) of one source (a ring). */
+export const DETECT_IDENTIFIER_SAMPLES_PER_FIELD = 16;
+/** Characters of an identifier kept as a sample. */
+export const DETECT_IDENTIFIER_MAX_CHARS = 64;
+
+// ── detect: exposure and call rules (cleartext, versions, unauthenticated calls) ────────────────
+/** Peer pairs exposure.cleartext-signaling remembers (reported, or waiting for an answer); frequency
+ * admission past it, so a spoofed flood of one-off sources cannot push out pairs already reported
+ * (they would be reported again). Refused pairs are counted in the table's rejections. */
+export const DETECT_MAX_CLEARTEXT_PAIRS = 50_000;
+/** (address, product, version) keys exposure.vulnerable-version already reported (it speaks once per
+ * key); frequency admission past it. */
+export const DETECT_MAX_VERSION_REPORTS = 10_000;
+/** Distinct Server/User-Agent values whose verdict against the list exposure.vulnerable-version
+ * remembers, so the same value on every message costs one map lookup; frequency admission past it
+ * (a refused value is matched again, its cost bounded by DETECT_VERSION_HEADER_MAX_CHARS). */
+export const DETECT_MAX_VERSION_SEEN = 50_000;
+/** Characters of a Server/User-Agent value matched against the list's patterns (the rest is
+ * ignored): bounds the cost of a user-supplied pattern on an attacker-chosen header. */
+export const DETECT_VERSION_HEADER_MAX_CHARS = 256;
+/** Largest vulnerable-version list file read (bytes); a bigger file is a configuration error. */
+export const VERSION_LIST_MAX_BYTES = 1024 * 1024;
+/** Entries read from one vulnerable-version list; more is a configuration error. */
+export const VERSION_LIST_MAX_ENTRIES = 2_000;
+/** Call-IDs in which a request carried credentials (call.unauthenticated-accepted does not report
+ * the later legs of an authenticated call); frequency admission past it. */
+export const DETECT_MAX_AUTHENTICATED_CALLS = 100_000;
+/** Addresses learned to act as a PBX/registrar (they challenged another address's request), whose
+ * own outgoing INVITEs are not unauthenticated callers; frequency admission past it. */
+export const DETECT_MAX_LEARNED_PBX = 4_096;
+/** Sources call.unauthenticated-accepted keeps a window for; frequency admission past it. */
+export const DETECT_MAX_UNAUTH_CALL_SOURCES = 10_000;
+/** Dialled numbers remembered per source as evidence (the rest are counted, not stored). */
+export const DETECT_UNAUTH_CALL_NUMBERS_PER_SOURCE = 50;

@@ -6,8 +6,7 @@
 
 /** Capture-file codes (pcap / pcapng). Fatal ones stop reading the file; the rest are reported. */
 export const CAPTURE_ANOMALIES: Record<string, string> = {
-  capture_not_a_capture:
-    'fatal: the first bytes are neither a pcap magic nor a pcapng Section Header Block',
+  capture_not_a_capture: 'fatal: the first bytes are neither a pcap magic nor a pcapng Section Header Block',
   capture_truncated: 'the input ended inside a record; every complete frame before it was delivered',
   capture_record_too_large:
     'fatal: a record is larger than CAPTURE_MAX_RECORD_BYTES (corrupt length or hostile file)',
@@ -33,7 +32,8 @@ export const DECODE_ANOMALIES: Record<string, string> = {
   link_too_many_tags: 'more VLAN tags / MPLS labels than DECODE_MAX_LINK_TAGS; the frame is dropped',
   ip_bad_version: 'the IP version nibble is neither 4 nor 6 where an IP packet was expected',
   ip_truncated: 'the IP length field says more bytes than the frame holds (snap length); the rest is decoded',
-  ipv4_bad_header_length: 'IPv4 IHL under 5 or beyond the frame; the packet is dropped',
+  ipv4_bad_header_length:
+    'IPv4 packet shorter than 20 bytes, or IHL under 5 or beyond the packet; the packet is dropped',
   ipv4_bad_total_length: 'IPv4 total length smaller than its header; the packet is dropped',
   ipv6_truncated: 'a frame is shorter than the 40-byte IPv6 header',
   ipv6_bad_extension_header: 'an IPv6 extension header overruns the packet; the packet is dropped',
@@ -46,7 +46,8 @@ export const DECODE_ANOMALIES: Record<string, string> = {
   ip_fragment_overlap:
     'a fragment overlaps bytes already received (IPv4: first-seen bytes kept; IPv6: datagram discarded, RFC 5722)',
   ip_fragment_bad_length: 'a non-final fragment whose length is not a multiple of 8; the fragment is dropped',
-  ip_fragment_too_big: 'fragments reach past DEFRAG_MAX_DATAGRAM_BYTES (ping of death); the datagram is dropped',
+  ip_fragment_too_big:
+    'fragments reach past DEFRAG_MAX_DATAGRAM_BYTES (ping of death); the datagram is dropped',
   ip_fragment_too_many:
     'one datagram arrives in more than DEFRAG_MAX_FRAGMENTS_PER_DATAGRAM fragments; the datagram is dropped',
   ip_fragment_inconsistent:
@@ -60,6 +61,8 @@ export const DECODE_ANOMALIES: Record<string, string> = {
   tcp_truncated: 'a TCP header is cut short',
   tcp_overlap_mismatch:
     'a TCP segment overlaps buffered bytes with different content (first-seen bytes are kept)',
+  tcp_resync:
+    'after a skip, the receiver acknowledged bytes inside the skipped range (it never got what followed): delivery moved back to its position',
   tcp_gap:
     'bytes of a TCP stream were never seen (capture loss, full buffer, or a hole outlasting TCP_GAP_TIMEOUT_MS); delivery skipped ahead',
 };

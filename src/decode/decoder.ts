@@ -3,7 +3,8 @@
  * `stream`/`stream-end` for TCP), with anomalies as data. It walks link headers, IPv4/IPv6 (with
  * extension headers), tunnels (IP-in-IP, GRE, ERSPAN), reassembles fragments and TCP streams, and
  * keeps only the traffic a SIP monitor needs: SIP and HEP ports, or payloads that look like SIP,
- * HEP or a WebSocket upgrade. Everything else is counted and dropped before any string is built.
+ * HEP or a WebSocket upgrade. Other UDP and TCP is counted and dropped before any string is built
+ * (fragments are keyed before their content is known: they are rare).
  *
  * Payload `data` of a datagram, and of stream bytes delivered straight from a frame, is a view
  * into the frame buffer: valid during the sink call; a consumer that keeps bytes must copy them.
@@ -42,6 +43,8 @@ import {
   ETHERTYPE_TEB,
   LinkCursor,
   NET_RAW_IP,
+  u16,
+  u32,
 } from './link.js';
 import { TcpReassembler, type TcpLimits, type TcpStats } from './tcp-reassembly.js';
 
@@ -117,6 +120,11 @@ export interface DecodeStats {
   /** Packets dropped for a malformed header (each with an anomaly). */
   malformed: number;
   anomalies: number;
+  /**
+   * Frames and packets that gave no payload: undecoded, non-IP, malformed, other IP protocols,
+   * UDP that is not SIP/HEP, TCP of flows not followed, fragments dropped.
+   */
+  readonly dropped: number;
   readonly defrag: DefragStats;
   readonly tcpStreams: TcpStats;
   /** Evictions per bounded table: `ip-fragments`, `tcp-connections`. */
@@ -183,6 +191,17 @@ export class PacketDecoder {
       otherProtocol: 0,
       malformed: 0,
       anomalies: 0,
+      get dropped(): number {
+        return (
+          this.undecoded +
+          this.nonIp +
+          this.malformed +
+          this.otherProtocol +
+          this.udpDropped +
+          tcpStats.untracked +
+          defragStats.dropped
+        );
+      },
       defrag: defragStats,
       tcpStreams: tcpStats,
       evictions: {
@@ -197,7 +216,12 @@ export class PacketDecoder {
   }
 
   /** Size of the decoder's bounded state now (for tests and metrics). */
-  get state(): { fragmentDatagrams: number; fragmentBytes: number; tcpConnections: number; tcpBufferedBytes: number } {
+  get state(): {
+    fragmentDatagrams: number;
+    fragmentBytes: number;
+    tcpConnections: number;
+    tcpBufferedBytes: number;
+  } {
     return {
       fragmentDatagrams: this.defrag.pendingDatagrams,
       fragmentBytes: this.defrag.pendingBytes,
@@ -226,6 +250,14 @@ export class PacketDecoder {
     }
     if (c.tags > 0) st.tagged++;
     this.network(c.etherType, data, c.offset, data.length, 0);
+  }
+
+  /** Event time moved on without a frame (an idle live source ticking): expires timed-out state. */
+  tick(time: number): void {
+    if (time > this.now) {
+      this.now = time;
+      if (time >= this.nextSweep) this.sweep();
+    }
   }
 
   /** End of input at event time `time`: expires fragments, delivers buffered bytes, ends streams. */
@@ -287,7 +319,18 @@ export class PacketDecoder {
       if (h.missing > 0) return; // a cut fragment cannot be reassembled faithfully
       const key =
         '4' + h.addrBuf.toString('latin1', h.srcOff, h.srcOff + 8) + String.fromCharCode(h.fragId, h.proto);
-      const r = this.defrag.add(key, false, h.fragOffset, h.moreFragments, h.proto, buf, h.payloadOff, h.payloadEnd, this.now, this.prov);
+      const r = this.defrag.add(
+        key,
+        false,
+        h.fragOffset,
+        h.moreFragments,
+        h.proto,
+        buf,
+        h.payloadOff,
+        h.payloadEnd,
+        this.now,
+        this.prov,
+      );
       if (r !== null) this.transport(h, this.defrag.proto, r, 0, r.length, 0, depth);
       return;
     }
@@ -307,7 +350,18 @@ export class PacketDecoder {
       if (h.missing > 0) return;
       // RFC 8200 keys reassembly on (source, destination, identification) only.
       const key = '6' + h.addrBuf.toString('latin1', h.srcOff, h.srcOff + 32) + String(h.fragId);
-      const r = this.defrag.add(key, true, h.fragOffset, h.moreFragments, h.proto, buf, h.payloadOff, h.payloadEnd, this.now, this.prov);
+      const r = this.defrag.add(
+        key,
+        true,
+        h.fragOffset,
+        h.moreFragments,
+        h.proto,
+        buf,
+        h.payloadOff,
+        h.payloadEnd,
+        this.now,
+        this.prov,
+      );
       if (r === null) return;
       h.fragment = false;
       const err2 = walkIPv6Extensions(r, 0, r.length, this.defrag.proto, h, this.lim.maxIpv6ExtensionHeaders);
@@ -330,7 +384,15 @@ export class PacketDecoder {
     this.anomaly('ip_truncated', off, `IPv${h.version} length is ${h.missing} bytes beyond the frame`);
   }
 
-  private transport(h: IpHeader, proto: number, buf: Buffer, off: number, end: number, missing: number, depth: number): void {
+  private transport(
+    h: IpHeader,
+    proto: number,
+    buf: Buffer,
+    off: number,
+    end: number,
+    missing: number,
+    depth: number,
+  ): void {
     switch (proto) {
       case IPPROTO_UDP:
         this.udp(h, buf, off, end, missing);
@@ -360,8 +422,8 @@ export class PacketDecoder {
       this.drop('gre_truncated', off, `${end - off} bytes`);
       return;
     }
-    const flags = buf.readUInt16BE(off);
-    const type = buf.readUInt16BE(off + 2);
+    const flags = u16(buf, off);
+    const type = u16(buf, off + 2);
     if ((flags & 0x0007) !== 0 || (flags & 0x4000) !== 0) {
       this.drop('gre_unsupported', off, `flags 0x${flags.toString(16)}`);
       return;
@@ -410,7 +472,7 @@ export class PacketDecoder {
           this.drop('gre_unsupported', p, `ERSPAN version ${(buf[p] ?? 0) >> 4}`);
           return;
         }
-        const w = buf.readUInt16BE(p + 10);
+        const w = u16(buf, p + 10);
         const frameType = (w >> 10) & 0x1f;
         p += (w & 1) !== 0 ? 20 : 12; // optional platform-specific subheader
         if (p > end) {
@@ -444,9 +506,9 @@ export class PacketDecoder {
       return;
     }
     st.udp++;
-    const sport = buf.readUInt16BE(off);
-    const dport = buf.readUInt16BE(off + 2);
-    const ulen = buf.readUInt16BE(off + 4);
+    const sport = u16(buf, off);
+    const dport = u16(buf, off + 2);
+    const ulen = u16(buf, off + 4);
     let pEnd = end;
     if (ulen < 8) {
       if (ulen !== 0 || h.version !== 6) this.anomaly('udp_bad_length', off + 4, `length ${ulen}`);
@@ -498,15 +560,29 @@ export class PacketDecoder {
       return;
     }
     this.stats.tcp++;
-    const sport = buf.readUInt16BE(off);
-    const dport = buf.readUInt16BE(off + 2);
+    const sport = u16(buf, off);
+    const dport = u16(buf, off + 2);
     const pOff = off + hl;
     const ports = this.ports;
     const addrLen = h.version === 4 ? 4 : 16;
     if (((ports[sport] ?? 0) | (ports[dport] ?? 0)) !== 0) {
       this.tcp.segment(
-        h.addrBuf, h.srcOff, addrLen, sport, dport, buf.readUInt32BE(off + 4), buf.readUInt32BE(off + 8),
-        buf[off + 13] ?? 0, buf, pOff, end, missing, true, false, this.time, this.prov,
+        h.addrBuf,
+        h.srcOff,
+        addrLen,
+        sport,
+        dport,
+        u32(buf, off + 4),
+        u32(buf, off + 8),
+        buf[off + 13] ?? 0,
+        buf,
+        pOff,
+        end,
+        missing,
+        true,
+        false,
+        this.time,
+        this.prov,
       );
       return;
     }
@@ -516,8 +592,22 @@ export class PacketDecoder {
       return;
     }
     this.tcp.segment(
-      h.addrBuf, h.srcOff, addrLen, sport, dport, buf.readUInt32BE(off + 4), buf.readUInt32BE(off + 8),
-      buf[off + 13] ?? 0, buf, pOff, end, missing, sniffed, true, this.time, this.prov,
+      h.addrBuf,
+      h.srcOff,
+      addrLen,
+      sport,
+      dport,
+      u32(buf, off + 4),
+      u32(buf, off + 8),
+      buf[off + 13] ?? 0,
+      buf,
+      pOff,
+      end,
+      missing,
+      sniffed,
+      true,
+      this.time,
+      this.prov,
     );
   }
 
@@ -611,7 +701,13 @@ export function looksLikeWebSocketUpgrade(buf: Buffer, off: number, end: number,
 /** True when a TCP payload on a non-SIP port starts a stream worth following (SIP, SIP over WS, HEP). */
 export function looksLikeStreamStart(buf: Buffer, off: number, end: number, maxScan: number): boolean {
   const c0 = buf[off] ?? 0;
-  if (c0 === 0x48 && end - off >= 4 && buf[off + 1] === 0x45 && buf[off + 2] === 0x50 && buf[off + 3] === 0x33) {
+  if (
+    c0 === 0x48 &&
+    end - off >= 4 &&
+    buf[off + 1] === 0x45 &&
+    buf[off + 2] === 0x50 &&
+    buf[off + 3] === 0x33
+  ) {
     return true;
   }
   if (c0 === 0x47 && looksLikeWebSocketUpgrade(buf, off, end, maxScan)) return true;

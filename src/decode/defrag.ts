@@ -136,13 +136,23 @@ export class Defragmenter {
     const fEnd = offset + len;
     if (more && (len === 0 || (len & 7) !== 0)) {
       st.dropped++;
-      this.report('ip_fragment_bad_length', now, prov, `non-final fragment of ${len} bytes at offset ${offset}`);
+      this.report(
+        'ip_fragment_bad_length',
+        now,
+        prov,
+        `non-final fragment of ${len} bytes at offset ${offset}`,
+      );
       return null;
     }
     let d = this.pending.get(key);
     if (fEnd > this.limits.maxDatagramBytes) {
       st.dropped++;
-      this.report('ip_fragment_too_big', now, prov, `fragment ends at ${fEnd}, over ${this.limits.maxDatagramBytes}`);
+      this.report(
+        'ip_fragment_too_big',
+        now,
+        prov,
+        `fragment ends at ${fEnd}, over ${this.limits.maxDatagramBytes}`,
+      );
       if (d !== undefined) this.discard(d);
       return null;
     }
@@ -172,7 +182,12 @@ export class Defragmenter {
       d.totalLen = fEnd;
     } else if (d.totalLen >= 0 && fEnd > d.totalLen) {
       st.dropped++;
-      this.report('ip_fragment_inconsistent', now, prov, `fragment ends at ${fEnd}, past the final ${d.totalLen}`);
+      this.report(
+        'ip_fragment_inconsistent',
+        now,
+        prov,
+        `fragment ends at ${fEnd}, past the final ${d.totalLen}`,
+      );
       this.discard(d);
       return null;
     }
@@ -190,7 +205,10 @@ export class Defragmenter {
       const os = p.start > offset ? p.start : offset;
       const oe = p.end < fEnd ? p.end : fEnd;
       overlap += oe - os;
-      if (!differ && buf.compare(p.data, os - p.start, oe - p.start, start + os - offset, start + oe - offset) !== 0) {
+      if (
+        !differ &&
+        buf.compare(p.data, os - p.start, oe - p.start, start + os - offset, start + oe - offset) !== 0
+      ) {
         differ = true;
       }
     }
@@ -261,7 +279,12 @@ export class Defragmenter {
     this.remove(d);
     if (d.discarded) return;
     this.stats.timeouts++;
-    this.report('ip_fragment_timeout', now, d.provenance, `${d.fragments} fragments, ${d.covered} bytes: ${why}`);
+    this.report(
+      'ip_fragment_timeout',
+      now,
+      d.provenance,
+      `${d.fragments} fragments, ${d.covered} bytes: ${why}`,
+    );
   }
 
   private insert(d: Pending, index: number, s: number, e: number, buf: Buffer, base: number): void {

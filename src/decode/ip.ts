@@ -19,6 +19,8 @@ export const IPPROTO_MOBILITY = 135;
 export const IPPROTO_HIP = 139;
 export const IPPROTO_SHIM6 = 140;
 
+import { u16, u32 } from './link.js';
+
 const EMPTY = Buffer.alloc(0);
 
 /** One parsed IP header; reused from packet to packet (one per encapsulation depth). */
@@ -52,7 +54,7 @@ export function parseIPv4(buf: Buffer, off: number, end: number, h: IpHeader): s
   if (b0 >> 4 !== 4) return 'ip_bad_version';
   const ihl = (b0 & 15) << 2;
   if (ihl < 20 || off + ihl > end) return 'ipv4_bad_header_length';
-  const total = buf.readUInt16BE(off + 2);
+  const total = u16(buf, off + 2);
   h.version = 4;
   h.addrBuf = buf;
   h.srcOff = off + 12;
@@ -71,11 +73,11 @@ export function parseIPv4(buf: Buffer, off: number, end: number, h: IpHeader): s
   } else {
     h.payloadEnd = off + total;
   }
-  const frag = buf.readUInt16BE(off + 6);
+  const frag = u16(buf, off + 6);
   h.moreFragments = (frag & 0x2000) !== 0;
   h.fragOffset = (frag & 0x1fff) << 3;
   h.fragment = h.moreFragments || h.fragOffset !== 0;
-  h.fragId = buf.readUInt16BE(off + 4);
+  h.fragId = u16(buf, off + 4);
   h.extCount = 0;
   return null;
 }
@@ -84,7 +86,7 @@ export function parseIPv4(buf: Buffer, off: number, end: number, h: IpHeader): s
 export function parseIPv6(buf: Buffer, off: number, end: number, h: IpHeader, maxExt: number): string | null {
   if (end - off < 40) return 'ipv6_truncated';
   if ((buf[off] ?? 0) >> 4 !== 6) return 'ip_bad_version';
-  const plen = buf.readUInt16BE(off + 4);
+  const plen = u16(buf, off + 4);
   h.version = 6;
   h.addrBuf = buf;
   h.srcOff = off + 8;
@@ -150,11 +152,11 @@ export function walkIPv6Extensions(
       case IPPROTO_FRAGMENT: {
         if (++h.extCount > maxExt) return 'ipv6_extension_chain_too_long';
         if (end - p < 8) return 'ipv6_bad_extension_header';
-        const fo = buf.readUInt16BE(p + 2);
+        const fo = u16(buf, p + 2);
         nh = buf[p] ?? 0;
         const offset = fo & 0xfff8;
         const more = (fo & 1) !== 0;
-        h.fragId = buf.readUInt32BE(p + 4);
+        h.fragId = u32(buf, p + 4);
         p += 8;
         if (offset === 0 && !more) continue;
         h.fragment = true;
@@ -185,7 +187,7 @@ export function formatIPv6(buf: Buffer, off: number): string {
   let bestLen = 0;
   let runStart = -1;
   for (let i = 0; i < 8; i++) {
-    if (buf.readUInt16BE(off + 2 * i) === 0) {
+    if (u16(buf, off + 2 * i) === 0) {
       if (runStart < 0) runStart = i;
       const len = i - runStart + 1;
       if (len > bestLen) {
@@ -197,7 +199,7 @@ export function formatIPv6(buf: Buffer, off: number): string {
     }
   }
   // RFC 5952 §5: IPv4-mapped addresses keep the dotted quad.
-  if (bestStart === 0 && bestLen === 5 && buf.readUInt16BE(off + 10) === 0xffff) {
+  if (bestStart === 0 && bestLen === 5 && u16(buf, off + 10) === 0xffff) {
     return `::ffff:${formatIPv4(buf, off + 12)}`;
   }
   if (bestLen < 2) bestStart = -1; // a single zero group is not shortened (§4.2.2)
@@ -211,7 +213,7 @@ export function formatIPv6(buf: Buffer, off: number): string {
       continue;
     }
     if (colon) s += ':';
-    s += buf.readUInt16BE(off + 2 * i).toString(16);
+    s += u16(buf, off + 2 * i).toString(16);
     colon = true;
   }
   return s;
@@ -234,7 +236,7 @@ export class IPv4TextCache {
 
   /** Text of the IPv4 address at buf[off]. */
   text(buf: Buffer, off: number): string {
-    const k = buf.readInt32BE(off);
+    const k = u32(buf, off) | 0;
     const i = (k ^ (k >>> 10) ^ (k >>> 20)) & (CACHE_SIZE - 1);
     const hit = this.names[i];
     if (hit !== undefined && this.keys[i] === k) return hit;

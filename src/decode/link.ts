@@ -4,6 +4,22 @@
  * allocates nothing.
  */
 
+/** Big-endian 16-bit read by byte arithmetic (no argument validation: callers check bounds first). */
+export function u16(b: Buffer, o: number): number {
+  return ((b[o] as number) << 8) | (b[o + 1] as number);
+}
+
+/** Big-endian 32-bit read by byte arithmetic (no argument validation: callers check bounds first). */
+export function u32(b: Buffer, o: number): number {
+  return (
+    (((b[o] as number) << 24) |
+      ((b[o + 1] as number) << 16) |
+      ((b[o + 2] as number) << 8) |
+      (b[o + 3] as number)) >>>
+    0
+  );
+}
+
 /** LINKTYPE_* values read by the decoder (tcpdump.org/linktypes.html). */
 export const LINKTYPE_NULL = 0;
 export const LINKTYPE_ETHERNET = 1;
@@ -80,12 +96,12 @@ export function decodeLinkHeader(
     case LINKTYPE_LINUX_SLL:
       if (end < 16) return 'link_truncated';
       c.offset = 16;
-      c.etherType = buf.readUInt16BE(14);
+      c.etherType = u16(buf, 14);
       return walkEtherType(buf, end, c, maxTags);
     case LINKTYPE_LINUX_SLL2:
       if (end < 20) return 'link_truncated';
       c.offset = 20;
-      c.etherType = buf.readUInt16BE(0);
+      c.etherType = u16(buf, 0);
       return walkEtherType(buf, end, c, maxTags);
     case LINKTYPE_RAW:
     case LINKTYPE_RAW_12:
@@ -146,7 +162,7 @@ export function decodeEthernet(
 ): string | null {
   if (end - off < 14) return 'link_truncated';
   c.offset = off + 14;
-  c.etherType = buf.readUInt16BE(off + 12);
+  c.etherType = u16(buf, off + 12);
   // Values up to 1500 are an 802.3 length (LLC follows), not a protocol.
   if (c.etherType <= 1500) {
     c.etherType = NET_OTHER;
@@ -168,7 +184,7 @@ export function walkEtherType(buf: Buffer, end: number, c: LinkCursor, maxTags: 
     ) {
       if (++c.tags > maxTags) return 'link_too_many_tags';
       if (end - off < 4) return 'link_truncated';
-      et = buf.readUInt16BE(off + 2);
+      et = u16(buf, off + 2);
       off += 4;
       continue;
     }
@@ -186,7 +202,7 @@ export function walkEtherType(buf: Buffer, end: number, c: LinkCursor, maxTags: 
     }
     if (et === ETHERTYPE_PPPOE_SESSION) {
       if (end - off < 8) return 'link_truncated';
-      const ppp = buf.readUInt16BE(off + 6);
+      const ppp = u16(buf, off + 6);
       off += 8;
       et = ppp === 0x0021 ? ETHERTYPE_IPV4 : ppp === 0x0057 ? ETHERTYPE_IPV6 : NET_OTHER;
       break;

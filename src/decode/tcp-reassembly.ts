@@ -84,6 +84,8 @@ export interface TcpStats {
   overlaps: number;
   overlapMismatches: number;
   gaps: number;
+  /** Delivery moved back to the receiver's acknowledged position after a skip (`tcp_resync`). */
+  resyncs: number;
   gapBytes: number;
   streamEnds: number;
   /** Segments after the direction's FIN, or after the connection closed. */
@@ -123,6 +125,10 @@ class Direction {
   readonly segs: Segment[] = [];
   bytes = 0;
   holeSince = 0;
+  /** The last skipped range [skipFrom, skipTo) while the receiver has not acknowledged past it. */
+  skipActive = false;
+  skipFrom = 0;
+  skipTo = 0;
   constructor(
     readonly streamId: number,
     readonly srcIp: string,
@@ -195,6 +201,7 @@ export class TcpReassembler {
     overlaps: 0,
     overlapMismatches: 0,
     gaps: 0,
+    resyncs: 0,
     gapBytes: 0,
     streamEnds: 0,
     afterClose: 0,
@@ -318,12 +325,29 @@ export class TcpReassembler {
         this.remove(conn);
         st.restarts++;
         st.segments--;
-        this.segment(addrBuf, srcOff, addrLen, sport, dport, seq, ack, flags, buf, pOff, pEnd, missing, create, nonPort, time, prov);
+        this.segment(
+          addrBuf,
+          srcOff,
+          addrLen,
+          sport,
+          dport,
+          seq,
+          ack,
+          flags,
+          buf,
+          pOff,
+          pEnd,
+          missing,
+          create,
+          nonPort,
+          time,
+          prov,
+        );
         return;
       }
       if ((flags & TCP_ACK) === 0) {
         conn.clientDir = fwd ? 0 : 1;
-      } else if (rev.synSeen && ack === ((rev.isn + 1) >>> 0)) {
+      } else if (rev.synSeen && ack === (rev.isn + 1) >>> 0) {
         conn.synAckSeen = true;
       }
     } else if (
@@ -331,7 +355,7 @@ export class TcpReassembler {
       conn.synAckSeen &&
       conn.state === UNESTABLISHED &&
       conn.clientDir === (fwd ? 0 : 1) &&
-      ack === ((rev.isn + 1) >>> 0)
+      ack === (rev.isn + 1) >>> 0
     ) {
       this.establish(conn);
     }
@@ -340,10 +364,14 @@ export class TcpReassembler {
       if (!rev.peerAckSeen || ((ack - rev.peerAck) | 0) > 0) {
         rev.peerAck = ack;
         rev.peerAckSeen = true;
+        if (rev.skipActive && !rev.ended) {
+          if (((ack - rev.skipTo) | 0) >= 0) rev.skipActive = false;
+          else if (((ack - rev.skipFrom) | 0) > 0) this.resync(rev, ack, time, prov);
+        }
       }
       // The receiver acknowledged bytes that never reached the capture: no retransmission will come.
       if (rev.segs.length > 0 && ((ack - rev.nextSeq) | 0) > 0) {
-        this.skipAhead(rev, time, prov, 'acknowledged by the receiver but never captured');
+        this.skipAhead(rev, time, prov, 'acknowledged by the receiver but never captured', false);
       }
     }
 
@@ -392,12 +420,20 @@ export class TcpReassembler {
     for (let c = this.closed.head; c !== null && t - c.lastSeen > lim.closedLingerMs; c = this.closed.head) {
       this.remove(c);
     }
-    for (let c = this.unestablished.head; c !== null && t - c.lastSeen > lim.unestablishedIdleTimeoutMs; c = this.unestablished.head) {
+    for (
+      let c = this.unestablished.head;
+      c !== null && t - c.lastSeen > lim.unestablishedIdleTimeoutMs;
+      c = this.unestablished.head
+    ) {
       this.stats.timeouts++;
       this.close(c, t, null, true);
       this.remove(c);
     }
-    for (let c = this.established.head; c !== null && t - c.lastSeen > lim.idleTimeoutMs; c = this.established.head) {
+    for (
+      let c = this.established.head;
+      c !== null && t - c.lastSeen > lim.idleTimeoutMs;
+      c = this.established.head
+    ) {
       this.stats.timeouts++;
       this.close(c, t, null, true);
       this.remove(c);
@@ -569,6 +605,8 @@ export class TcpReassembler {
           this.emit(dir, buf.subarray(start, start + n), time, prov);
           dir.nextSeq = (dir.nextSeq + n) >>> 0;
           start += n;
+          // The hole is shrinking: it is being filled, not abandoned.
+          dir.holeSince = time;
         }
       } else {
         st.outOfOrder++;
@@ -580,7 +618,15 @@ export class TcpReassembler {
   }
 
   /** Buffers buf[start, end), which begins `rel` bytes after nextSeq, keeping first-seen bytes. */
-  private insert(dir: Direction, rel: number, buf: Buffer, start: number, end: number, time: number, prov: Provenance): void {
+  private insert(
+    dir: Direction,
+    rel: number,
+    buf: Buffer,
+    start: number,
+    end: number,
+    time: number,
+    prov: Provenance,
+  ): void {
     const segs = dir.segs;
     const re = rel + (end - start);
     let s = rel;
@@ -620,7 +666,16 @@ export class TcpReassembler {
     }
   }
 
-  private addSegment(dir: Direction, index: number, s: number, e: number, buf: Buffer, base: number, time: number, prov: Provenance): void {
+  private addSegment(
+    dir: Direction,
+    index: number,
+    s: number,
+    e: number,
+    buf: Buffer,
+    base: number,
+    time: number,
+    prov: Provenance,
+  ): void {
     const n = e - s;
     const data = Buffer.allocUnsafe(n);
     buf.copy(data, 0, base + s, base + e);
@@ -636,6 +691,7 @@ export class TcpReassembler {
   /** Delivers buffered segments that now start at or before nextSeq. */
   private drain(dir: Direction, time: number, prov: Provenance | null): void {
     const segs = dir.segs;
+    let progressed = false;
     while (segs.length > 0) {
       const g = segs[0] as Segment;
       const rel = (g.seq - dir.nextSeq) | 0;
@@ -647,26 +703,54 @@ export class TcpReassembler {
       if (rel + n <= 0) continue;
       this.emit(dir, rel < 0 ? g.data.subarray(-rel) : g.data, time, prov ?? g.provenance);
       dir.nextSeq = (g.seq + n) >>> 0;
+      progressed = true;
     }
     if (segs.length === 0) {
       this.holes.delete(dir);
       dir.holeSince = 0;
-    } else {
-      dir.holeSince = (segs[0] as Segment).time;
+    } else if (progressed) {
+      // A frame made progress: the next hole gets a full timeout. After a timeout, the next hole is
+      // as old as the segment behind it, so a run of stale holes is skipped at once.
+      dir.holeSince = prov === null ? (segs[0] as Segment).time : time;
     }
     this.checkFin(dir, time, prov);
   }
 
   /** Skips the hole before the first buffered segment and delivers what follows it. */
-  private skipAhead(dir: Direction, time: number, prov: Provenance | null, why: string): void {
+  /** `guess` says the skip rests on a timeout or a bound, not on the receiver's acknowledgment. */
+  private skipAhead(dir: Direction, time: number, prov: Provenance | null, why: string, guess = true): void {
     const first = dir.segs[0];
     if (first === undefined) return;
     const missing = (first.seq - dir.nextSeq) | 0;
     if (missing > 0) {
+      dir.skipActive = guess;
+      dir.skipFrom = dir.nextSeq;
+      dir.skipTo = first.seq;
       dir.nextSeq = first.seq;
       this.gap(dir, missing, time, prov ?? first.provenance, why);
     }
     this.drain(dir, time, prov);
+  }
+
+  /**
+   * The receiver acknowledged bytes inside the range delivery skipped: it is reading the real
+   * stream there, so what was delivered after the skip did not reach it (segments planted far ahead
+   * by a sender that then waited, to make the monitor skip and drop the real data as
+   * retransmissions). Delivery moves back to the receiver's position.
+   */
+  private resync(dir: Direction, ack: number, time: number, prov: Provenance): void {
+    const back = (dir.nextSeq - ack) | 0;
+    dir.skipActive = false;
+    this.dropSegments(dir);
+    dir.nextSeq = ack;
+    dir.pendingGap = true;
+    this.stats.resyncs++;
+    this.anomaly(
+      'tcp_resync',
+      time,
+      prov,
+      `stream ${dir.streamId}: receiver acknowledged bytes inside a skipped range; moved back ${back} bytes`,
+    );
   }
 
   private gap(dir: Direction, missing: number, time: number, prov: Provenance, why: string): void {
@@ -679,7 +763,7 @@ export class TcpReassembler {
   private enforceBounds(dir: Direction, time: number, prov: Provenance): void {
     const lim = this.limits;
     if (dir.segs.length > 0 && dir.peerAckSeen && ((dir.peerAck - dir.nextSeq) | 0) > 0) {
-      this.skipAhead(dir, time, prov, 'acknowledged by the receiver but never captured');
+      this.skipAhead(dir, time, prov, 'acknowledged by the receiver but never captured', false);
     }
     while (
       dir.segs.length > 0 &&

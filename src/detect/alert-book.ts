@@ -13,7 +13,10 @@ interface OpenAlert {
   meta: RuleMeta;
   lastSeenMs: number;
   emittedCount: number;
-  emittedSources: number;
+  /** The latest raise: its evidence and sources are materialised only when a revision is sent. */
+  latest: RaiseInput;
+  /** `json` reflects `latest` (set when materialised). */
+  fresh: boolean;
 }
 
 /** Counters of the alert book. */
@@ -92,6 +95,7 @@ export class AlertBook {
 
   /** Latest revision of every alert seen in this run, in the order they were raised. */
   alerts(): AlertJson[] {
+    for (const a of this.open.values()) this.materialise(a);
     return [...this.kept.values()].sort((a, b) => (a.raisedAt < b.raisedAt ? -1 : a.raisedAt > b.raisedAt ? 1 : 0));
   }
 
@@ -111,14 +115,26 @@ export class AlertBook {
       raisedAt: isoTime(input.time),
       lastSeen: isoTime(input.time),
       count: input.count,
-      evidence: input.evidence,
+      evidence: {},
       remediation: meta.remediation,
       references: [...meta.references],
     };
     if (input.source !== undefined) json.source = input.source;
-    if (input.target !== undefined) json.target = input.target;
-    applySources(json, input);
-    return { json, meta, lastSeenMs: input.time, emittedCount: input.count, emittedSources: json.sources?.length ?? 0 };
+    const a: OpenAlert = { json, meta, lastSeenMs: input.time, emittedCount: input.count, latest: input, fresh: false };
+    this.materialise(a);
+    return a;
+  }
+
+  /** Brings the JSON up to the latest raise: evidence, sources, target, title. */
+  private materialise(a: OpenAlert): void {
+    if (a.fresh) return;
+    const input = a.latest;
+    const j = a.json;
+    j.title = input.title;
+    j.evidence = typeof input.evidence === 'function' ? input.evidence() : input.evidence;
+    if (input.target !== undefined) j.target = input.target;
+    applySources(j, input);
+    a.fresh = true;
   }
 
   private update(a: OpenAlert, input: RaiseInput, severityOverride?: Severity): void {
@@ -126,25 +142,20 @@ export class AlertBook {
     a.lastSeenMs = Math.max(a.lastSeenMs, input.time);
     j.lastSeen = isoTime(a.lastSeenMs);
     j.count = Math.max(j.count, input.count);
-    j.title = input.title;
-    j.evidence = input.evidence;
-    if (input.target !== undefined) j.target = input.target;
-    applySources(j, input);
+    a.latest = input;
+    a.fresh = false;
     const severity = severityOverride ?? input.severity ?? a.meta.severity;
     const rose = severityRankOf(severity) > severityRankOf(j.severity);
     if (rose) j.severity = severity;
-    const sources = j.sources?.length ?? 0;
-    if (rose || j.count >= a.emittedCount * 2 || sources > a.emittedSources * 2) {
+    if (rose || j.count >= a.emittedCount * 2) {
       a.emittedCount = j.count;
-      a.emittedSources = sources;
       j.revision++;
       this.emit(a);
-    } else {
-      this.keep(j);
     }
   }
 
   private close(a: OpenAlert): void {
+    this.materialise(a);
     a.json.state = 'closed';
     a.json.revision++;
     this.stats.closed++;
@@ -152,6 +163,7 @@ export class AlertBook {
   }
 
   private emit(a: OpenAlert): void {
+    this.materialise(a);
     this.stats.revisions++;
     this.keep(a.json);
     this.sink(structuredClone(a.json));
@@ -165,7 +177,8 @@ export class AlertBook {
 
 function applySources(j: AlertJson, input: RaiseInput): void {
   if (input.sources === undefined) return;
-  const list = [...input.sources].sort((a, b) => b.count - a.count || (a.ip < b.ip ? -1 : 1));
+  const raw = typeof input.sources === 'function' ? input.sources() : input.sources;
+  const list = [...raw].sort((a, b) => b.count - a.count || (a.ip < b.ip ? -1 : 1));
   j.sources = list.slice(0, ALERT_MAX_SOURCES).map((s) => ({ ip: s.ip, count: s.count }));
   const total = input.sourcesTotal ?? list.length;
   if (total > j.sources.length) j.sourcesTotal = total;

@@ -12,9 +12,9 @@ import type { SiteModel } from './site.js';
 
 /** Per-rule settings from the configuration. */
 export interface RuleSettings {
-  readonly enabled?: boolean;
-  readonly severity?: Severity;
-  readonly thresholds?: Readonly<Record<string, number>>;
+  readonly enabled?: boolean | undefined;
+  readonly severity?: Severity | undefined;
+  readonly thresholds?: Readonly<Record<string, number>> | undefined;
 }
 
 /**

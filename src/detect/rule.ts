@@ -55,11 +55,13 @@ export interface RaiseInput {
   readonly count: number;
   readonly title: string;
   readonly source?: AlertEndpoint;
-  /** Per-source counts for rules that group many sources (absolute counts). */
-  readonly sources?: readonly { ip: string; count: number }[];
+  /** Per-source counts for rules that group many sources (absolute counts). A function is only
+   * called when a revision is sent, which keeps per-event raises cheap. */
+  readonly sources?: readonly { ip: string; count: number }[] | (() => readonly { ip: string; count: number }[]);
   readonly sourcesTotal?: number;
   readonly target?: AlertTarget;
-  readonly evidence: Record<string, unknown>;
+  /** Counts, methods, User-Agents, frames...; a function is only called when a revision is sent. */
+  readonly evidence: Record<string, unknown> | (() => Record<string, unknown>);
   /** Overrides the rule's severity for this alert (e.g. credentials from a public address). */
   readonly severity?: Severity;
 }

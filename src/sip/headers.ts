@@ -499,33 +499,25 @@ export const HEADER_DEFS: readonly HeaderDef[] = [
   { name: 'Replaces', list: false, single: S },
 ];
 
-// Open-addressed table from a name hash to id; names are compared byte by byte after the hash.
-const TABLE_BITS = 10;
-const TABLE_MASK = (1 << TABLE_BITS) - 1;
-const TABLE = new Int16Array(1 << TABLE_BITS).fill(-1);
-const TABLE_NAMES: string[] = [];
+// Candidate ids by the lower-cased first byte of the name; each candidate is verified byte by byte
+// against NAME_BYTES. `c | 0x20` lower-cases a token byte and cannot turn another token byte into
+// a letter, digit or '-', so it compares names case-insensitively.
+const BUCKETS: number[][] = Array.from({ length: 128 }, () => []);
+const NAME_OFFSETS: number[] = [];
+const NAME_LENGTHS: number[] = [];
+const NAME_IDS: number[] = [];
 const NAME_TO_ID = new Map<string, number>();
-
-/** Folds one more header-name byte into a running hash; names compare case-insensitively. */
-export function hashStep(h: number, c: number): number {
-  return (Math.imul(h, 31) + (c | 0x20)) | 0;
-}
-
-function slotOf(h: number): number {
-  return (h ^ (h >>> 11) ^ (h >>> 21)) & TABLE_MASK;
-}
+let nameText = '';
 
 function addName(lower: string, id: number): void {
-  let h = 0;
-  for (let i = 0; i < lower.length; i++) h = hashStep(h, lower.charCodeAt(i));
-  let slot = slotOf(h);
-  while (TABLE[slot] !== -1) slot = (slot + 1) & TABLE_MASK;
-  TABLE[slot] = TABLE_NAMES.length;
-  TABLE_NAMES.push(lower);
-  TABLE_IDS.push(id);
+  const k = NAME_IDS.length;
+  NAME_OFFSETS.push(nameText.length);
+  NAME_LENGTHS.push(lower.length);
+  NAME_IDS.push(id);
+  nameText += lower;
+  BUCKETS[lower.charCodeAt(0)]!.push(k);
   NAME_TO_ID.set(lower, id);
 }
-const TABLE_IDS: number[] = [];
 
 HEADER_DEFS.forEach((d, id) => {
   addName(d.name.toLowerCase(), id);
@@ -533,16 +525,23 @@ HEADER_DEFS.forEach((d, id) => {
   NAME_TO_ID.set(d.name, id);
   if (d.compact !== undefined) NAME_TO_ID.set(d.compact.toUpperCase(), id);
 });
+const NAME_BYTES = Buffer.from(nameText, 'latin1');
 
-/** Id of the header name [s, e) whose running hash is `h` (see hashStep); -1 when unknown. */
-export function headerIdFromBytes(buf: Buffer, s: number, e: number, h: number): number {
-  let slot = slotOf(h);
-  for (;;) {
-    const t = TABLE[slot]!;
-    if (t === -1) return -1;
-    if (equalsLower(buf, s, e, TABLE_NAMES[t]!)) return TABLE_IDS[t]!;
-    slot = (slot + 1) & TABLE_MASK;
+/** Id of the header name [s, e) (token bytes); -1 when unknown. */
+export function headerIdFromBytes(buf: Buffer, s: number, e: number): number {
+  const first = buf[s]! | 0x20;
+  if (first >= 128) return -1;
+  const bucket = BUCKETS[first]!;
+  const len = e - s;
+  for (let i = 0; i < bucket.length; i++) {
+    const k = bucket[i]!;
+    if (NAME_LENGTHS[k] !== len) continue;
+    const base = NAME_OFFSETS[k]! - s;
+    let j = s + 1;
+    while (j < e && (buf[j]! | 0x20) === NAME_BYTES[base + j]) j++;
+    if (j === e) return NAME_IDS[k]!;
   }
+  return -1;
 }
 
 /** Id of a header name given as text (any case, compact forms too); -1 when unknown. */

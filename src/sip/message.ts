@@ -1,19 +1,20 @@
 /**
- * The SIP message parser (RFC 3261 section 7, 25; RFC 4475 and RFC 5118 torture tests).
+ * The SIP message parser (RFC 3261 sections 7 and 25; RFC 4475 and RFC 5118 torture tests).
  *
  * `parseSipMessage` reads the start line and indexes every header field in one pass over the
- * bytes (offsets in an Int32Array, folding resolved, names matched case-insensitively with their
- * compact forms); values are decoded only when an accessor reads them, and each accessor caches its
- * result. It never throws: malformed input becomes anomalies (src/sip/anomalies.ts) and the parser
- * keeps everything it could read. Framing anomalies are found while indexing; the deeper checks
- * (addresses, URIs, Via, CSeq, scalars, duplicates, missing headers) run once, when `anomalies` is
- * first read.
+ * bytes (offsets packed in a small array, folding resolved, names matched case-insensitively with
+ * their compact forms); values are decoded only when an accessor reads them, and each accessor
+ * caches its result. It never throws: malformed input becomes anomalies (src/sip/anomalies.ts) and
+ * the parser keeps everything it could read. Framing anomalies are found while indexing; the
+ * deeper checks (addresses, URIs, Via, CSeq, scalars, duplicates, missing headers) run once, when
+ * `anomalies` is first read.
  */
 import {
   SIP_MAX_AUTH_CHALLENGES,
   SIP_MAX_HEADERS,
   SIP_MAX_HEADER_FIELD_BYTES,
   SIP_MAX_LIST_VALUES,
+  SIP_MAX_MESSAGE_BYTES,
   SIP_MAX_VIAS,
 } from '../config/limits.js';
 import type { Anomaly } from '../core/records.js';
@@ -57,13 +58,11 @@ import {
   SEMI,
   SP,
   equalsLower,
-  hashStep,
   headerId,
   headerIdFromBytes,
   isListHeader,
   paramMap,
   parseDecimal,
-  pushAnomaly,
   scanToken,
   skipLws,
   splitList,
@@ -88,7 +87,7 @@ export interface SipParseOptions {
   readonly stream?: boolean;
 }
 
-/** CSeq value: sequence number (-1 when unreadable or over 2^31-1) and method. */
+/** CSeq value: sequence number (-1 when over 2^31-1) and method. */
 export class CSeq {
   constructor(
     readonly seq: number,
@@ -104,29 +103,30 @@ export class SessionExpires {
   ) {}
 }
 
-// Index layout: six int32 per header field.
-const STRIDE = 6;
-const NAME_START = 0;
-const NAME_END = 1;
-const VALUE_START = 2;
-const VALUE_END = 3;
-const ID = 4;
-const FLAGS = 5;
-const FOLDED = 1;
+// Index layout, four small integers per header field: name start; name end | (id + 1) << 22 |
+// folded << 29; value start; value end. Offsets fit 22 bits (SIP_MAX_MESSAGE_BYTES).
+const STRIDE = 4;
+const OFFSET_MASK = 0x3fffff;
+const ID_SHIFT = 22;
+const ID_MASK = 0x7f;
+const FOLDED = 1 << 29;
 
-/** Scratch index shared by all parses (the per-message index is an exact-size copy). */
+/** Scratch index shared by all parses; each message keeps an exact-size copy. */
 const SCRATCH = new Int32Array(SIP_MAX_HEADERS * STRIDE);
+/** Scratch for the issue codes a value parser reports. */
+const ISSUES: string[] = [];
+const PAIRS: number[] = [];
 const EMPTY_BUFFER = Buffer.alloc(0);
+const NO_ANOMALIES: readonly Anomaly[] = Object.freeze([]);
 const MAX_CSEQ = 2147483647;
 const MAX_FORWARDS_LIMIT = 255;
 
 /** Methods interned so a hot accessor does not allocate for them. */
 function methodName(buf: Buffer, s: number, e: number): string {
-  const c = buf[s];
   switch (e - s) {
     case 3:
-      if (c === 0x41 && buf[s + 1] === 0x43 && buf[s + 2] === 0x4b) return 'ACK';
-      if (c === 0x42 && buf[s + 1] === 0x59 && buf[s + 2] === 0x45) return 'BYE';
+      if (same(buf, s, 'ACK')) return 'ACK';
+      if (same(buf, s, 'BYE')) return 'BYE';
       break;
     case 4:
       if (same(buf, s, 'INFO')) return 'INFO';
@@ -165,7 +165,8 @@ function isSip20(buf: Buffer, s: number, e: number): boolean {
   return e - s === 7 && equalsLower(buf, s, e, 'sip/2.0');
 }
 
-const RFC1123 = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
+const RFC1123 =
+  /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
 
 /** A parsed SIP message: start line fields, lazily decoded headers, body, anomalies. */
 export class SipMessage {
@@ -180,7 +181,7 @@ export class SipMessage {
   readonly length: number;
   /** The body as framed (a view into `data`). */
   readonly body: Buffer;
-  /** The first valid Content-Length value, undefined when absent or unreadable. */
+  /** The first Content-Length value, undefined when absent or not a number. */
   readonly contentLength: number | undefined;
   /** Number of header fields indexed. */
   readonly headerCount: number;
@@ -189,43 +190,51 @@ export class SipMessage {
   /** Offset of the start line in `data`. */
   readonly start: number;
 
-  private readonly index: Int32Array;
-  private readonly anomalyList: Anomaly[];
-  private validated: boolean;
-  private readonly lineStart: number;
-  private readonly lineEnd: number;
-  private readonly part2Start: number;
-  private readonly part2End: number;
-  private readonly part3Start: number;
+  readonly #index: number[];
+  #anomalyList: Anomaly[] | null;
+  #validated = false;
+  // Pairs (header name, anomaly code) reported while an accessor parsed a value.
+  #notes: string[] | null = null;
+  readonly #lineEnd: number;
+  readonly #part2Start: number;
+  readonly #part2End: number;
+  readonly #part3Start: number;
+  // Index offsets of the first field of the headers read most (-1: absent).
+  readonly #firstVia: number;
+  readonly #firstFrom: number;
+  readonly #firstTo: number;
+  readonly #firstCallId: number;
+  readonly #firstCSeq: number;
+  readonly #firstUserAgent: number;
+  readonly #firstServer: number;
 
-  private callIdCache: string | undefined | null = null;
-  private cseqCache: CSeq | undefined | null = null;
-  private cseqIssue: string | undefined = undefined;
-  private fromCache: NameAddr | undefined | null = null;
-  private toCache: NameAddr | undefined | null = null;
-  private viaCache: Via[] | null = null;
-  private viaIssues: string[] = [];
-  private contactCache: NameAddr[] | null = null;
-  private routeCache: NameAddr[] | null = null;
-  private recordRouteCache: NameAddr[] | null = null;
-  private listIssues: string[][] = [];
-  private userAgentCache: string | undefined | null = null;
-  private serverCache: string | undefined | null = null;
-  private requestUriCache: SipUri | undefined | null = null;
-  private authorizationCache: DigestCredentials | undefined | null = null;
-  private proxyAuthorizationCache: DigestCredentials | undefined | null = null;
-  private wwwAuthenticateCache: DigestChallenge[] | null = null;
-  private proxyAuthenticateCache: DigestChallenge[] | null = null;
-  private uriText: string | undefined = undefined;
-  private reasonText: string | undefined = undefined;
+  #callId: string | undefined | null = null;
+  #cseq: CSeq | undefined | null = null;
+  #from: NameAddr | undefined | null = null;
+  #to: NameAddr | undefined | null = null;
+  #vias: Via[] | null = null;
+  #contacts: NameAddr[] | null = null;
+  #routes: NameAddr[] | null = null;
+  #recordRoutes: NameAddr[] | null = null;
+  #userAgent: string | undefined | null = null;
+  #server: string | undefined | null = null;
+  #requestUri: SipUri | undefined | null = null;
+  #authorization: DigestCredentials | undefined | null = null;
+  #proxyAuthorization: DigestCredentials | undefined | null = null;
+  #wwwAuthenticate: DigestChallenge[] | null = null;
+  #proxyAuthenticate: DigestChallenge[] | null = null;
+  #uri: string | undefined = undefined;
+  #reason: string | undefined = undefined;
 
   constructor(data: Buffer, options?: SipParseOptions) {
     this.data = data;
     const buf = data;
-    const end = data.length;
-    const anomalies: Anomaly[] = [];
-    this.anomalyList = anomalies;
-    this.validated = false;
+    let end = data.length;
+    let anomalies: Anomaly[] | null = null;
+    if (end > SIP_MAX_MESSAGE_BYTES) {
+      end = SIP_MAX_MESSAGE_BYTES;
+      anomalies = [{ code: 'sip_message_too_large', offset: end, detail: `${data.length} bytes` }];
+    }
 
     // RFC 5626 CRLF keep-alives before a message are silently skipped.
     let p = 0;
@@ -234,18 +243,17 @@ export class SipMessage {
     while (p < end && (CHAR[buf[p]!]! & C_TOKEN) === 0) p++;
     if (p > junkStart) {
       while (p < end && (buf[p] === CR || buf[p] === LF)) p++;
-      anomalies.push({ code: 'sip_junk_before_request', offset: junkStart, detail: `${p - junkStart} bytes` });
+      (anomalies ??= []).push({ code: 'sip_junk_before_request', offset: junkStart, detail: `${p - junkStart} bytes` });
     }
     this.start = p;
-    this.keepAlive = p === end && junkStart === end;
+    this.keepAlive = junkStart === end;
 
     // Start line.
-    let le = p;
-    while (le < end && buf[le] !== LF) le++;
-    const next = le < end ? le + 1 : end;
+    let nl = buf.indexOf(LF, p);
+    if (nl < 0 || nl >= end) nl = end;
+    let le = nl;
     if (le > p && buf[le - 1] === CR) le--;
-    this.lineStart = p;
-    this.lineEnd = le;
+    let bareLf = nl < end && le === nl;
     let kind: SipMessageKind = 'invalid';
     let method = '';
     let status = 0;
@@ -253,15 +261,15 @@ export class SipMessage {
     let part2End = le;
     let part3Start = le;
     if (p === end) {
-      if (!this.keepAlive) anomalies.push({ code: 'sip_bad_start_line', offset: p, detail: 'empty' });
+      if (!this.keepAlive) (anomalies ??= []).push({ code: 'sip_bad_start_line', offset: p, detail: 'empty' });
     } else if (le - p >= 4 && startsWithLower(buf, p, le, 'sip/')) {
       // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
       let v = p;
       while (v < le && buf[v] !== SP) v++;
-      if (!isSip20(buf, p, v)) anomalies.push({ code: 'sip_bad_version', offset: p });
+      if (!isSip20(buf, p, v)) (anomalies ??= []).push({ code: 'sip_bad_version', offset: p });
       let c = v;
       while (c < le && buf[c] === SP) c++;
-      if (c - v > 1) anomalies.push({ code: 'sip_multiple_sp_in_start_line', offset: v });
+      if (c - v > 1) (anomalies ??= []).push({ code: 'sip_multiple_sp_in_start_line', offset: v });
       let ce = c;
       while (ce < le && (CHAR[buf[ce]!]! & C_DIGIT) !== 0) ce++;
       const code = parseDecimal(buf, c, ce);
@@ -269,7 +277,7 @@ export class SipMessage {
       part2End = ce;
       part3Start = ce < le ? ce + 1 : le;
       if (v === le || ce - c !== 3 || code < 100 || code > 699 || (ce < le && buf[ce] !== SP)) {
-        anomalies.push({ code: v === le ? 'sip_bad_start_line' : 'sip_bad_status_code', offset: c });
+        (anomalies ??= []).push({ code: v === le ? 'sip_bad_start_line' : 'sip_bad_status_code', offset: c });
       } else {
         kind = 'response';
         status = code;
@@ -282,34 +290,33 @@ export class SipMessage {
       let lastSp = t - 1;
       while (lastSp > m && buf[lastSp] !== SP && buf[lastSp] !== HTAB) lastSp--;
       if (m === p || m >= le || buf[m] !== SP) {
-        anomalies.push({ code: 'sip_bad_start_line', offset: p });
+        (anomalies ??= []).push({ code: 'sip_bad_start_line', offset: p });
       } else if (lastSp <= m || !startsWithLower(buf, lastSp + 1, t, 'sip/')) {
         method = methodName(buf, p, m);
         part2Start = m + 1;
         part2End = t;
-        anomalies.push({ code: 'sip_bad_start_line', offset: p, detail: 'no SIP-Version' });
+        (anomalies ??= []).push({ code: 'sip_bad_start_line', offset: p, detail: 'no SIP-Version' });
       } else {
         method = methodName(buf, p, m);
         kind = 'request';
-        if (t < le) anomalies.push({ code: 'sip_trailing_sp_in_start_line', offset: t });
-        if (!isSip20(buf, lastSp + 1, t)) anomalies.push({ code: 'sip_bad_version', offset: lastSp + 1 });
+        if (t < le) (anomalies ??= []).push({ code: 'sip_trailing_sp_in_start_line', offset: t });
+        if (!isSip20(buf, lastSp + 1, t)) (anomalies ??= []).push({ code: 'sip_bad_version', offset: lastSp + 1 });
         let us = m + 1;
         let ue = lastSp;
-        while (us < ue && (buf[us] === SP || buf[us] === HTAB)) us++;
-        while (ue > us && (buf[ue - 1] === SP || buf[ue - 1] === HTAB)) ue--;
-        if (us !== m + 1 || ue !== lastSp) anomalies.push({ code: 'sip_multiple_sp_in_start_line', offset: m });
+        if (buf[us] === SP || buf[us] === HTAB || buf[ue - 1] === SP || buf[ue - 1] === HTAB) {
+          while (us < ue && (buf[us] === SP || buf[us] === HTAB)) us++;
+          while (ue > us && (buf[ue - 1] === SP || buf[ue - 1] === HTAB)) ue--;
+          (anomalies ??= []).push({ code: 'sip_multiple_sp_in_start_line', offset: m });
+        }
         if (us === ue) {
           kind = 'invalid';
-          anomalies.push({ code: 'sip_bad_start_line', offset: m, detail: 'no Request-URI' });
+          (anomalies ??= []).push({ code: 'sip_bad_start_line', offset: m, detail: 'no Request-URI' });
         }
-        for (let i = us; i < ue; i++) {
-          if (buf[i] === SP || buf[i] === HTAB) {
-            anomalies.push({ code: 'sip_uri_embedded_lws', offset: i });
-            break;
-          }
-        }
+        // An embedded HTAB is left to the URI check (sip_bad_uri): this scan is on the hot path.
+        const sp = buf.indexOf(SP, us);
+        if (sp >= 0 && sp < ue) (anomalies ??= []).push({ code: 'sip_uri_embedded_lws', offset: sp });
         if (ue - us >= 2 && buf[us] === LAQUOT && buf[ue - 1] === RAQUOT) {
-          anomalies.push({ code: 'sip_uri_enclosed_in_brackets', offset: us });
+          (anomalies ??= []).push({ code: 'sip_uri_enclosed_in_brackets', offset: us });
         }
         part2Start = us;
         part2End = ue;
@@ -319,20 +326,27 @@ export class SipMessage {
     this.kind = kind;
     this.method = method;
     this.status = status;
-    this.part2Start = part2Start;
-    this.part2End = part2End;
-    this.part3Start = part3Start;
+    this.#lineEnd = le;
+    this.#part2Start = part2Start;
+    this.#part2End = part2End;
+    this.#part3Start = part3Start;
 
-    // Header fields, indexed in one pass.
+    // Header fields, indexed in one pass: names byte by byte, values by a native LF search.
     const ix = SCRATCH;
     let n = 0;
     let bodyStart = -1;
-    let clFirst = -1;
+    let firstVia = -1;
+    let firstFrom = -1;
+    let firstTo = -1;
+    let firstCallId = -1;
+    let firstCSeq = -1;
+    let firstUserAgent = -1;
+    let firstServer = -1;
+    let firstCl = -1;
     let clCount = 0;
-    let bareLf = le < end && next > 0 && buf[next - 1] === LF && next - 2 >= p && buf[next - 2] !== CR;
     let tooMany = false;
     let tooLong = false;
-    p = next;
+    p = nl < end ? nl + 1 : end;
     while (p < end) {
       let c = buf[p]!;
       if (c === CR && p + 1 < end && buf[p + 1] === LF) {
@@ -345,9 +359,7 @@ export class SipMessage {
         break;
       }
       const ns = p;
-      let h = 0;
       while ((CHAR[c]! & C_TOKEN) !== 0) {
-        h = hashStep(h, c);
         if (++p === end) break;
         c = buf[p]!;
       }
@@ -355,87 +367,125 @@ export class SipMessage {
       while (p < end && (buf[p] === SP || buf[p] === HTAB)) p++;
       if (p === end || buf[p] !== COLON || ne === ns) {
         // Not a header field: report it and skip the line.
-        let colon = false;
-        while (p < end && buf[p] !== LF) {
-          if (buf[p] === COLON) colon = true;
-          p++;
-        }
-        const code = !colon ? 'sip_header_without_colon' : 'sip_bad_header_name';
-        pushAnomaly(anomalies, code, undefined, ns);
-        if (p < end) p++;
+        let lf = buf.indexOf(LF, p);
+        if (lf < 0 || lf >= end) lf = end;
+        const colon = buf.indexOf(COLON, p);
+        const code = colon >= 0 && colon < lf ? 'sip_bad_header_name' : 'sip_header_without_colon';
+        anomalies ??= [];
+        if (!anomalies.some((a) => a.code === code)) anomalies.push({ code, offset: ns });
+        p = lf < end ? lf + 1 : end;
         continue;
       }
-      p++;
-      let vs = p;
-      let flags = 0;
+      let vs = p + 1;
+      let folded = 0;
+      let lf = buf.indexOf(LF, vs);
       for (;;) {
-        while (p < end && buf[p] !== LF) p++;
-        if (p + 1 < end && (buf[p + 1] === SP || buf[p + 1] === HTAB)) {
-          flags = FOLDED;
-          p++;
-          continue;
+        if (lf < 0 || lf >= end) {
+          lf = end;
+          break;
         }
-        break;
+        const after = buf[lf + 1];
+        if (after !== SP && after !== HTAB) break;
+        folded = FOLDED;
+        lf = buf.indexOf(LF, lf + 1);
       }
-      const lineEnd = p;
-      if (p < end) {
-        if (buf[p - 1] !== CR) bareLf = true;
-        p++;
-      }
-      let ve = lineEnd;
+      if (lf < end) {
+        if (buf[lf - 1] !== CR) bareLf = true;
+        p = lf + 1;
+      } else p = end;
+      let ve = lf;
       while (ve > vs && (CHAR[buf[ve - 1]!]! & C_WS) !== 0) ve--;
       while (vs < ve && (CHAR[buf[vs]!]! & C_WS) !== 0) vs++;
-      if (lineEnd - ns > SIP_MAX_HEADER_FIELD_BYTES && !tooLong) {
+      if (lf - ns > SIP_MAX_HEADER_FIELD_BYTES && !tooLong) {
         tooLong = true;
-        anomalies.push({ code: 'sip_header_too_long', offset: ns });
+        (anomalies ??= []).push({ code: 'sip_header_too_long', offset: ns });
       }
-      const id = headerIdFromBytes(buf, ns, ne, h);
-      if (id === H_CONTENT_LENGTH) {
-        if (clCount === 0) clFirst = n;
-        clCount++;
+      if (n === SIP_MAX_HEADERS) {
+        if (!tooMany) {
+          tooMany = true;
+          (anomalies ??= []).push({ code: 'sip_too_many_headers', offset: ns });
+        }
+        continue;
       }
-      if (n < SIP_MAX_HEADERS) {
-        const o = n * STRIDE;
-        ix[o + NAME_START] = ns;
-        ix[o + NAME_END] = ne;
-        ix[o + VALUE_START] = vs;
-        ix[o + VALUE_END] = ve;
-        ix[o + ID] = id;
-        ix[o + FLAGS] = flags;
-        n++;
-      } else if (!tooMany) {
-        tooMany = true;
-        anomalies.push({ code: 'sip_too_many_headers', offset: ns });
+      const id = ne > ns ? headerIdFromBytes(buf, ns, ne) : -1;
+      const o = n * STRIDE;
+      switch (id) {
+        case H_VIA:
+          if (firstVia < 0) firstVia = o;
+          break;
+        case H_FROM:
+          if (firstFrom < 0) firstFrom = o;
+          break;
+        case H_TO:
+          if (firstTo < 0) firstTo = o;
+          break;
+        case H_CALL_ID:
+          if (firstCallId < 0) firstCallId = o;
+          break;
+        case H_CSEQ:
+          if (firstCSeq < 0) firstCSeq = o;
+          break;
+        case H_USER_AGENT:
+          if (firstUserAgent < 0) firstUserAgent = o;
+          break;
+        case H_SERVER:
+          if (firstServer < 0) firstServer = o;
+          break;
+        case H_CONTENT_LENGTH:
+          if (firstCl < 0) firstCl = o;
+          clCount++;
+          break;
       }
+      ix[o] = ns;
+      ix[o + 1] = ne | ((id + 1) << ID_SHIFT) | folded;
+      ix[o + 2] = vs;
+      ix[o + 3] = ve;
+      n++;
     }
     this.headerCount = n;
-    this.index = ix.slice(0, n * STRIDE);
-    if (bareLf) anomalies.push({ code: 'sip_bare_lf' });
+    const index = new Array<number>(n * STRIDE);
+    for (let i = 0; i < n * STRIDE; i++) index[i] = ix[i]!;
+    this.#index = index;
+    this.#firstVia = firstVia;
+    this.#firstFrom = firstFrom;
+    this.#firstTo = firstTo;
+    this.#firstCallId = firstCallId;
+    this.#firstCSeq = firstCSeq;
+    this.#firstUserAgent = firstUserAgent;
+    this.#firstServer = firstServer;
+    if (bareLf) (anomalies ??= []).push({ code: 'sip_bare_lf' });
     if (bodyStart < 0) {
       bodyStart = end;
-      if (!this.keepAlive && p > this.start) anomalies.push({ code: 'sip_headers_unterminated', offset: end });
+      if (!this.keepAlive) (anomalies ??= []).push({ code: 'sip_headers_unterminated', offset: end });
     }
 
     // Body framing by Content-Length.
     let bodyEnd = options?.stream === true ? bodyStart : end;
     let contentLength: number | undefined;
-    if (clCount > 0 && clFirst >= 0) {
-      const o = clFirst * STRIDE;
-      const s = ix[o + VALUE_START]!;
-      const e = ix[o + VALUE_END]!;
+    if (firstCl >= 0) {
+      const s = ix[firstCl + 2]!;
+      const e = ix[firstCl + 3]!;
       const v = parseDecimal(buf, s, e);
       if (v === NOT_A_NUMBER) {
         const negative = e > s && buf[s] === 0x2d && parseDecimal(buf, s + 1, e) !== NOT_A_NUMBER;
-        anomalies.push({ code: negative ? 'sip_negative_content_length' : 'sip_bad_content_length', offset: s });
+        (anomalies ??= []).push({
+          code: negative ? 'sip_negative_content_length' : 'sip_bad_content_length',
+          offset: s,
+        });
       } else {
         contentLength = v;
         if (bodyStart + v > end) {
-          anomalies.push({ code: 'sip_body_truncated', offset: end, detail: `${end - bodyStart} of ${v} bytes` });
+          (anomalies ??= []).push({
+            code: 'sip_body_truncated',
+            offset: end,
+            detail: `${end - bodyStart} of ${v} bytes`,
+          });
           bodyEnd = end;
         } else bodyEnd = bodyStart + v;
       }
-      if (clCount > 1) anomalies.push({ code: 'sip_multiple_content_length', offset: s });
+      if (clCount > 1) (anomalies ??= []).push({ code: 'sip_multiple_content_length', offset: s });
     }
+    this.#anomalyList = anomalies;
     this.contentLength = contentLength;
     this.length = this.keepAlive ? end : bodyEnd;
     this.body = bodyEnd > bodyStart ? data.subarray(bodyStart, bodyEnd) : EMPTY_BUFFER;
@@ -445,42 +495,42 @@ export class SipMessage {
 
   /** Request-URI exactly as written (may hold LWS or <> when malformed); '' for responses. */
   get uri(): string {
-    if (this.uriText === undefined) {
-      this.uriText = this.kind === 'response' ? '' : text(this.data, this.part2Start, this.part2End);
+    if (this.#uri === undefined) {
+      this.#uri = this.kind === 'response' ? '' : text(this.data, this.#part2Start, this.#part2End);
     }
-    return this.uriText;
+    return this.#uri;
   }
 
   /** SIP-Version as written ('' when the start line has none). */
   get version(): string {
     const d = this.data;
     if (this.kind === 'response') {
-      let v = this.lineStart;
-      while (v < this.lineEnd && d[v] !== SP) v++;
-      return isSip20(d, this.lineStart, v) ? 'SIP/2.0' : text(d, this.lineStart, v);
+      let v = this.start;
+      while (v < this.#lineEnd && d[v] !== SP) v++;
+      return isSip20(d, this.start, v) ? 'SIP/2.0' : text(d, this.start, v);
     }
     if (this.kind === 'request') {
-      let t = this.lineEnd;
-      while (t > this.part3Start && (d[t - 1] === SP || d[t - 1] === HTAB)) t--;
-      return isSip20(d, this.part3Start, t) ? 'SIP/2.0' : text(d, this.part3Start, t);
+      let t = this.#lineEnd;
+      while (t > this.#part3Start && (d[t - 1] === SP || d[t - 1] === HTAB)) t--;
+      return isSip20(d, this.#part3Start, t) ? 'SIP/2.0' : text(d, this.#part3Start, t);
     }
     return '';
   }
 
   /** Response reason phrase ('' for requests). */
   get reason(): string {
-    if (this.reasonText === undefined) {
-      this.reasonText = this.kind === 'response' ? text(this.data, this.part3Start, this.lineEnd) : '';
+    if (this.#reason === undefined) {
+      this.#reason = this.kind === 'response' ? text(this.data, this.#part3Start, this.#lineEnd) : '';
     }
-    return this.reasonText;
+    return this.#reason;
   }
 
   /** Request-URI parsed (angle brackets and embedded LWS removed first); undefined for responses. */
   get requestUri(): SipUri | undefined {
-    if (this.requestUriCache === null) {
-      let s = this.part2Start;
-      let e = this.part2End;
-      if (this.kind !== 'request' || s >= e) this.requestUriCache = undefined;
+    if (this.#requestUri === null) {
+      let s = this.#part2Start;
+      let e = this.#part2End;
+      if (this.kind !== 'request' || s >= e) this.#requestUri = undefined;
       else {
         const d = this.data;
         if (e - s >= 2 && d[s] === LAQUOT && d[e - 1] === RAQUOT) {
@@ -491,39 +541,40 @@ export class SipMessage {
         for (let i = s; i < e; i++) if (d[i] === SP || d[i] === HTAB) lws = true;
         if (lws) {
           const cleaned = Buffer.from(text(d, s, e).replace(/[ \t]+/g, ''), 'utf8');
-          this.requestUriCache = parseUri(cleaned, 0, cleaned.length);
-        } else this.requestUriCache = parseUri(d, s, e);
+          this.#requestUri = parseUri(cleaned, 0, cleaned.length);
+        } else this.#requestUri = parseUri(d, s, e);
       }
     }
-    return this.requestUriCache;
+    return this.#requestUri;
   }
 
   // ── generic header access ───────────────────────────────────────────────────────────────────
 
-  private findFirst(id: number): number {
-    const ix = this.index;
-    for (let o = ID; o < ix.length; o += STRIDE) if (ix[o] === id) return o - ID;
+  #findFirst(id: number): number {
+    const ix = this.#index;
+    const key = id + 1;
+    for (let o = 0; o < ix.length; o += STRIDE) if (((ix[o + 1]! >>> ID_SHIFT) & ID_MASK) === key) return o;
     return -1;
   }
 
-  private valueAt(o: number): string {
-    const ix = this.index;
-    const s = ix[o + VALUE_START]!;
-    const e = ix[o + VALUE_END]!;
-    return (ix[o + FLAGS]! & FOLDED) !== 0 ? unfoldText(this.data, s, e) : text(this.data, s, e);
+  #valueAt(o: number): string {
+    const ix = this.#index;
+    const s = ix[o + 2]!;
+    const e = ix[o + 3]!;
+    return (ix[o + 1]! & FOLDED) !== 0 ? unfoldText(this.data, s, e) : text(this.data, s, e);
   }
 
-  private matches(o: number, id: number, lower: string): boolean {
-    const ix = this.index;
-    if (id >= 0) return ix[o + ID] === id;
-    return ix[o + ID] === -1 && equalsLower(this.data, ix[o + NAME_START]!, ix[o + NAME_END]!, lower);
+  #matches(o: number, id: number, lower: string): boolean {
+    const w = this.#index[o + 1]!;
+    if (((w >>> ID_SHIFT) & ID_MASK) !== id + 1) return false;
+    return id >= 0 || equalsLower(this.data, this.#index[o]!, w & OFFSET_MASK, lower);
   }
 
   /** First value of a header (any case, compact forms accepted), folding undone; undefined when absent. */
   header(name: string): string | undefined {
     const id = headerId(name);
     const lower = id < 0 ? name.toLowerCase() : '';
-    for (let o = 0; o < this.index.length; o += STRIDE) if (this.matches(o, id, lower)) return this.valueAt(o);
+    for (let o = 0; o < this.#index.length; o += STRIDE) if (this.#matches(o, id, lower)) return this.#valueAt(o);
     return undefined;
   }
 
@@ -536,18 +587,17 @@ export class SipMessage {
     const lower = id < 0 ? name.toLowerCase() : '';
     const list = isListHeader(id);
     const out: string[] = [];
-    const ix = this.index;
-    const pairs: number[] = [];
+    const ix = this.#index;
     for (let o = 0; o < ix.length && out.length < SIP_MAX_LIST_VALUES; o += STRIDE) {
-      if (!this.matches(o, id, lower)) continue;
+      if (!this.#matches(o, id, lower)) continue;
       if (!list) {
-        out.push(this.valueAt(o));
+        out.push(this.#valueAt(o));
         continue;
       }
-      pairs.length = 0;
-      splitList(this.data, ix[o + VALUE_START]!, ix[o + VALUE_END]!, pairs, SIP_MAX_LIST_VALUES, null);
-      for (let i = 0; i < pairs.length && out.length < SIP_MAX_LIST_VALUES; i += 2) {
-        out.push(unfoldText(this.data, pairs[i]!, pairs[i + 1]!));
+      PAIRS.length = 0;
+      splitList(this.data, ix[o + 2]!, ix[o + 3]!, PAIRS, SIP_MAX_LIST_VALUES, null);
+      for (let i = 0; i < PAIRS.length && out.length < SIP_MAX_LIST_VALUES; i += 2) {
+        out.push(unfoldText(this.data, PAIRS[i]!, PAIRS[i + 1]!));
       }
     }
     return out;
@@ -556,8 +606,8 @@ export class SipMessage {
   /** Header names exactly as written, in wire order (one per field; compact forms kept). */
   headerNames(): string[] {
     const out: string[] = [];
-    const ix = this.index;
-    for (let o = 0; o < ix.length; o += STRIDE) out.push(text(this.data, ix[o + NAME_START]!, ix[o + NAME_END]!));
+    const ix = this.#index;
+    for (let o = 0; o < ix.length; o += STRIDE) out.push(text(this.data, ix[o]!, ix[o + 1]! & OFFSET_MASK));
     return out;
   }
 
@@ -565,7 +615,7 @@ export class SipMessage {
   has(name: string): boolean {
     const id = headerId(name);
     const lower = id < 0 ? name.toLowerCase() : '';
-    for (let o = 0; o < this.index.length; o += STRIDE) if (this.matches(o, id, lower)) return true;
+    for (let o = 0; o < this.#index.length; o += STRIDE) if (this.#matches(o, id, lower)) return true;
     return false;
   }
 
@@ -573,223 +623,226 @@ export class SipMessage {
 
   /** Call-ID value. */
   get callId(): string | undefined {
-    if (this.callIdCache === null) {
-      const o = this.findFirst(H_CALL_ID);
-      this.callIdCache = o < 0 ? undefined : this.valueAt(o);
-    }
-    return this.callIdCache;
+    if (this.#callId === null) this.#callId = this.#firstCallId < 0 ? undefined : this.#valueAt(this.#firstCallId);
+    return this.#callId;
   }
 
   /** CSeq sequence number and method; undefined when absent or unreadable. */
   get cseq(): CSeq | undefined {
-    if (this.cseqCache === null) this.cseqCache = this.parseCSeq();
-    return this.cseqCache;
+    if (this.#cseq === null) this.#cseq = this.#parseCSeq();
+    return this.#cseq;
   }
 
-  private parseCSeq(): CSeq | undefined {
-    const o = this.findFirst(H_CSEQ);
+  #parseCSeq(): CSeq | undefined {
+    const o = this.#firstCSeq;
     if (o < 0) return undefined;
     const d = this.data;
-    const s = this.index[o + VALUE_START]!;
-    const e = this.index[o + VALUE_END]!;
+    const s = this.#index[o + 2]!;
+    const e = this.#index[o + 3]!;
     let p = s;
     while (p < e && (CHAR[d[p]!]! & C_DIGIT) !== 0) p++;
     let seq = parseDecimal(d, s, p);
     const ms = skipLws(d, p, e);
     const me = scanToken(d, ms, e);
     if (seq === NOT_A_NUMBER || ms === p || me === ms || me !== e) {
-      this.cseqIssue = 'sip_bad_cseq';
+      this.#note('CSeq', 'sip_bad_cseq');
       if (seq === NOT_A_NUMBER || me === ms) return undefined;
     }
     if (seq > MAX_CSEQ) {
-      this.cseqIssue = 'sip_overlarge_value';
+      this.#note('CSeq', 'sip_overlarge_value');
       seq = -1;
     }
     return new CSeq(seq, methodName(d, ms, me));
   }
 
-  private nameAddr(id: number): NameAddr | undefined {
-    const o = this.findFirst(id);
-    if (o < 0) return undefined;
-    return parseNameAddr(this.data, this.index[o + VALUE_START]!, this.index[o + VALUE_END]!, false);
+  #note(name: string, code: string): void {
+    (this.#notes ??= []).push(name, code);
+  }
+
+  #noteAll(name: string, codes: readonly string[]): void {
+    for (let i = 0; i < codes.length; i++) this.#note(name, codes[i]!);
   }
 
   /** From: display name, URI, tag, params. */
   get from(): NameAddr | undefined {
-    if (this.fromCache === null) this.fromCache = this.nameAddr(H_FROM);
-    return this.fromCache;
+    if (this.#from === null) {
+      const o = this.#firstFrom;
+      this.#from = o < 0 ? undefined : parseNameAddr(this.data, this.#index[o + 2]!, this.#index[o + 3]!, false);
+    }
+    return this.#from;
   }
 
   /** To: display name, URI, tag, params. */
   get to(): NameAddr | undefined {
-    if (this.toCache === null) this.toCache = this.nameAddr(H_TO);
-    return this.toCache;
+    if (this.#to === null) {
+      const o = this.#firstTo;
+      this.#to = o < 0 ? undefined : parseNameAddr(this.data, this.#index[o + 2]!, this.#index[o + 3]!, false);
+    }
+    return this.#to;
   }
 
   /** Every Via value, top first (at most SIP_MAX_VIAS). */
   get vias(): readonly Via[] {
-    if (this.viaCache === null) {
+    if (this.#vias === null) {
       const out: Via[] = [];
-      const ix = this.index;
+      const ix = this.#index;
       let dropped = 0;
-      for (let o = 0; o < ix.length; o += STRIDE) {
-        if (ix[o + ID] !== H_VIA) continue;
-        dropped += parseVias(this.data, ix[o + VALUE_START]!, ix[o + VALUE_END]!, out, SIP_MAX_VIAS, this.viaIssues);
+      ISSUES.length = 0;
+      for (let o = this.#firstVia; o >= 0 && o < ix.length; o += STRIDE) {
+        if (((ix[o + 1]! >>> ID_SHIFT) & ID_MASK) !== H_VIA + 1) continue;
+        dropped += parseVias(this.data, ix[o + 2]!, ix[o + 3]!, out, SIP_MAX_VIAS, ISSUES);
       }
-      if (dropped > 0) this.viaIssues.push('sip_too_many_vias');
-      this.viaCache = out;
+      if (dropped > 0) ISSUES.push('sip_too_many_vias');
+      if (ISSUES.length > 0) this.#noteAll('Via', ISSUES);
+      this.#vias = out;
     }
-    return this.viaCache;
+    return this.#vias;
   }
 
-  private addressList(id: number, contact: boolean): NameAddr[] {
+  #addressList(id: number, contact: boolean): NameAddr[] {
     const out: NameAddr[] = [];
-    const issues: string[] = [];
-    const ix = this.index;
-    const pairs: number[] = [];
+    const ix = this.#index;
     let total = 0;
+    ISSUES.length = 0;
     for (let o = 0; o < ix.length; o += STRIDE) {
-      if (ix[o + ID] !== id) continue;
-      pairs.length = 0;
-      total += splitList(this.data, ix[o + VALUE_START]!, ix[o + VALUE_END]!, pairs, SIP_MAX_LIST_VALUES, issues);
-      for (let i = 0; i < pairs.length && out.length < SIP_MAX_LIST_VALUES; i += 2) {
-        out.push(parseNameAddr(this.data, pairs[i]!, pairs[i + 1]!, contact));
+      if (((ix[o + 1]! >>> ID_SHIFT) & ID_MASK) !== id + 1) continue;
+      PAIRS.length = 0;
+      total += splitList(this.data, ix[o + 2]!, ix[o + 3]!, PAIRS, SIP_MAX_LIST_VALUES, ISSUES);
+      for (let i = 0; i < PAIRS.length && out.length < SIP_MAX_LIST_VALUES; i += 2) {
+        out.push(parseNameAddr(this.data, PAIRS[i]!, PAIRS[i + 1]!, contact));
       }
     }
-    if (total > SIP_MAX_LIST_VALUES) issues.push('sip_too_many_values');
-    issues.unshift(HEADER_DEFS[id]!.name);
-    this.listIssues.push(issues);
+    if (total > SIP_MAX_LIST_VALUES) ISSUES.push('sip_too_many_values');
+    if (ISSUES.length > 0) this.#noteAll(HEADER_DEFS[id]!.name, ISSUES);
     return out;
   }
 
   /** Contact values (a `*` has `star` set), with their expires and q parameters. */
   get contacts(): readonly NameAddr[] {
-    if (this.contactCache === null) this.contactCache = this.addressList(H_CONTACT, true);
-    return this.contactCache;
+    if (this.#contacts === null) this.#contacts = this.#addressList(H_CONTACT, true);
+    return this.#contacts;
   }
 
   /** Route values, in order. */
   get routes(): readonly NameAddr[] {
-    if (this.routeCache === null) this.routeCache = this.addressList(H_ROUTE, false);
-    return this.routeCache;
+    if (this.#routes === null) this.#routes = this.#addressList(H_ROUTE, false);
+    return this.#routes;
   }
 
   /** Record-Route values, in order. */
   get recordRoutes(): readonly NameAddr[] {
-    if (this.recordRouteCache === null) this.recordRouteCache = this.addressList(H_RECORD_ROUTE, false);
-    return this.recordRouteCache;
+    if (this.#recordRoutes === null) this.#recordRoutes = this.#addressList(H_RECORD_ROUTE, false);
+    return this.#recordRoutes;
   }
 
   /** Content-Type value as written (parameters included). */
   get contentType(): string | undefined {
-    const o = this.findFirst(H_CONTENT_TYPE);
-    return o < 0 ? undefined : this.valueAt(o);
+    const o = this.#findFirst(H_CONTENT_TYPE);
+    return o < 0 ? undefined : this.#valueAt(o);
   }
 
   /** Lower-case `type/subtype` of Content-Type, without parameters. */
   get mediaType(): string | undefined {
-    const o = this.findFirst(H_CONTENT_TYPE);
+    const o = this.#findFirst(H_CONTENT_TYPE);
     if (o < 0) return undefined;
-    const s = this.index[o + VALUE_START]!;
+    const s = this.#index[o + 2]!;
+    const end = this.#index[o + 3]!;
     let e = s;
-    const end = this.index[o + VALUE_END]!;
     while (e < end && this.data[e] !== SEMI) e++;
-    return text(this.data, s, trimLwsEnd(this.data, s, e)).replace(/\s+/g, '').toLowerCase();
+    return text(this.data, s, trimLwsEnd(this.data, s, e))
+      .replace(/\s+/g, '')
+      .toLowerCase();
   }
 
-  private scalar(id: number): number | undefined {
-    const o = this.findFirst(id);
+  #scalar(id: number): number | undefined {
+    const o = this.#findFirst(id);
     if (o < 0) return undefined;
-    const v = parseDecimal(this.data, this.index[o + VALUE_START]!, this.index[o + VALUE_END]!);
+    const v = parseDecimal(this.data, this.#index[o + 2]!, this.#index[o + 3]!);
     return v === NOT_A_NUMBER ? undefined : v;
   }
 
   /** Expires header in seconds (clamped to 2^32-1); undefined when absent or not a number. */
   get expires(): number | undefined {
-    const v = this.scalar(H_EXPIRES);
+    const v = this.#scalar(H_EXPIRES);
     return v === undefined ? undefined : Math.min(v, MAX_DELTA_SECONDS);
   }
 
   /** Max-Forwards value; undefined when absent or not a number. */
   get maxForwards(): number | undefined {
-    return this.scalar(H_MAX_FORWARDS);
+    return this.#scalar(H_MAX_FORWARDS);
   }
 
   /** User-Agent value. */
   get userAgent(): string | undefined {
-    if (this.userAgentCache === null) {
-      const o = this.findFirst(H_USER_AGENT);
-      this.userAgentCache = o < 0 ? undefined : this.valueAt(o);
+    if (this.#userAgent === null) {
+      this.#userAgent = this.#firstUserAgent < 0 ? undefined : this.#valueAt(this.#firstUserAgent);
     }
-    return this.userAgentCache;
+    return this.#userAgent;
   }
 
   /** Server value. */
   get server(): string | undefined {
-    if (this.serverCache === null) {
-      const o = this.findFirst(H_SERVER);
-      this.serverCache = o < 0 ? undefined : this.valueAt(o);
-    }
-    return this.serverCache;
+    if (this.#server === null) this.#server = this.#firstServer < 0 ? undefined : this.#valueAt(this.#firstServer);
+    return this.#server;
   }
 
-  private credentials(id: number, issues: string[] | null): DigestCredentials | undefined {
-    const o = this.findFirst(id);
+  #credentials(id: number): DigestCredentials | undefined {
+    const o = this.#findFirst(id);
     if (o < 0) return undefined;
-    return parseCredentials(this.data, this.index[o + VALUE_START]!, this.index[o + VALUE_END]!, issues ?? []);
+    ISSUES.length = 0;
+    const c = parseCredentials(this.data, this.#index[o + 2]!, this.#index[o + 3]!, ISSUES);
+    if (ISSUES.length > 0) this.#noteAll(HEADER_DEFS[id]!.name, ISSUES);
+    return c;
   }
 
-  private challenges(id: number, issues: string[] | null): DigestChallenge[] {
+  #challenges(id: number): DigestChallenge[] {
     const out: DigestChallenge[] = [];
-    const ix = this.index;
+    const ix = this.#index;
+    ISSUES.length = 0;
     for (let o = 0; o < ix.length; o += STRIDE) {
-      if (ix[o + ID] !== id) continue;
-      parseChallenges(this.data, ix[o + VALUE_START]!, ix[o + VALUE_END]!, out, SIP_MAX_AUTH_CHALLENGES, issues ?? []);
+      if (((ix[o + 1]! >>> ID_SHIFT) & ID_MASK) !== id + 1) continue;
+      parseChallenges(this.data, ix[o + 2]!, ix[o + 3]!, out, SIP_MAX_AUTH_CHALLENGES, ISSUES);
     }
+    if (ISSUES.length > 0) this.#noteAll(HEADER_DEFS[id]!.name, ISSUES);
     return out;
   }
 
   /** Authorization credentials (first field). */
   get authorization(): DigestCredentials | undefined {
-    if (this.authorizationCache === null) this.authorizationCache = this.credentials(H_AUTHORIZATION, null);
-    return this.authorizationCache;
+    if (this.#authorization === null) this.#authorization = this.#credentials(H_AUTHORIZATION);
+    return this.#authorization;
   }
 
   /** Proxy-Authorization credentials (first field). */
   get proxyAuthorization(): DigestCredentials | undefined {
-    if (this.proxyAuthorizationCache === null) {
-      this.proxyAuthorizationCache = this.credentials(H_PROXY_AUTHORIZATION, null);
-    }
-    return this.proxyAuthorizationCache;
+    if (this.#proxyAuthorization === null) this.#proxyAuthorization = this.#credentials(H_PROXY_AUTHORIZATION);
+    return this.#proxyAuthorization;
   }
 
-  /** Every WWW-Authenticate challenge. */
+  /** Every WWW-Authenticate challenge (at most SIP_MAX_AUTH_CHALLENGES). */
   get wwwAuthenticate(): readonly DigestChallenge[] {
-    if (this.wwwAuthenticateCache === null) this.wwwAuthenticateCache = this.challenges(H_WWW_AUTHENTICATE, null);
-    return this.wwwAuthenticateCache;
+    if (this.#wwwAuthenticate === null) this.#wwwAuthenticate = this.#challenges(H_WWW_AUTHENTICATE);
+    return this.#wwwAuthenticate;
   }
 
-  /** Every Proxy-Authenticate challenge. */
+  /** Every Proxy-Authenticate challenge (at most SIP_MAX_AUTH_CHALLENGES). */
   get proxyAuthenticate(): readonly DigestChallenge[] {
-    if (this.proxyAuthenticateCache === null) {
-      this.proxyAuthenticateCache = this.challenges(H_PROXY_AUTHENTICATE, null);
-    }
-    return this.proxyAuthenticateCache;
+    if (this.#proxyAuthenticate === null) this.#proxyAuthenticate = this.#challenges(H_PROXY_AUTHENTICATE);
+    return this.#proxyAuthenticate;
   }
 
   /** Session-Expires (RFC 4028): seconds and refresher. */
   get sessionExpires(): SessionExpires | undefined {
-    const o = this.findFirst(H_SESSION_EXPIRES);
+    const o = this.#findFirst(H_SESSION_EXPIRES);
     if (o < 0) return undefined;
     const d = this.data;
-    const s = this.index[o + VALUE_START]!;
-    const e = this.index[o + VALUE_END]!;
+    const s = this.#index[o + 2]!;
+    const e = this.#index[o + 3]!;
     let p = s;
     while (p < e && (CHAR[d[p]!]! & C_DIGIT) !== 0) p++;
     const v = parseDecimal(d, s, p);
     if (v === NOT_A_NUMBER) return undefined;
-    const refresher = paramMap(d, p, e).get('refresher');
-    return new SessionExpires(Math.min(v, MAX_DELTA_SECONDS), refresher);
+    return new SessionExpires(Math.min(v, MAX_DELTA_SECONDS), paramMap(d, p, e).get('refresher'));
   }
 
   /** Option tags of every Supported field. */
@@ -809,136 +862,204 @@ export class SipMessage {
    * runs the full validation of the headers (cached afterwards).
    */
   get anomalies(): readonly Anomaly[] {
-    if (!this.validated) {
-      this.validated = true;
-      if (this.kind !== 'invalid') this.validate();
+    if (!this.#validated) {
+      this.#validated = true;
+      if (this.kind !== 'invalid') this.#validate();
     }
-    return this.anomalyList;
+    return this.#anomalyList ?? NO_ANOMALIES;
   }
 
-  private flag(code: string, detail: string, o: number): void {
-    pushAnomaly(this.anomalyList, code, detail, o >= 0 ? this.index[o + NAME_START] : undefined);
+  #flag(code: string, detail: string, o: number): void {
+    const list = (this.#anomalyList ??= []);
+    for (let i = 0; i < list.length; i++) {
+      const a = list[i]!;
+      if (a.code === code && a.detail === detail) return;
+    }
+    list.push(o >= 0 ? { code, offset: this.#index[o]!, detail } : { code, detail });
   }
 
-  private flagAll(codes: readonly string[], detail: string, o: number): void {
-    for (let i = 0; i < codes.length; i++) this.flag(codes[i]!, detail, o);
+  #flagAll(codes: readonly string[], detail: string, o: number): void {
+    for (let i = 0; i < codes.length; i++) this.#flag(codes[i]!, detail, o);
   }
 
-  private validate(): void {
-    const ix = this.index;
+  #checkAddress(a: NameAddr, name: string, o: number): void {
+    if (a.issues.length > 0) this.#flagAll(a.issues, name, o);
+    const u = a.uriIssues;
+    if (u.length > 0) this.#flagAll(u, name, o);
+  }
+
+  #validate(): void {
+    const ix = this.#index;
     const d = this.data;
-    const counts = new Uint8Array(HEADER_DEFS.length);
+    // Which single-valued headers were seen, as bits over the header ids (HEADER_DEFS has < 96).
+    let seen0 = 0;
+    let seen1 = 0;
+    let seen2 = 0;
+    let warning = false;
+    let date = -1;
+    let minExpires = -1;
+    let retryAfter = -1;
+    let sessionExpires = -1;
+    let expires = -1;
+    let maxForwards = -1;
+    let contact = false;
+    let route = false;
+    let recordRoute = false;
+    let authorization = false;
+    let proxyAuthorization = false;
+    let challenge = false;
+    let proxyChallenge = false;
     for (let o = 0; o < ix.length; o += STRIDE) {
-      const id = ix[o + ID]!;
+      const id = ((ix[o + 1]! >>> ID_SHIFT) & ID_MASK) - 1;
       if (id < 0) continue;
-      if (counts[id]! < 255) counts[id]!++;
-      if (counts[id] === 2 && HEADER_DEFS[id]!.single && id !== H_CONTENT_LENGTH) {
-        this.flag('sip_duplicate_single_header', HEADER_DEFS[id]!.name, o);
+      const def = HEADER_DEFS[id]!;
+      if (def.single) {
+        const bit = 1 << (id & 31);
+        const word = id >> 5;
+        const before = word === 0 ? seen0 : word === 1 ? seen1 : seen2;
+        if ((before & bit) !== 0) {
+          if (id !== H_CONTENT_LENGTH) this.#flag('sip_duplicate_single_header', def.name, o);
+        } else if (word === 0) seen0 |= bit;
+        else if (word === 1) seen1 |= bit;
+        else seen2 |= bit;
+      }
+      switch (id) {
+        case H_WARNING:
+          warning = true;
+          break;
+        case H_DATE:
+          if (date < 0) date = o;
+          break;
+        case H_EXPIRES:
+          if (expires < 0) expires = o;
+          break;
+        case H_MIN_EXPIRES:
+          if (minExpires < 0) minExpires = o;
+          break;
+        case H_RETRY_AFTER:
+          if (retryAfter < 0) retryAfter = o;
+          break;
+        case H_SESSION_EXPIRES:
+          if (sessionExpires < 0) sessionExpires = o;
+          break;
+        case H_MAX_FORWARDS:
+          if (maxForwards < 0) maxForwards = o;
+          break;
+        case H_CONTACT:
+          contact = true;
+          break;
+        case H_ROUTE:
+          route = true;
+          break;
+        case H_RECORD_ROUTE:
+          recordRoute = true;
+          break;
+        case H_AUTHORIZATION:
+          authorization = true;
+          break;
+        case H_PROXY_AUTHORIZATION:
+          proxyAuthorization = true;
+          break;
+        case H_WWW_AUTHENTICATE:
+          challenge = true;
+          break;
+        case H_PROXY_AUTHENTICATE:
+          proxyChallenge = true;
+          break;
       }
     }
 
     // Vias first: an RFC 2543 element (top Via without the magic cookie) omits Max-Forwards legally.
-    const vias = this.vias;
-    const top = vias[0];
+    const top = this.vias[0];
     const rfc2543 = top !== undefined && (top.branch === undefined || !top.branch.startsWith(MAGIC_COOKIE));
-    const required =
-      this.kind === 'request' && !rfc2543
-        ? [H_CALL_ID, H_CSEQ, H_FROM, H_TO, H_VIA, H_MAX_FORWARDS]
-        : [H_CALL_ID, H_CSEQ, H_FROM, H_TO, H_VIA];
-    for (const id of required) if (counts[id] === 0) this.flag('sip_missing_header', HEADER_DEFS[id]!.name, -1);
-    const viaField = this.findFirst(H_VIA);
-    this.flagAll(this.viaIssues, 'Via', viaField);
+    if (this.#firstCallId < 0) this.#flag('sip_missing_header', 'Call-ID', -1);
+    if (this.#firstCSeq < 0) this.#flag('sip_missing_header', 'CSeq', -1);
+    if (this.#firstFrom < 0) this.#flag('sip_missing_header', 'From', -1);
+    if (this.#firstTo < 0) this.#flag('sip_missing_header', 'To', -1);
+    if (this.#firstVia < 0) this.#flag('sip_missing_header', 'Via', -1);
+    if (this.kind === 'request' && !rfc2543 && maxForwards < 0) this.#flag('sip_missing_header', 'Max-Forwards', -1);
     if (top !== undefined && (top.branch === MAGIC_COOKIE || top.branch === '')) {
-      this.flag('sip_missing_branch', 'Via', viaField);
+      this.#flag('sip_missing_branch', 'Via', this.#firstVia);
     }
 
     const cseq = this.cseq;
-    const cseqField = this.findFirst(H_CSEQ);
-    if (this.cseqIssue !== undefined) this.flag(this.cseqIssue, 'CSeq', cseqField);
     if (cseq !== undefined && this.kind === 'request' && cseq.method !== this.method) {
-      this.flag('sip_cseq_method_mismatch', 'CSeq', cseqField);
+      this.#flag('sip_cseq_method_mismatch', 'CSeq', this.#firstCSeq);
     }
-
     const from = this.from;
-    if (from !== undefined) this.checkAddress(from, 'From', this.findFirst(H_FROM));
+    if (from !== undefined) this.#checkAddress(from, 'From', this.#firstFrom);
     const to = this.to;
-    if (to !== undefined) this.checkAddress(to, 'To', this.findFirst(H_TO));
-    for (const c of this.contacts) this.checkAddress(c, 'Contact', this.findFirst(H_CONTACT));
-    for (const r of this.routes) this.checkAddress(r, 'Route', this.findFirst(H_ROUTE));
-    for (const r of this.recordRoutes) this.checkAddress(r, 'Record-Route', this.findFirst(H_RECORD_ROUTE));
-    for (const list of this.listIssues) {
-      const name = list[0]!;
-      for (let i = 1; i < list.length; i++) this.flag(list[i]!, name, this.findFirst(headerId(name)));
+    if (to !== undefined) this.#checkAddress(to, 'To', this.#firstTo);
+    if (contact) for (const c of this.contacts) this.#checkAddress(c, 'Contact', this.#findFirst(H_CONTACT));
+    if (route) for (const r of this.routes) this.#checkAddress(r, 'Route', this.#findFirst(H_ROUTE));
+    if (recordRoute) {
+      for (const r of this.recordRoutes) this.#checkAddress(r, 'Record-Route', this.#findFirst(H_RECORD_ROUTE));
     }
+    if (authorization) void this.authorization;
+    if (proxyAuthorization) void this.proxyAuthorization;
+    if (challenge) void this.wwwAuthenticate;
+    if (proxyChallenge) void this.proxyAuthenticate;
 
-    const mf = this.findFirst(H_MAX_FORWARDS);
-    if (mf >= 0) {
-      const v = parseDecimal(d, ix[mf + VALUE_START]!, ix[mf + VALUE_END]!);
-      if (v === NOT_A_NUMBER) this.flag('sip_bad_number', 'Max-Forwards', mf);
-      else if (v > MAX_FORWARDS_LIMIT) this.flag('sip_overlarge_value', 'Max-Forwards', mf);
+    if (maxForwards >= 0) {
+      const v = parseDecimal(d, ix[maxForwards + 2]!, ix[maxForwards + 3]!);
+      if (v === NOT_A_NUMBER) this.#flag('sip_bad_number', 'Max-Forwards', maxForwards);
+      else if (v > MAX_FORWARDS_LIMIT) this.#flag('sip_overlarge_value', 'Max-Forwards', maxForwards);
     }
-    for (const id of [H_EXPIRES, H_MIN_EXPIRES]) {
-      const o = this.findFirst(id);
-      if (o < 0) continue;
-      const v = parseDecimal(d, ix[o + VALUE_START]!, ix[o + VALUE_END]!);
-      if (v === NOT_A_NUMBER) this.flag('sip_bad_number', HEADER_DEFS[id]!.name, o);
-      else if (v > MAX_DELTA_SECONDS) this.flag('sip_overlarge_value', HEADER_DEFS[id]!.name, o);
-    }
-    for (const id of [H_RETRY_AFTER, H_SESSION_EXPIRES]) {
-      const o = this.findFirst(id);
-      if (o < 0) continue;
-      const s = ix[o + VALUE_START]!;
-      let p = s;
-      while (p < ix[o + VALUE_END]! && (CHAR[d[p]!]! & C_DIGIT) !== 0) p++;
-      const v = parseDecimal(d, s, p);
-      if (v === NOT_A_NUMBER) this.flag('sip_bad_number', HEADER_DEFS[id]!.name, o);
-      else if (v > MAX_DELTA_SECONDS) this.flag('sip_overlarge_value', HEADER_DEFS[id]!.name, o);
-    }
-    for (let o = 0; o < ix.length; o += STRIDE) {
-      if (ix[o + ID] !== H_WARNING) continue;
-      const pairs: number[] = [];
-      splitList(d, ix[o + VALUE_START]!, ix[o + VALUE_END]!, pairs, SIP_MAX_LIST_VALUES, null);
-      for (let i = 0; i < pairs.length; i += 2) {
-        const s = pairs[i]!;
-        let p = s;
-        while (p < pairs[i + 1]! && (CHAR[d[p]!]! & C_DIGIT) !== 0) p++;
-        if (p - s > 3) this.flag('sip_overlarge_value', 'Warning', o);
-        else if (p - s !== 3) this.flag('sip_bad_number', 'Warning', o);
-      }
-    }
-    const date = this.findFirst(H_DATE);
-    if (date >= 0 && !RFC1123.test(this.valueAt(date))) this.flag('sip_bad_date', 'Date', date);
+    if (expires >= 0) this.#checkDelta(expires, 'Expires', false);
+    if (minExpires >= 0) this.#checkDelta(minExpires, 'Min-Expires', false);
+    if (retryAfter >= 0) this.#checkDelta(retryAfter, 'Retry-After', true);
+    if (sessionExpires >= 0) this.#checkDelta(sessionExpires, 'Session-Expires', true);
+    if (warning) this.#checkWarnings();
+    if (date >= 0 && !RFC1123.test(this.#valueAt(date))) this.#flag('sip_bad_date', 'Date', date);
 
     if (this.kind === 'request') {
       const ru = this.requestUri;
       if (ru !== undefined) {
-        for (const code of ru.issues) pushAnomaly(this.anomalyList, code, 'Request-URI', this.part2Start);
-        if (ru.hasHeaders && ru.isSip) {
-          pushAnomaly(this.anomalyList, 'sip_escaped_headers_in_request_uri', 'Request-URI', this.part2Start);
-        }
+        if (ru.issues.length > 0) this.#flagAll(ru.issues, 'Request-URI', -1);
+        if (ru.hasHeaders && ru.isSip) this.#flag('sip_escaped_headers_in_request_uri', 'Request-URI', -1);
       }
     }
 
-    const authIssues: string[] = [];
-    for (const id of [H_AUTHORIZATION, H_PROXY_AUTHORIZATION]) {
-      for (let o = 0; o < ix.length; o += STRIDE) {
-        if (ix[o + ID] !== id) continue;
-        authIssues.length = 0;
-        parseCredentials(d, ix[o + VALUE_START]!, ix[o + VALUE_END]!, authIssues);
-        this.flagAll(authIssues, HEADER_DEFS[id]!.name, o);
+    const notes = this.#notes;
+    if (notes !== null) {
+      for (let i = 0; i < notes.length; i += 2) {
+        const name = notes[i]!;
+        this.#flag(notes[i + 1]!, name, this.#findFirst(headerId(name)));
       }
-    }
-    for (const id of [H_WWW_AUTHENTICATE, H_PROXY_AUTHENTICATE]) {
-      authIssues.length = 0;
-      this.challenges(id, authIssues);
-      this.flagAll(authIssues, HEADER_DEFS[id]!.name, this.findFirst(id));
     }
   }
 
-  private checkAddress(a: NameAddr, name: string, o: number): void {
-    this.flagAll(a.issues, name, o);
-    const u = a.uri;
-    if (u !== undefined) this.flagAll(u.issues, name, o);
+  /** delta-seconds, optionally followed by parameters (Retry-After, Session-Expires). */
+  #checkDelta(o: number, name: string, params: boolean): void {
+    const d = this.data;
+    const s = this.#index[o + 2]!;
+    let e = this.#index[o + 3]!;
+    if (params) {
+      let p = s;
+      while (p < e && (CHAR[d[p]!]! & C_DIGIT) !== 0) p++;
+      e = p;
+    }
+    const v = parseDecimal(d, s, e);
+    if (v === NOT_A_NUMBER) this.#flag('sip_bad_number', name, o);
+    else if (v > MAX_DELTA_SECONDS) this.#flag('sip_overlarge_value', name, o);
+  }
+
+  /** Warning codes must be 3 digits (RFC 3261 section 20.43). */
+  #checkWarnings(): void {
+    const ix = this.#index;
+    const d = this.data;
+    for (let o = 0; o < ix.length; o += STRIDE) {
+      if (((ix[o + 1]! >>> ID_SHIFT) & ID_MASK) !== H_WARNING + 1) continue;
+      PAIRS.length = 0;
+      splitList(d, ix[o + 2]!, ix[o + 3]!, PAIRS, SIP_MAX_LIST_VALUES, null);
+      for (let i = 0; i < PAIRS.length; i += 2) {
+        const s = PAIRS[i]!;
+        let p = s;
+        while (p < PAIRS[i + 1]! && (CHAR[d[p]!]! & C_DIGIT) !== 0) p++;
+        if (p - s > 3) this.#flag('sip_overlarge_value', 'Warning', o);
+        else if (p - s !== 3) this.#flag('sip_bad_number', 'Warning', o);
+      }
+    }
   }
 }
 

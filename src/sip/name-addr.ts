@@ -26,7 +26,7 @@ import {
   unfoldText,
   unquote,
 } from './headers.js';
-import { SipUri, parseUri } from './uri.js';
+import { SipUri, parseUri, uriIssues } from './uri.js';
 
 /** Largest delta-seconds value (RFC 3261 section 25.1: 2^32-1); larger ones are clamped to it. */
 export const MAX_DELTA_SECONDS = 4294967295;
@@ -48,18 +48,18 @@ export class NameAddr {
   readonly q: number | undefined;
   /** Anomaly codes for this value (the URI's own are in `uri.issues`). */
   readonly issues: readonly string[];
-  private readonly buf: Buffer;
-  private readonly displayKind: number;
-  private readonly displayStart: number;
-  private readonly displayEnd: number;
-  private readonly uriStart: number;
-  private readonly uriEnd: number;
-  private readonly paramStart: number;
-  private readonly paramEnd: number;
-  private displayText: string | undefined | null;
-  private uriValue: SipUri | undefined | null;
-  private rawUriText: string | undefined;
-  private paramValues: ReadonlyMap<string, string> | undefined;
+  readonly #buf: Buffer;
+  readonly #displayKind: number;
+  readonly #displayStart: number;
+  readonly #displayEnd: number;
+  readonly #uriStart: number;
+  readonly #uriEnd: number;
+  readonly #paramStart: number;
+  readonly #paramEnd: number;
+  #displayText: string | undefined | null;
+  #uriValue: SipUri | undefined | null;
+  #rawUriText: string | undefined;
+  #paramValues: ReadonlyMap<string, string> | undefined;
 
   constructor(
     buf: Buffer,
@@ -76,60 +76,67 @@ export class NameAddr {
     q: number | undefined,
     issues: readonly string[],
   ) {
-    this.buf = buf;
-    this.displayKind = displayKind;
-    this.displayStart = displayStart;
-    this.displayEnd = displayEnd;
-    this.uriStart = uriStart;
-    this.uriEnd = uriEnd;
-    this.paramStart = paramStart;
-    this.paramEnd = paramEnd;
+    this.#buf = buf;
+    this.#displayKind = displayKind;
+    this.#displayStart = displayStart;
+    this.#displayEnd = displayEnd;
+    this.#uriStart = uriStart;
+    this.#uriEnd = uriEnd;
+    this.#paramStart = paramStart;
+    this.#paramEnd = paramEnd;
     this.tag = tag;
     this.star = star;
     this.expires = expires;
     this.q = q;
     this.issues = issues;
-    this.displayText = null;
-    this.uriValue = null;
-    this.rawUriText = undefined;
-    this.paramValues = undefined;
+    this.#displayText = null;
+    this.#uriValue = null;
+    this.#rawUriText = undefined;
+    this.#paramValues = undefined;
   }
 
   /** Display name (quotes removed, escapes resolved), undefined when there is none. */
   get display(): string | undefined {
-    if (this.displayText === null) {
-      const k = this.displayKind;
-      this.displayText =
+    if (this.#displayText === null) {
+      const k = this.#displayKind;
+      this.#displayText =
         k === DISPLAY_NONE
           ? undefined
           : k === DISPLAY_QUOTED
-            ? unquote(this.buf, this.displayStart, this.displayEnd)
-            : unfoldText(this.buf, this.displayStart, this.displayEnd);
+            ? unquote(this.#buf, this.#displayStart, this.#displayEnd)
+            : unfoldText(this.#buf, this.#displayStart, this.#displayEnd);
     }
-    return this.displayText;
+    return this.#displayText;
   }
 
   /** The URI text as written (inside the angle brackets when there are some). */
   get rawUri(): string {
-    if (this.rawUriText === undefined) this.rawUriText = text(this.buf, this.uriStart, this.uriEnd);
-    return this.rawUriText;
+    if (this.#rawUriText === undefined) this.#rawUriText = text(this.#buf, this.#uriStart, this.#uriEnd);
+    return this.#rawUriText;
   }
 
   /** The parsed URI; undefined for a Contact `*` or when no URI could be found. */
   get uri(): SipUri | undefined {
-    if (this.uriValue === null) {
-      this.uriValue = this.uriStart < this.uriEnd ? parseUri(this.buf, this.uriStart, this.uriEnd) : undefined;
+    if (this.#uriValue === null) {
+      this.#uriValue = this.#uriStart < this.#uriEnd ? parseUri(this.#buf, this.#uriStart, this.#uriEnd) : undefined;
     }
-    return this.uriValue;
+    return this.#uriValue;
+  }
+
+  /** Anomaly codes of the URI, found without building it when it was not read yet. */
+  get uriIssues(): readonly string[] {
+    const u = this.#uriValue;
+    if (u !== null) return u === undefined ? NO_ISSUES : u.issues;
+    return this.#uriStart < this.#uriEnd ? uriIssues(this.#buf, this.#uriStart, this.#uriEnd) : NO_ISSUES;
   }
 
   /** Header parameters: lower-case names, unquoted values ('' when valueless). */
   get params(): ReadonlyMap<string, string> {
-    if (this.paramValues === undefined) {
-      this.paramValues =
-        this.paramStart < this.paramEnd ? paramMap(this.buf, this.paramStart, this.paramEnd) : EMPTY_MAP;
+    if (this.#paramValues === undefined) {
+      this.#paramValues =
+        this.#paramStart < this.#paramEnd ? paramMap(this.#buf, this.#paramStart, this.#paramEnd) : EMPTY_MAP;
     }
-    return this.paramValues;
+    return this.#paramValues;
   }
 }
 

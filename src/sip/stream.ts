@@ -61,7 +61,7 @@ function lineFeed(d: Buffer, from: number): number {
 export function isPlausibleStartLine(d: Buffer, s: number, lf: number): boolean {
   let e = lf;
   if (e > s && d[e - 1] === CR) e--;
-  if (e - s < 12) return false;
+  if (e - s < 12 || e - s > SIP_STREAM_MAX_HEADER_BYTES) return false;
   if (d[s] === 0x53 && d[s + 1] === 0x49 && d[s + 2] === 0x50 && d[s + 3] === 0x2f) {
     // SIP/x.y SP 3DIGIT
     let i = s + 4;
@@ -111,6 +111,7 @@ export class SipStreamFramer {
   // Declared body bytes of an oversized message still to skip.
   private skip = 0;
   private resync = false;
+  private discardLine = false;
   private skipStart = -1;
   private skipCount = 0;
   private streamPos = 0;
@@ -158,7 +159,7 @@ export class SipStreamFramer {
       }
       if (this.pendLen === 0) {
         const r = this.frame(chunk, off, chunkStart, PEND_NONE, 0);
-        if (r < n) this.keep(chunk, r, chunkStart + r);
+        if (r < n) this.keep(chunk, r, chunkStart + r, false);
         break;
       }
       // Append no more than the bound allows, so `pend` never grows past it.
@@ -168,7 +169,7 @@ export class SipStreamFramer {
       const view = this.pend.subarray(0, this.pendLen);
       const base = this.pendStart;
       const r = this.frame(view, 0, base, this.pendKind, this.pendHint);
-      if (r < view.length) this.keep(view, r, base + r);
+      if (r < view.length) this.keep(view, r, base + r, true);
       else this.clearPend();
     }
   }
@@ -178,6 +179,7 @@ export class SipStreamFramer {
     this.dropPartial('sip_stream_truncated', this.streamPos);
     this.endSkip();
     this.resync = false;
+    this.discardLine = false;
     this.skip = 0;
   }
 
@@ -205,6 +207,7 @@ export class SipStreamFramer {
     this.msgLen = 0;
     this.clearPend();
     this.skip = 0;
+    this.discardLine = false;
     this.resync = true;
   }
 
@@ -218,7 +221,8 @@ export class SipStreamFramer {
     const need = this.pendLen + k;
     if (need > this.pend.length) {
       const cap = Math.min(Math.max(need, this.pend.length * 2, 1024), SIP_STREAM_MAX_HEADER_BYTES + 4);
-      const next = Buffer.allocUnsafe(cap);
+      // Its own allocation: the pooled slab is shared, and these bytes are overwritten.
+      const next = Buffer.allocUnsafeSlow(cap);
       this.pend.copy(next, 0, 0, this.pendLen);
       this.pend = next;
     }
@@ -227,7 +231,7 @@ export class SipStreamFramer {
   }
 
   /** Keeps d[s, end) (what frame() could not finish), as an exact-size message or in `pend`. */
-  private keep(d: Buffer, s: number, streamOffset: number): void {
+  private keep(d: Buffer, s: number, streamOffset: number, fromPend: boolean): void {
     const len = d.length - s;
     if (this.outTotal > 0) {
       const m = Buffer.allocUnsafe(this.outTotal);
@@ -238,7 +242,7 @@ export class SipStreamFramer {
       this.pendStart = streamOffset;
       return;
     }
-    if (d === this.pend || d.buffer === this.pend.buffer) {
+    if (fromPend) {
       this.pend.copyWithin(0, s, s + len);
       this.pendLen = len;
     } else {
@@ -275,6 +279,18 @@ export class SipStreamFramer {
     const e = d.length;
     this.outTotal = 0;
     for (;;) {
+      if (this.discardLine) {
+        // The rest of a line too long to be a start line.
+        const lf = lineFeed(d, p);
+        if (lf < 0) {
+          this.addSkip(e - p, base + p);
+          return e;
+        }
+        this.addSkip(lf + 1 - p, base + p);
+        p = lf + 1;
+        this.discardLine = false;
+        kind = PEND_NONE;
+      }
       if (this.resync) {
         let ls = p;
         let from = kind === PEND_RESYNC ? Math.max(p, hint) : p;
@@ -290,8 +306,12 @@ export class SipStreamFramer {
           from = ls;
         }
         if (!found) {
-          if (e - ls > SIP_STREAM_MAX_HEADER_BYTES) ls = e;
           this.addSkip(ls - p, base + p);
+          if (e - ls > SIP_STREAM_MAX_HEADER_BYTES) {
+            this.addSkip(e - ls, base + ls);
+            this.discardLine = true;
+            return e;
+          }
           this.outKind = PEND_RESYNC;
           this.outHint = e;
           return ls;
@@ -310,11 +330,10 @@ export class SipStreamFramer {
       const lf = lineFeed(d, kind === PEND_LINE ? Math.max(p, hint) : p);
       if (lf < 0) {
         if (e - p > SIP_STREAM_MAX_HEADER_BYTES) {
-          this.anomaly('sip_stream_headers_too_large', base + p);
-          this.stats.bytesDropped += e - p;
+          // Too long for a start line whatever follows: skip it as resynchronisation would.
           this.resync = true;
-          this.outKind = PEND_RESYNC;
-          this.outHint = e;
+          this.discardLine = true;
+          this.addSkip(e - p, base + p);
           return e;
         }
         this.outKind = PEND_LINE;
@@ -371,17 +390,23 @@ export class SipStreamFramer {
     }
   }
 
-  // Where headerEnd() stopped when it returned NEED_MORE: the next LF to examine.
+  // Where headerEnd() stopped when it returned NEED_MORE: where to search for the next LF.
   private scanResume = 0;
 
   /**
-   * Offset just past the empty line that ends the headers, searching LFs from `from`; NEED_MORE
-   * when it has not arrived, OVERSIZE when it cannot end by `limit`.
+   * Offset just past the empty line that ends the headers, examining LFs from `from` on;
+   * NEED_MORE when it has not arrived, OVERSIZE when it cannot end by `limit`.
    */
   private headerEnd(d: Buffer, from: number, limit: number): number {
     const e = d.length;
-    let i = from;
+    let i = lineFeed(d, from);
     for (;;) {
+      if (i < 0) {
+        // A terminator still to come ends at least two bytes after the next LF.
+        if (e + 2 > limit) return OVERSIZE;
+        this.scanResume = e;
+        return NEED_MORE;
+      }
       if (i + 2 > limit) return OVERSIZE;
       if (i + 1 >= e) {
         this.scanResume = i;
@@ -396,15 +421,7 @@ export class SipStreamFramer {
         }
         if (d[i + 2] === LF) return i + 3 > limit ? OVERSIZE : i + 3;
       }
-      const next = d.indexOf(LF, i + 1);
-      if (next < 0) {
-        if (e + 1 > limit) return OVERSIZE;
-        this.scanResume = e - 1 > i ? e - 1 : i;
-        // No LF in (i, e): resume at the last byte, which may become a CR before an LF.
-        this.scanResume = i;
-        return NEED_MORE;
-      }
-      i = next;
+      i = lineFeed(d, i + 1);
     }
   }
 }

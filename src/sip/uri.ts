@@ -30,70 +30,110 @@ import {
 /** What the host of a URI is. `none` for schemes without a host (tel, unknown schemes). */
 export type HostType = 'hostname' | 'ipv4' | 'ipv6' | 'none';
 
-const NO_ISSUES: readonly string[] = Object.freeze([]);
 const EMPTY_MAP: ReadonlyMap<string, string> = new Map();
 
-/** A parsed URI. Strings are decoded on first read; `issues` holds anomaly codes. */
+// Issue bits found by scanUri; `uriIssueCodes` turns them into anomaly codes.
+const BAD_URI = 1;
+const IPV6_NO_BRACKETS = 2;
+const BAD_IPV6 = 4;
+const ISSUE_SETS: readonly (readonly string[])[] = buildIssueSets();
+
+function buildIssueSets(): (readonly string[])[] {
+  const sets: (readonly string[])[] = [];
+  for (let bits = 0; bits < 8; bits++) {
+    const codes: string[] = [];
+    if ((bits & BAD_URI) !== 0) codes.push('sip_bad_uri');
+    if ((bits & IPV6_NO_BRACKETS) !== 0) codes.push('sip_ipv6_reference_without_brackets');
+    if ((bits & BAD_IPV6) !== 0) codes.push('sip_bad_ipv6_reference');
+    sets.push(Object.freeze(codes));
+  }
+  return sets;
+}
+
+const HOST_TYPES: readonly HostType[] = ['hostname', 'ipv4', 'ipv6', 'none'];
+const H_NAME = 0;
+const H_V4 = 1;
+const H_V6 = 2;
+const H_NONE = 3;
+
+/**
+ * A parsed URI. Its parts are located by the parse and decoded to strings only when read (then
+ * cached); `issues` holds anomaly codes.
+ */
 export class SipUri {
   /** Lower-case scheme (`sip`, `sips`, `tel`, or any other), '' when there is none. */
   readonly scheme: string;
-  /** User part with %-escapes decoded (a tel URI's number goes here too); undefined when absent. */
-  readonly user: string | undefined;
-  /** Password with %-escapes decoded (deprecated by RFC 3261, still seen in attacks). */
-  readonly password: string | undefined;
-  /** Host as written: hostname, IPv4, or IPv6 reference with its brackets (`[2001:db8::1]`). */
-  readonly host: string;
-  readonly hostType: HostType;
   readonly port: number | undefined;
-  /** Anomaly codes for what breaks the grammar (empty when the URI is well formed). */
-  readonly issues: readonly string[];
-  private readonly buf: Buffer;
-  private readonly start: number;
-  private readonly end: number;
-  private readonly paramStart: number;
-  private readonly paramEnd: number;
-  private readonly headerStart: number;
-  private rawText: string | undefined;
-  private paramMap: ReadonlyMap<string, string> | undefined;
-  private headerMap: ReadonlyMap<string, string> | undefined;
+  readonly #buf: Buffer;
+  readonly #start: number;
+  readonly #end: number;
+  readonly #userStart: number;
+  readonly #userEnd: number;
+  readonly #passwordStart: number;
+  readonly #hostStart: number;
+  readonly #hostEnd: number;
+  readonly #hostType: number;
+  readonly #paramStart: number;
+  readonly #paramEnd: number;
+  readonly #headerStart: number;
+  readonly #issueBits: number;
+  #user: string | undefined | null = null;
+  #host: string | undefined = undefined;
+  #rawText: string | undefined = undefined;
+  #paramMap: ReadonlyMap<string, string> | undefined = undefined;
+  #headerMap: ReadonlyMap<string, string> | undefined = undefined;
 
-  constructor(
-    buf: Buffer,
-    start: number,
-    end: number,
-    scheme: string,
-    user: string | undefined,
-    password: string | undefined,
-    host: string,
-    hostType: HostType,
-    port: number | undefined,
-    paramStart: number,
-    paramEnd: number,
-    headerStart: number,
-    issues: readonly string[],
-  ) {
-    this.buf = buf;
-    this.start = start;
-    this.end = end;
+  constructor(buf: Buffer, start: number, end: number, scheme: string, port: number | undefined) {
+    this.#buf = buf;
+    this.#start = start;
+    this.#end = end;
     this.scheme = scheme;
-    this.user = user;
-    this.password = password;
-    this.host = host;
-    this.hostType = hostType;
     this.port = port;
-    this.paramStart = paramStart;
-    this.paramEnd = paramEnd;
-    this.headerStart = headerStart;
-    this.issues = issues;
-    this.rawText = undefined;
-    this.paramMap = undefined;
-    this.headerMap = undefined;
+    this.#userStart = scan.userStart;
+    this.#userEnd = scan.userEnd;
+    this.#passwordStart = scan.passwordStart;
+    this.#hostStart = scan.hostStart;
+    this.#hostEnd = scan.hostEnd;
+    this.#hostType = scan.hostType;
+    this.#paramStart = scan.paramStart;
+    this.#paramEnd = scan.paramEnd;
+    this.#headerStart = scan.headerStart;
+    this.#issueBits = scan.issues;
+  }
+
+  /** User part with %-escapes decoded (a tel URI's number goes here too); undefined when absent. */
+  get user(): string | undefined {
+    if (this.#user === null) {
+      this.#user = this.#userStart < 0 ? undefined : decodeEscapes(this.#buf, this.#userStart, this.#userEnd);
+    }
+    return this.#user;
+  }
+
+  /** Password with %-escapes decoded (deprecated by RFC 3261, still seen in attacks). */
+  get password(): string | undefined {
+    return this.#passwordStart < 0 ? undefined : decodeEscapes(this.#buf, this.#passwordStart, this.#hostStart - 1);
+  }
+
+  /** Host as written: hostname, IPv4, or IPv6 reference with its brackets (`[2001:db8::1]`); '' when none. */
+  get host(): string {
+    if (this.#host === undefined) this.#host = text(this.#buf, this.#hostStart, this.#hostEnd);
+    return this.#host;
+  }
+
+  /** What the host is. */
+  get hostType(): HostType {
+    return HOST_TYPES[this.#hostType]!;
+  }
+
+  /** Anomaly codes for what breaks the grammar (empty when the URI is well formed). */
+  get issues(): readonly string[] {
+    return ISSUE_SETS[this.#issueBits]!;
   }
 
   /** The URI exactly as written. */
   get raw(): string {
-    if (this.rawText === undefined) this.rawText = text(this.buf, this.start, this.end);
-    return this.rawText;
+    if (this.#rawText === undefined) this.#rawText = text(this.#buf, this.#start, this.#end);
+    return this.#rawText;
   }
 
   /** True for sip: and sips: URIs. */
@@ -103,17 +143,20 @@ export class SipUri {
 
   /** Everything after `scheme:` (the whole content of a URI of an unknown scheme). */
   get opaque(): string {
-    const colon = this.buf.indexOf(COLON, this.start);
-    return colon < 0 || colon >= this.end ? '' : text(this.buf, colon + 1, this.end);
+    let colon = this.#start;
+    while (colon < this.#end && this.#buf[colon] !== COLON) colon++;
+    return colon >= this.#end ? '' : text(this.#buf, colon + 1, this.#end);
   }
 
   /** URI parameters (`;lr;transport=tcp`): lower-case names, %-decoded values, '' when valueless. */
   get params(): ReadonlyMap<string, string> {
-    if (this.paramMap === undefined) {
-      this.paramMap =
-        this.paramStart >= this.paramEnd ? EMPTY_MAP : splitPairs(this.buf, this.paramStart, this.paramEnd, SEMI, true);
+    if (this.#paramMap === undefined) {
+      this.#paramMap =
+        this.#paramStart >= this.#paramEnd
+          ? EMPTY_MAP
+          : splitPairs(this.#buf, this.#paramStart, this.#paramEnd, SEMI, true);
     }
-    return this.paramMap;
+    return this.#paramMap;
   }
 
   /** One URI parameter by (case-insensitive) name. */
@@ -123,21 +166,22 @@ export class SipUri {
 
   /** URI headers (`?Route=...&Subject=...`), %-decoded. */
   get headers(): ReadonlyMap<string, string> {
-    if (this.headerMap === undefined) {
-      this.headerMap =
-        this.headerStart < 0 ? EMPTY_MAP : splitPairs(this.buf, this.headerStart + 1, this.end, 0x26 /* & */, false);
+    if (this.#headerMap === undefined) {
+      this.#headerMap =
+        this.#headerStart < 0 ? EMPTY_MAP : splitPairs(this.#buf, this.#headerStart + 1, this.#end, 0x26, false);
     }
-    return this.headerMap;
+    return this.#headerMap;
   }
 
   /** True when the URI carries a `?headers` part. */
   get hasHeaders(): boolean {
-    return this.headerStart >= 0;
+    return this.#headerStart >= 0;
   }
 
   /** Host without IPv6 brackets, ready to compare with a packet address. */
   get hostAddress(): string {
-    return this.hostType === 'ipv6' && this.host.charCodeAt(0) === LBRACKET ? this.host.slice(1, -1) : this.host;
+    const h = this.host;
+    return this.#hostType === H_V6 && h.charCodeAt(0) === LBRACKET ? h.slice(1, -1) : h;
   }
 }
 
@@ -255,19 +299,43 @@ function lowerScheme(buf: Buffer, s: number, e: number): string {
   return text(buf, s, e).toLowerCase();
 }
 
-function addIssue(issues: string[] | null, code: string): string[] {
-  if (issues === null) return [code];
-  if (!issues.includes(code)) issues.push(code);
-  return issues;
-}
+/** Where the last scanUri call found each part (-1: absent). Read right after the call. */
+const scan = {
+  schemeEnd: 0,
+  userStart: -1,
+  userEnd: -1,
+  passwordStart: -1,
+  hostStart: 0,
+  hostEnd: 0,
+  hostType: H_NONE,
+  port: -1,
+  paramStart: 0,
+  paramEnd: 0,
+  headerStart: -1,
+  issues: 0,
+};
+
+const SCHEME_NONE = 0;
+const SCHEME_SIP = 1;
+const SCHEME_TEL = 2;
+const SCHEME_OTHER = 3;
 
 /**
- * Parses the URI in bytes [s, e) (no surrounding LWS or angle brackets). Never throws; grammar
- * violations are listed in the result's `issues`: `sip_bad_uri`, `sip_ipv6_reference_without_brackets`,
- * `sip_bad_ipv6_reference`.
+ * Locates the parts of the URI in [s, e) into `scan` and returns the scheme kind; allocates
+ * nothing. Grammar problems are left as bits in `scan.issues`.
  */
-export function parseUri(buf: Buffer, s: number, e: number): SipUri {
-  let issues: string[] | null = null;
+function scanUri(buf: Buffer, s: number, e: number): number {
+  scan.userStart = -1;
+  scan.userEnd = -1;
+  scan.passwordStart = -1;
+  scan.hostStart = e;
+  scan.hostEnd = e;
+  scan.hostType = H_NONE;
+  scan.port = -1;
+  scan.paramStart = e;
+  scan.paramEnd = e;
+  scan.headerStart = -1;
+  let issues = 0;
   // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
   let p = s;
   const c0 = p < e ? buf[p]! | 0x20 : 0;
@@ -279,43 +347,51 @@ export function parseUri(buf: Buffer, s: number, e: number): SipUri {
       else break;
     }
   }
+  scan.schemeEnd = p;
   if (p === s || p >= e || buf[p] !== COLON) {
-    return new SipUri(buf, s, e, '', undefined, undefined, '', 'none', undefined, e, e, -1, ['sip_bad_uri']);
+    scan.issues = BAD_URI;
+    return SCHEME_NONE;
   }
-  const scheme = lowerScheme(buf, s, p);
+  const schemeEnd = p;
   p++;
   for (let i = p; i < e; i++) {
     if ((CHAR[buf[i]!]! & C_WS) !== 0) {
-      issues = addIssue(issues, 'sip_bad_uri');
+      issues |= BAD_URI;
       break;
     }
   }
-  if (scheme === 'tel') {
+  let kind = SCHEME_OTHER;
+  if (equalsLower(buf, s, schemeEnd, 'sip') || equalsLower(buf, s, schemeEnd, 'sips')) kind = SCHEME_SIP;
+  else if (equalsLower(buf, s, schemeEnd, 'tel')) kind = SCHEME_TEL;
+  if (kind === SCHEME_TEL) {
     let semi = p;
     while (semi < e && buf[semi] !== SEMI) semi++;
-    if (semi === p) issues = addIssue(issues, 'sip_bad_uri');
-    const user = decodeEscapes(buf, p, semi);
-    return new SipUri(buf, s, e, scheme, user, undefined, '', 'none', undefined, semi, e, -1, issues ?? NO_ISSUES);
+    if (semi === p) issues |= BAD_URI;
+    scan.userStart = p;
+    scan.userEnd = semi;
+    scan.paramStart = semi;
+    scan.issues = issues;
+    return kind;
   }
-  if (scheme !== 'sip' && scheme !== 'sips') {
-    if (p === e) issues = addIssue(issues, 'sip_bad_uri');
-    return new SipUri(buf, s, e, scheme, undefined, undefined, '', 'none', undefined, e, e, -1, issues ?? NO_ISSUES);
+  if (kind === SCHEME_OTHER) {
+    if (p === e) issues |= BAD_URI;
+    scan.issues = issues;
+    return kind;
   }
 
   // userinfo: neither user nor password may hold a raw '@', so the first one ends it.
-  let user: string | undefined;
-  let password: string | undefined;
   let at = p;
   while (at < e && buf[at] !== AT) at++;
   let hp = p;
   if (at < e) {
     let colon = p;
     while (colon < at && buf[colon] !== COLON) colon++;
-    if (colon === p || !validChars(buf, p, colon, C_USER)) issues = addIssue(issues, 'sip_bad_uri');
-    user = decodeEscapes(buf, p, colon);
+    if (colon === p || !validChars(buf, p, colon, C_USER)) issues |= BAD_URI;
+    scan.userStart = p;
+    scan.userEnd = colon;
     if (colon < at) {
-      if (!validChars(buf, colon + 1, at, C_PASSWORD)) issues = addIssue(issues, 'sip_bad_uri');
-      password = decodeEscapes(buf, colon + 1, at);
+      if (!validChars(buf, colon + 1, at, C_PASSWORD)) issues |= BAD_URI;
+      scan.passwordStart = colon + 1;
     }
     hp = at + 1;
   }
@@ -323,23 +399,20 @@ export function parseUri(buf: Buffer, s: number, e: number): SipUri {
   // hostport ends at the first ';' (uri-parameters) or '?' (headers).
   let hpEnd = hp;
   while (hpEnd < e && buf[hpEnd] !== SEMI && buf[hpEnd] !== QMARK) hpEnd++;
-  let host = '';
-  let hostType: HostType = 'hostname';
-  let port: number | undefined;
+  let hostEnd = hpEnd;
+  let hostType = H_NAME;
   let portStart = -1;
   if (hp < hpEnd && buf[hp] === LBRACKET) {
     let rb = hp + 1;
     while (rb < hpEnd && buf[rb] !== RBRACKET) rb++;
-    hostType = 'ipv6';
-    if (rb === hpEnd) {
-      issues = addIssue(issues, 'sip_bad_ipv6_reference');
-      host = text(buf, hp, hpEnd);
-    } else {
-      host = text(buf, hp, rb + 1);
-      if (!isIpv6(buf, hp + 1, rb)) issues = addIssue(issues, 'sip_bad_ipv6_reference');
+    hostType = H_V6;
+    if (rb === hpEnd) issues |= BAD_IPV6;
+    else {
+      hostEnd = rb + 1;
+      if (!isIpv6(buf, hp + 1, rb)) issues |= BAD_IPV6;
       if (rb + 1 < hpEnd) {
         if (buf[rb + 1] === COLON) portStart = rb + 2;
-        else issues = addIssue(issues, 'sip_bad_uri');
+        else issues |= BAD_URI;
       }
     }
   } else {
@@ -353,45 +426,55 @@ export function parseUri(buf: Buffer, s: number, e: number): SipUri {
     }
     if (colons >= 2) {
       // `sip:2001:db8::10`: the port cannot be told from the address (RFC 5118 section 4.2).
-      issues = addIssue(issues, 'sip_ipv6_reference_without_brackets');
-      host = text(buf, hp, hpEnd);
-      hostType = 'ipv6';
+      issues |= IPV6_NO_BRACKETS;
+      hostType = H_V6;
     } else {
-      host = text(buf, hp, firstColon);
+      hostEnd = firstColon;
       if (firstColon === hp || !validChars(buf, hp, firstColon, C_HOST) || buf[hp] === 0x2e || buf[hp] === 0x2d) {
-        issues = addIssue(issues, 'sip_bad_uri');
-      } else if (isIpv4(buf, hp, firstColon)) hostType = 'ipv4';
-      else if (looksNumeric(buf, hp, firstColon)) issues = addIssue(issues, 'sip_bad_uri');
+        issues |= BAD_URI;
+      } else if (isIpv4(buf, hp, firstColon)) hostType = H_V4;
+      else if (looksNumeric(buf, hp, firstColon)) issues |= BAD_URI;
       if (firstColon < hpEnd) portStart = firstColon + 1;
     }
   }
+  scan.hostStart = hp;
+  scan.hostEnd = hostEnd;
+  scan.hostType = hostType;
   if (portStart >= 0) {
     let n = 0;
     let i = portStart;
     for (; i < hpEnd && (CHAR[buf[i]!]! & C_DIGIT) !== 0 && n <= 65535; i++) n = n * 10 + buf[i]! - 0x30;
-    if (i !== hpEnd || i === portStart || n > 65535) issues = addIssue(issues, 'sip_bad_uri');
-    else port = n;
+    if (i !== hpEnd || i === portStart || n > 65535) issues |= BAD_URI;
+    else scan.port = n;
   }
 
   let qm = hpEnd;
   while (qm < e && buf[qm] !== QMARK) qm++;
-  if (hpEnd < qm && !validChars(buf, hpEnd, qm, C_PARAM | C_PARAM_SEP)) issues = addIssue(issues, 'sip_bad_uri');
-  if (qm < e && !validChars(buf, qm + 1, e, C_HEADER | C_HEADER_SEP)) issues = addIssue(issues, 'sip_bad_uri');
-  return new SipUri(
-    buf,
-    s,
-    e,
-    scheme,
-    user,
-    password,
-    host,
-    hostType,
-    port,
-    hpEnd,
-    qm,
-    qm < e ? qm : -1,
-    issues ?? NO_ISSUES,
-  );
+  if (hpEnd < qm && !validChars(buf, hpEnd, qm, C_PARAM | C_PARAM_SEP)) issues |= BAD_URI;
+  if (qm < e && !validChars(buf, qm + 1, e, C_HEADER | C_HEADER_SEP)) issues |= BAD_URI;
+  scan.paramStart = hpEnd;
+  scan.paramEnd = qm;
+  scan.headerStart = qm < e ? qm : -1;
+  scan.issues = issues;
+  return kind;
+}
+
+/**
+ * Parses the URI in bytes [s, e) (no surrounding LWS or angle brackets). Never throws; grammar
+ * violations are listed in the result's `issues`: `sip_bad_uri`, `sip_ipv6_reference_without_brackets`,
+ * `sip_bad_ipv6_reference`.
+ */
+export function parseUri(buf: Buffer, s: number, e: number): SipUri {
+  const kind = scanUri(buf, s, e);
+  const scheme =
+    kind === SCHEME_NONE ? '' : kind === SCHEME_TEL ? 'tel' : lowerScheme(buf, s, scan.schemeEnd);
+  return new SipUri(buf, s, e, scheme, scan.port < 0 ? undefined : scan.port);
+}
+
+/** Anomaly codes of the URI in [s, e), without building it. */
+export function uriIssues(buf: Buffer, s: number, e: number): readonly string[] {
+  scanUri(buf, s, e);
+  return ISSUE_SETS[scan.issues]!;
 }
 
 /** Digits and dots only: meant as an IPv4 address, so not a valid one is an error, not a hostname. */

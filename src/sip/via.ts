@@ -32,60 +32,94 @@ export const MAGIC_COOKIE = 'z9hG4bK';
 
 const EMPTY_MAP: ReadonlyMap<string, string> = new Map();
 
-/** One Via value. */
+/** One Via value. Host, branch and received are decoded when first read. */
 export class Via {
   /** `SIP/2.0` (as `name/version`, LWS removed). */
   readonly protocol: string;
   /** Upper-case transport: UDP, TCP, TLS, SCTP, WS, WSS, or whatever was written. */
   readonly transport: string;
-  /** sent-by host as written (IPv6 references keep their brackets). */
-  readonly host: string;
-  readonly hostType: HostType;
   readonly port: number | undefined;
-  readonly branch: string | undefined;
-  /** `received` address, brackets removed (RFC 5118 section 4.5 tolerates them). */
-  readonly received: string | undefined;
   /** `rport`: the port number, or true when present without a value (RFC 3581). */
   readonly rport: number | true | undefined;
-  private readonly buf: Buffer;
-  private readonly paramStart: number;
-  private readonly paramEnd: number;
-  private paramValues: ReadonlyMap<string, string> | undefined;
+  readonly #buf: Buffer;
+  readonly #hostStart: number;
+  readonly #hostEnd: number;
+  readonly #ipv6: boolean;
+  readonly #branchStart: number;
+  readonly #branchEnd: number;
+  readonly #receivedStart: number;
+  readonly #receivedEnd: number;
+  readonly #paramStart: number;
+  readonly #paramEnd: number;
+  #host: string | undefined = undefined;
+  #branch: string | undefined | null = null;
+  #paramValues: ReadonlyMap<string, string> | undefined = undefined;
 
   constructor(
     buf: Buffer,
     protocol: string,
     transport: string,
-    host: string,
-    hostType: HostType,
+    hostStart: number,
+    hostEnd: number,
+    ipv6: boolean,
     port: number | undefined,
-    branch: string | undefined,
-    received: string | undefined,
+    branchStart: number,
+    branchEnd: number,
+    receivedStart: number,
+    receivedEnd: number,
     rport: number | true | undefined,
     paramStart: number,
     paramEnd: number,
   ) {
-    this.buf = buf;
+    this.#buf = buf;
     this.protocol = protocol;
     this.transport = transport;
-    this.host = host;
-    this.hostType = hostType;
+    this.#hostStart = hostStart;
+    this.#hostEnd = hostEnd;
+    this.#ipv6 = ipv6;
     this.port = port;
-    this.branch = branch;
-    this.received = received;
+    this.#branchStart = branchStart;
+    this.#branchEnd = branchEnd;
+    this.#receivedStart = receivedStart;
+    this.#receivedEnd = receivedEnd;
     this.rport = rport;
-    this.paramStart = paramStart;
-    this.paramEnd = paramEnd;
-    this.paramValues = undefined;
+    this.#paramStart = paramStart;
+    this.#paramEnd = paramEnd;
+  }
+
+  /** sent-by host as written (IPv6 references keep their brackets). */
+  get host(): string {
+    if (this.#host === undefined) this.#host = text(this.#buf, this.#hostStart, this.#hostEnd);
+    return this.#host;
+  }
+
+  /** What the sent-by host is (worked out when read). */
+  get hostType(): HostType {
+    if (this.#ipv6) return 'ipv6';
+    return isIpv4(this.#buf, this.#hostStart, this.#hostEnd) ? 'ipv4' : 'hostname';
+  }
+
+  /** `branch` parameter ('' when written without a value), undefined when absent. */
+  get branch(): string | undefined {
+    if (this.#branch === null) {
+      const s = this.#branchStart;
+      this.#branch = s === ABSENT ? undefined : s === NO_VALUE ? '' : tokenOrQuoted(this.#buf, s, this.#branchEnd);
+    }
+    return this.#branch;
+  }
+
+  /** `received` address, brackets removed (RFC 5118 section 4.5 tolerates them). */
+  get received(): string | undefined {
+    return this.#receivedStart < 0 ? undefined : text(this.#buf, this.#receivedStart, this.#receivedEnd);
   }
 
   /** All via-params: lower-case names, unquoted values ('' when valueless). */
   get params(): ReadonlyMap<string, string> {
-    if (this.paramValues === undefined) {
-      this.paramValues =
-        this.paramStart < this.paramEnd ? paramMap(this.buf, this.paramStart, this.paramEnd) : EMPTY_MAP;
+    if (this.#paramValues === undefined) {
+      this.#paramValues =
+        this.#paramStart < this.#paramEnd ? paramMap(this.#buf, this.#paramStart, this.#paramEnd) : EMPTY_MAP;
     }
-    return this.paramValues;
+    return this.#paramValues;
   }
 
   /** `host` or `host:port`, the key a transaction matches on. */
@@ -93,6 +127,9 @@ export class Via {
     return this.port === undefined ? this.host : `${this.host}:${this.port}`;
   }
 }
+
+const ABSENT = -1;
+const NO_VALUE = -2;
 
 function transportName(buf: Buffer, s: number, e: number): string {
   switch (e - s) {
@@ -149,32 +186,54 @@ export function parseVias(buf: Buffer, s: number, e: number, out: Via[], max: nu
       continue;
     }
     // sent-protocol = protocol-name SLASH protocol-version SLASH transport, SLASH = SWS "/" SWS
-    const ns = p;
-    const ne = scanToken(buf, p, e);
-    p = skipLws(buf, ne, e);
-    let vs = -1;
-    let ve = -1;
+    let protocol = 'SIP/2.0';
     let ts = -1;
     let te = -1;
-    if (ne > ns && p < e && buf[p] === SLASH) {
-      vs = skipLws(buf, p + 1, e);
-      ve = scanToken(buf, vs, e);
-      p = skipLws(buf, ve, e);
-      if (ve > vs && p < e && buf[p] === SLASH) {
-        ts = skipLws(buf, p + 1, e);
-        te = scanToken(buf, ts, e);
-        p = te;
+    if (
+      e - p > 8 &&
+      (buf[p]! | 0x20) === 0x73 &&
+      (buf[p + 1]! | 0x20) === 0x69 &&
+      (buf[p + 2]! | 0x20) === 0x70 &&
+      buf[p + 3] === SLASH &&
+      buf[p + 4] === 0x32 &&
+      buf[p + 5] === 0x2e &&
+      buf[p + 6] === 0x30 &&
+      buf[p + 7] === SLASH
+    ) {
+      ts = p + 8;
+      te = scanToken(buf, ts, e);
+      p = te;
+    } else {
+      // LWS around the slashes, or another protocol or version (RFC 4475 wsinv.dat, badvers.dat).
+      const ns = p;
+      const ne = scanToken(buf, p, e);
+      p = skipLws(buf, ne, e);
+      let vs = -1;
+      let ve = -1;
+      if (ne > ns && p < e && buf[p] === SLASH) {
+        vs = skipLws(buf, p + 1, e);
+        ve = scanToken(buf, vs, e);
+        p = skipLws(buf, ve, e);
+        if (ve > vs && p < e && buf[p] === SLASH) {
+          ts = skipLws(buf, p + 1, e);
+          te = scanToken(buf, ts, e);
+          p = te;
+        }
+      }
+      if (te > ts && ts >= 0) {
+        const sip = equalsLower(buf, ns, ne, 'sip');
+        const v20 = ve - vs === 3 && buf[vs] === 0x32 && buf[vs + 1] === 0x2e && buf[vs + 2] === 0x30;
+        if (!sip || !v20) {
+          issues.push('sip_bad_version');
+          protocol = `${text(buf, ns, ne)}/${text(buf, vs, ve)}`;
+        }
       }
     }
-    if (te <= ts || te < 0) {
+    if (te <= ts || ts < 0) {
       issues.push('sip_bad_via');
       p = skipToComma(buf, p, e);
       continue;
     }
-    const sip = equalsLower(buf, ns, ne, 'sip');
-    const v20 = ve - vs === 3 && buf[vs] === 0x32 && buf[vs + 1] === 0x2e && buf[vs + 2] === 0x30;
-    if (!sip || !v20) issues.push('sip_bad_version');
-    const protocol = sip && v20 ? 'SIP/2.0' : `${text(buf, ns, ne)}/${text(buf, vs, ve)}`;
     const transport = transportName(buf, ts, te);
     // sent-by = host [ COLON port ], after the LWS that must follow the transport
     const hs = skipLws(buf, p, e);
@@ -184,21 +243,22 @@ export function parseVias(buf: Buffer, s: number, e: number, out: Via[], max: nu
       continue;
     }
     p = hs;
-    let host = '';
-    let hostType: HostType = 'hostname';
+    const hostStart = p;
+    let hostEnd = p;
+    let ipv6 = false;
     let port: number | undefined;
     let portStart = -1;
     if (buf[p] === LBRACKET) {
       let rb = p + 1;
       while (rb < e && buf[rb] !== RBRACKET && buf[rb] !== SEMI && buf[rb] !== COMMA) rb++;
-      hostType = 'ipv6';
+      ipv6 = true;
       if (rb >= e || buf[rb] !== RBRACKET) {
         issues.push('sip_bad_ipv6_reference');
-        host = text(buf, p, rb);
+        hostEnd = rb;
         p = rb;
       } else {
         if (!isIpv6(buf, p + 1, rb)) issues.push('sip_bad_ipv6_reference');
-        host = text(buf, p, rb + 1);
+        hostEnd = rb + 1;
         p = rb + 1;
       }
       const q = skipLws(buf, p, e);
@@ -212,15 +272,14 @@ export function parseVias(buf: Buffer, s: number, e: number, out: Via[], max: nu
       }
       if (colons >= 2) {
         issues.push('sip_ipv6_reference_without_brackets');
-        host = text(buf, p, he);
-        hostType = 'ipv6';
+        hostEnd = he;
+        ipv6 = true;
         p = he;
       } else {
         let hEnd = p;
         while (hEnd < he && buf[hEnd] !== COLON) hEnd++;
         if (hEnd === p) issues.push('sip_bad_via');
-        host = text(buf, p, hEnd);
-        if (isIpv4(buf, p, hEnd)) hostType = 'ipv4';
+        hostEnd = hEnd;
         p = hEnd;
         const q = skipLws(buf, p, e);
         if (q < e && buf[q] === COLON) portStart = skipLws(buf, q + 1, e);
@@ -238,8 +297,10 @@ export function parseVias(buf: Buffer, s: number, e: number, out: Via[], max: nu
     const paramStart = p;
     const n = scanParams(buf, p, e, true, issues);
     const paramEnd = paramScanEnd;
-    let branch: string | undefined;
-    let received: string | undefined;
+    let branchStart = ABSENT;
+    let branchEnd = ABSENT;
+    let receivedStart = ABSENT;
+    let receivedEnd = ABSENT;
     let rport: number | true | undefined;
     for (let i = 0; i < n; i++) {
       const o = i * 4;
@@ -249,16 +310,20 @@ export function parseVias(buf: Buffer, s: number, e: number, out: Via[], max: nu
       const qe = PARAM_OFFSETS[o + 3]!;
       const len = pe - ps;
       if (len === 6 && equalsLower(buf, ps, pe, 'branch')) {
-        if (branch === undefined) branch = qs < 0 ? '' : tokenOrQuoted(buf, qs, qe);
+        if (branchStart === ABSENT) {
+          branchStart = qs < 0 || qs === qe ? NO_VALUE : qs;
+          branchEnd = qe;
+        }
       } else if (len === 8 && equalsLower(buf, ps, pe, 'received')) {
-        if (qs >= 0 && received === undefined) {
+        if (qs >= 0 && receivedStart === ABSENT) {
           let a = qs;
           let b = qe;
           if (b - a >= 2 && buf[a] === LBRACKET && buf[b - 1] === RBRACKET) {
             a++;
             b--;
           }
-          received = text(buf, a, b);
+          receivedStart = a;
+          receivedEnd = b;
         }
       } else if (len === 5 && equalsLower(buf, ps, pe, 'rport')) {
         if (qs < 0 || qs === qe) rport = true;
@@ -271,7 +336,24 @@ export function parseVias(buf: Buffer, s: number, e: number, out: Via[], max: nu
         }
       }
     }
-    out.push(new Via(buf, protocol, transport, host, hostType, port, branch, received, rport, paramStart, paramEnd));
+    out.push(
+      new Via(
+        buf,
+        protocol,
+        transport,
+        hostStart,
+        hostEnd,
+        ipv6,
+        port,
+        branchStart,
+        branchEnd,
+        receivedStart,
+        receivedEnd,
+        rport,
+        paramStart,
+        paramEnd,
+      ),
+    );
     p = skipLws(buf, paramEnd, e);
     if (p < e) {
       if (buf[p] === COMMA) p++;

@@ -105,7 +105,12 @@ export async function readCaptureStream(
       throw new Error(`cannot read capture file ${name}: ${errorText(err)}`, { cause: err });
     }
   }
-  const base: CaptureSummary = { format: parser.format ?? 'unknown', gzip, frames: parser.frames, bytes: parser.bytes };
+  const base: CaptureSummary = {
+    format: parser.format ?? 'unknown',
+    gzip,
+    frames: parser.frames,
+    bytes: parser.bytes,
+  };
   if (gzipError !== undefined && parser.error === undefined) {
     const offset = parser.bytesReceived;
     return {

@@ -271,7 +271,7 @@ export class CaptureParser {
     if (this.state === STATE_PCAP) {
       const hl = this.pcapRecordHeader;
       if (avail < hl) return NEED_MORE;
-      const incl = this.le ? buf.readUInt32LE(pos + 8) : buf.readUInt32BE(pos + 8);
+      const incl = this.r32(buf, pos + 8);
       if (incl > this.maxRecord - hl) {
         return this.fail(
           'capture_record_too_large',
@@ -286,7 +286,7 @@ export class CaptureParser {
     if (this.state === STATE_PCAPNG) {
       if (avail < 8) return NEED_MORE;
       if (buf.readUInt32LE(pos) === BLOCK_SHB) return this.sectionSize(buf, pos, avail);
-      return this.blockSize(this.le ? buf.readUInt32LE(pos + 4) : buf.readUInt32BE(pos + 4));
+      return this.blockSize(this.r32(buf, pos + 4));
     }
     if (this.state === STATE_START) {
       if (avail < 4) return NEED_MORE;
@@ -385,18 +385,17 @@ export class CaptureParser {
 
   private handleRecord(buf: Buffer, pos: number, size: number): void {
     if (this.state === STATE_PCAP) {
-      const le = this.le;
-      const sec = le ? buf.readUInt32LE(pos) : buf.readUInt32BE(pos);
-      const frac = le ? buf.readUInt32LE(pos + 4) : buf.readUInt32BE(pos + 4);
-      const orig = le ? buf.readUInt32LE(pos + 12) : buf.readUInt32BE(pos + 12);
+      const sec = this.r32(buf, pos);
+      const frac = this.r32(buf, pos + 4);
+      const orig = this.r32(buf, pos + 12);
       const time = sec * 1000 + (this.nanos ? frac / 1e6 : frac / 1e3);
       const start = pos + this.pcapRecordHeader;
       this.emit(this.pcapLinkType, time, buf, start, pos + size, orig);
       return;
     }
     if (this.state === STATE_PCAPNG) {
-      const type = this.le ? buf.readUInt32LE(pos) : buf.readUInt32BE(pos);
-      const trailer = this.le ? buf.readUInt32LE(pos + size - 4) : buf.readUInt32BE(pos + size - 4);
+      const type = this.r32(buf, pos);
+      const trailer = this.r32(buf, pos + size - 4);
       if (type !== BLOCK_SHB && trailer !== size) {
         this.fail(
           'capture_bad_block_length',
@@ -447,52 +446,80 @@ export class CaptureParser {
     }
     this.fmt = 'pcap';
     this.state = STATE_PCAP;
-    const major = this.le ? buf.readUInt16LE(pos + 4) : buf.readUInt16BE(pos + 4);
-    const network = this.le ? buf.readUInt32LE(pos + 20) : buf.readUInt32BE(pos + 20);
+    const major = this.r16(buf, pos + 4);
+    const network = this.r32(buf, pos + 20);
     // The upper bits of the link-type field carry FCS information, not the link type.
     this.pcapLinkType = network & 0xffff;
     if (major !== 2) this.notice('capture_unsupported_version', this.offset + 4, `pcap version ${major}`);
   }
 
   private handleSection(buf: Buffer, pos: number, size: number): void {
-    const le = buf.readUInt32LE(pos + 8) === BOM;
-    const trailer = le ? buf.readUInt32LE(pos + size - 4) : buf.readUInt32BE(pos + size - 4);
+    // The section's own byte-order magic decides how everything in it, this block included, is read.
+    this.le = buf.readUInt32LE(pos + 8) === BOM;
+    const trailer = this.r32(buf, pos + size - 4);
     if (trailer !== size) {
-      this.fail('capture_bad_block_length', this.offset, `a trailing block length of ${size}`, `found ${trailer}`, true);
+      this.fail(
+        'capture_bad_block_length',
+        this.offset,
+        `a trailing block length of ${size}`,
+        `found ${trailer}`,
+        true,
+      );
       return;
     }
-    const major = le ? buf.readUInt16LE(pos + 12) : buf.readUInt16BE(pos + 12);
+    const major = this.r16(buf, pos + 12);
     if (major !== 1) {
-      this.fail('capture_unsupported_version', this.offset + 12, 'pcapng major version 1', `found ${major}`, true);
+      this.fail(
+        'capture_unsupported_version',
+        this.offset + 12,
+        'pcapng major version 1',
+        `found ${major}`,
+        true,
+      );
       return;
     }
-    this.le = le;
     this.interfaces.length = 0;
   }
 
   private handleInterface(buf: Buffer, pos: number, size: number): void {
     if (size < 20) {
-      this.fail('capture_bad_block_length', this.offset, 'an Interface Description Block of at least 20 bytes', `length ${size}`, true);
+      this.fail(
+        'capture_bad_block_length',
+        this.offset,
+        'an Interface Description Block of at least 20 bytes',
+        `length ${size}`,
+        true,
+      );
       return;
     }
     if (this.interfaces.length >= this.maxInterfaces) {
-      this.fail('capture_too_many_interfaces', this.offset, `at most ${this.maxInterfaces} interfaces per section`, '', true);
+      this.fail(
+        'capture_too_many_interfaces',
+        this.offset,
+        `at most ${this.maxInterfaces} interfaces per section`,
+        '',
+        true,
+      );
       return;
     }
     const le = this.le;
-    const linkType = le ? buf.readUInt16LE(pos + 8) : buf.readUInt16BE(pos + 8);
-    const snaplen = le ? buf.readUInt32LE(pos + 12) : buf.readUInt32BE(pos + 12);
+    const linkType = this.r16(buf, pos + 8);
+    const snaplen = this.r32(buf, pos + 12);
     let tickDivisor = 1000; // default resolution: microseconds
     let tickMultiplier = 1;
     let offsetMs = 0;
     const optEnd = pos + size - 4;
     let p = pos + 16;
     while (p + 4 <= optEnd) {
-      const code = le ? buf.readUInt16LE(p) : buf.readUInt16BE(p);
-      const len = le ? buf.readUInt16LE(p + 2) : buf.readUInt16BE(p + 2);
+      const code = this.r16(buf, p);
+      const len = this.r16(buf, p + 2);
       if (code === 0) break;
       if (p + 4 + len > optEnd) {
-        this.notice('capture_bad_option', this.offset + (p - pos), `option ${code} of ${len} bytes overruns its block`);
+        this.notice(
+          'capture_bad_option',
+          this.offset + (p - pos),
+          `option ${code} of ${len} bytes overruns its block`,
+        );
         break;
       }
       if (code === 9 && len >= 1) {
@@ -518,17 +545,16 @@ export class CaptureParser {
 
   private handlePacket(buf: Buffer, pos: number, size: number, enhanced: boolean): void {
     if (size < 32) {
-      this.fail('capture_bad_block_length', this.offset, 'a packet block of at least 32 bytes', `length ${size}`, true);
+      this.fail(
+        'capture_bad_block_length',
+        this.offset,
+        'a packet block of at least 32 bytes',
+        `length ${size}`,
+        true,
+      );
       return;
     }
-    const le = this.le;
-    const ifId = enhanced
-      ? le
-        ? buf.readUInt32LE(pos + 8)
-        : buf.readUInt32BE(pos + 8)
-      : le
-        ? buf.readUInt16LE(pos + 8)
-        : buf.readUInt16BE(pos + 8);
+    const ifId = enhanced ? this.r32(buf, pos + 8) : this.r16(buf, pos + 8);
     const iface = this.interfaces[ifId];
     if (iface === undefined) {
       this.fail(
@@ -540,10 +566,10 @@ export class CaptureParser {
       );
       return;
     }
-    const hi = le ? buf.readUInt32LE(pos + 12) : buf.readUInt32BE(pos + 12);
-    const lo = le ? buf.readUInt32LE(pos + 16) : buf.readUInt32BE(pos + 16);
-    const caplen = le ? buf.readUInt32LE(pos + 20) : buf.readUInt32BE(pos + 20);
-    const orig = le ? buf.readUInt32LE(pos + 24) : buf.readUInt32BE(pos + 24);
+    const hi = this.r32(buf, pos + 12);
+    const lo = this.r32(buf, pos + 16);
+    const caplen = this.r32(buf, pos + 20);
+    const orig = this.r32(buf, pos + 24);
     if (caplen > size - 32) {
       this.fail(
         'capture_bad_caplen',
@@ -554,29 +580,47 @@ export class CaptureParser {
       );
       return;
     }
-    const time =
-      ((hi * 4294967296 + lo) / iface.tickDivisor) * iface.tickMultiplier + iface.offsetMs;
+    const time = ((hi * 4294967296 + lo) / iface.tickDivisor) * iface.tickMultiplier + iface.offsetMs;
     this.emit(iface.linkType, time, buf, pos + 28, pos + 28 + caplen, orig);
   }
 
   private handleSimplePacket(buf: Buffer, pos: number, size: number): void {
     if (size < 16) {
-      this.fail('capture_bad_block_length', this.offset, 'a Simple Packet Block of at least 16 bytes', `length ${size}`, true);
+      this.fail(
+        'capture_bad_block_length',
+        this.offset,
+        'a Simple Packet Block of at least 16 bytes',
+        `length ${size}`,
+        true,
+      );
       return;
     }
     const iface = this.interfaces[0];
     if (iface === undefined) {
-      this.fail('capture_bad_interface', this.offset, 'an Interface Description Block before a Simple Packet Block', '', true);
+      this.fail(
+        'capture_bad_interface',
+        this.offset,
+        'an Interface Description Block before a Simple Packet Block',
+        '',
+        true,
+      );
       return;
     }
-    const orig = this.le ? buf.readUInt32LE(pos + 8) : buf.readUInt32BE(pos + 8);
+    const orig = this.r32(buf, pos + 8);
     let caplen = Math.min(orig, size - 16);
     if (iface.snaplen > 0 && caplen > iface.snaplen) caplen = iface.snaplen;
     // A Simple Packet Block has no timestamp: the previous frame's time keeps event time monotonic.
     this.emit(iface.linkType, this.lastTime, buf, pos + 12, pos + 12 + caplen, orig);
   }
 
-  private emit(linkType: number, time: number, buf: Buffer, start: number, end: number, origLen: number): void {
+  private emit(
+    linkType: number,
+    time: number,
+    buf: Buffer,
+    start: number,
+    end: number,
+    origLen: number,
+  ): void {
     const slot = this.slot;
     slot.frame = ++this.frameCount;
     slot.time = time;
@@ -585,6 +629,28 @@ export class CaptureParser {
     slot.origLen = origLen;
     this.lastTime = time;
     this.onFrame(slot);
+  }
+
+  /** 32-bit read in the current byte order, by byte arithmetic (bounds are checked by the caller). */
+  private r32(b: Buffer, o: number): number {
+    return this.le
+      ? ((b[o] as number) |
+          ((b[o + 1] as number) << 8) |
+          ((b[o + 2] as number) << 16) |
+          ((b[o + 3] as number) << 24)) >>>
+          0
+      : (((b[o] as number) << 24) |
+          ((b[o + 1] as number) << 16) |
+          ((b[o + 2] as number) << 8) |
+          (b[o + 3] as number)) >>>
+          0;
+  }
+
+  /** 16-bit read in the current byte order. */
+  private r16(b: Buffer, o: number): number {
+    return this.le
+      ? (b[o] as number) | ((b[o + 1] as number) << 8)
+      : ((b[o] as number) << 8) | (b[o + 1] as number);
   }
 
   private notice(code: string, offset: number, detail: string): void {

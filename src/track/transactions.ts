@@ -1,4 +1,5 @@
 import {
+  TRACK_COMPLETED_LINGER_MS,
   TRACK_MAX_RESPONSES_PER_TRANSACTION,
   TRACK_MAX_TRANSACTIONS,
   TRACK_INVITE_TRANSACTION_TIMEOUT_MS,
@@ -92,9 +93,11 @@ export class TransactionTable {
   expire(now: number): void {
     for (const tx of this.open.values()) {
       const limit =
-        tx.method === 'INVITE' && tx.final === undefined
-          ? TRACK_INVITE_TRANSACTION_TIMEOUT_MS
-          : TRACK_TRANSACTION_TIMEOUT_MS;
+        tx.final !== undefined
+          ? TRACK_COMPLETED_LINGER_MS
+          : tx.method === 'INVITE'
+            ? TRACK_INVITE_TRANSACTION_TIMEOUT_MS
+            : TRACK_TRANSACTION_TIMEOUT_MS;
       // Head-of-line: creation order approximates expiry order; a long INVITE at the head delays
       // the others by at most the INVITE timeout, which keeps this O(expired) per call.
       if (tx.lastTime + limit > now) break;

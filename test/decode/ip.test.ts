@@ -25,16 +25,30 @@ const DATA = udp(5060, 5060, Buffer.from('hello'));
 
 describe('IPv4 header', () => {
   it('reads addresses, protocol and payload bounds; trims Ethernet padding', () => {
-    const pkt = Buffer.concat([ipv4({ src: '192.0.2.1', dst: '198.51.100.2', proto: PROTO.UDP }, DATA), Buffer.alloc(6)]);
+    const pkt = Buffer.concat([
+      ipv4({ src: '192.0.2.1', dst: '198.51.100.2', proto: PROTO.UDP }, DATA),
+      Buffer.alloc(6),
+    ]);
     const h = new IpHeader();
     assert.equal(parseIPv4(pkt, 0, pkt.length, h), null);
     assert.equal(formatIPv4(h.addrBuf, h.srcOff), '192.0.2.1');
     assert.equal(formatIPv4(h.addrBuf, h.dstOff), '198.51.100.2');
-    assert.deepEqual([h.proto, h.payloadOff, h.payloadEnd, h.missing, h.fragment], [17, 20, 20 + DATA.length, 0, false]);
+    assert.deepEqual(
+      [h.proto, h.payloadOff, h.payloadEnd, h.missing, h.fragment],
+      [17, 20, 20 + DATA.length, 0, false],
+    );
   });
 
   it('skips options (IHL > 5)', () => {
-    const pkt = ipv4({ src: '10.0.0.1', dst: '10.0.0.2', proto: PROTO.UDP, options: Buffer.from([0x94, 4, 0, 0, 1, 1, 1, 0]) }, DATA);
+    const pkt = ipv4(
+      {
+        src: '10.0.0.1',
+        dst: '10.0.0.2',
+        proto: PROTO.UDP,
+        options: Buffer.from([0x94, 4, 0, 0, 1, 1, 1, 0]),
+      },
+      DATA,
+    );
     const h = new IpHeader();
     assert.equal(parseIPv4(pkt, 0, pkt.length, h), null);
     assert.equal(h.payloadOff, 28);
@@ -61,7 +75,10 @@ describe('IPv4 header', () => {
 
   it('reads fragment fields', () => {
     const h = new IpHeader();
-    const f = ipv4({ src: '10.0.0.1', dst: '10.0.0.2', proto: 17, id: 0xbeef, moreFragments: true, fragOffset: 1480 }, DATA);
+    const f = ipv4(
+      { src: '10.0.0.1', dst: '10.0.0.2', proto: 17, id: 0xbeef, moreFragments: true, fragOffset: 1480 },
+      DATA,
+    );
     assert.equal(parseIPv4(f, 0, f.length, h), null);
     assert.deepEqual([h.fragment, h.moreFragments, h.fragOffset, h.fragId], [true, true, 1480, 0xbeef]);
     const df = ipv4({ src: '10.0.0.1', dst: '10.0.0.2', proto: 17, dontFragment: true }, DATA);
@@ -77,7 +94,11 @@ describe('IPv6 header and extension headers', () => {
         src: '2001:db8::1',
         dst: '2001:db8::2',
         proto: PROTO.UDP,
-        extensions: [{ type: PROTO.HOPOPTS }, { type: PROTO.DSTOPTS, body: Buffer.alloc(14) }, { type: PROTO.ROUTING }],
+        extensions: [
+          { type: PROTO.HOPOPTS },
+          { type: PROTO.DSTOPTS, body: Buffer.alloc(14) },
+          { type: PROTO.ROUTING },
+        ],
       },
       DATA,
     );
@@ -89,21 +110,49 @@ describe('IPv6 header and extension headers', () => {
 
   it('stops at a fragment header; an atomic fragment is not a fragment', () => {
     const h = new IpHeader();
-    const frag = ipv6({ src: '::1', dst: '::2', proto: PROTO.FRAGMENT }, Buffer.concat([ipv6FragmentHeader(17, 1448, true, 0xf88eb466), DATA]));
+    const frag = ipv6(
+      { src: '::1', dst: '::2', proto: PROTO.FRAGMENT },
+      Buffer.concat([ipv6FragmentHeader(17, 1448, true, 0xf88eb466), DATA]),
+    );
     assert.equal(parseIPv6(frag, 0, frag.length, h, 8), null);
-    assert.deepEqual([h.fragment, h.fragOffset, h.moreFragments, h.fragId, h.proto, h.payloadOff], [true, 1448, true, 0xf88eb466, 17, 48]);
-    const atomic = ipv6({ src: '::1', dst: '::2', proto: PROTO.FRAGMENT }, Buffer.concat([ipv6FragmentHeader(17, 0, false, 7), DATA]));
+    assert.deepEqual(
+      [h.fragment, h.fragOffset, h.moreFragments, h.fragId, h.proto, h.payloadOff],
+      [true, 1448, true, 0xf88eb466, 17, 48],
+    );
+    const atomic = ipv6(
+      { src: '::1', dst: '::2', proto: PROTO.FRAGMENT },
+      Buffer.concat([ipv6FragmentHeader(17, 0, false, 7), DATA]),
+    );
     assert.equal(parseIPv6(atomic, 0, atomic.length, h, 8), null);
     assert.deepEqual([h.fragment, h.proto, h.payloadOff], [false, 17, 48]);
   });
 
   it('bounds the chain and reports truncated extension headers', () => {
     const h = new IpHeader();
-    const long = ipv6({ src: '::1', dst: '::2', proto: 17, extensions: Array.from({ length: 9 }, () => ({ type: PROTO.DSTOPTS })) }, DATA);
+    const long = ipv6(
+      {
+        src: '::1',
+        dst: '::2',
+        proto: 17,
+        extensions: Array.from({ length: 9 }, () => ({ type: PROTO.DSTOPTS })),
+      },
+      DATA,
+    );
     assert.equal(parseIPv6(long, 0, long.length, h, 8), 'ipv6_extension_chain_too_long');
-    const ok = ipv6({ src: '::1', dst: '::2', proto: 17, extensions: Array.from({ length: 8 }, () => ({ type: PROTO.DSTOPTS })) }, DATA);
+    const ok = ipv6(
+      {
+        src: '::1',
+        dst: '::2',
+        proto: 17,
+        extensions: Array.from({ length: 8 }, () => ({ type: PROTO.DSTOPTS })),
+      },
+      DATA,
+    );
     assert.equal(parseIPv6(ok, 0, ok.length, h, 8), null);
-    const cut = ipv6({ src: '::1', dst: '::2', proto: PROTO.DSTOPTS }, Buffer.from([17, 3, 0, 0, 0, 0, 0, 0]));
+    const cut = ipv6(
+      { src: '::1', dst: '::2', proto: PROTO.DSTOPTS },
+      Buffer.from([17, 3, 0, 0, 0, 0, 0, 0]),
+    );
     assert.equal(parseIPv6(cut, 0, cut.length, h, 8), 'ipv6_bad_extension_header');
     assert.equal(parseIPv6(Buffer.alloc(39), 0, 39, h, 8), 'ipv6_truncated');
     const v4 = ipv4({ src: '10.0.0.1', dst: '10.0.0.2', proto: 17 }, Buffer.alloc(40));

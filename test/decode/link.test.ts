@@ -10,7 +10,16 @@ import {
   NET_OTHER,
   NET_RAW_IP,
 } from '../../src/decode/link.js';
-import { ETH, ethernet, linuxSll, linuxSll2, loop, mpls, nullLoopback, pppoe } from '../helpers/pcap-writer.js';
+import {
+  ETH,
+  ethernet,
+  linuxSll,
+  linuxSll2,
+  loop,
+  mpls,
+  nullLoopback,
+  pppoe,
+} from '../helpers/pcap-writer.js';
 
 const IP = Buffer.from([0x45, 0, 0, 20]);
 
@@ -30,9 +39,22 @@ describe('link headers', () => {
   it('802.1Q, 802.1ad QinQ and the old 0x9100 tag, any depth up to the bound', () => {
     const one = link(1, ethernet(ETH.IPV6, IP, [{ tpid: ETH.VLAN, id: 10 }]));
     assert.deepEqual([one.err, one.c.offset, one.c.etherType, one.c.tags], [null, 18, ETHERTYPE_IPV6, 1]);
-    const qinq = link(1, ethernet(ETH.IPV4, IP, [{ tpid: ETH.QINQ, id: 100 }, { tpid: ETH.VLAN, id: 10 }]));
+    const qinq = link(
+      1,
+      ethernet(ETH.IPV4, IP, [
+        { tpid: ETH.QINQ, id: 100 },
+        { tpid: ETH.VLAN, id: 10 },
+      ]),
+    );
     assert.deepEqual([qinq.err, qinq.c.offset, qinq.c.etherType, qinq.c.tags], [null, 22, ETHERTYPE_IPV4, 2]);
-    const old = link(1, ethernet(ETH.IPV4, IP, [{ tpid: ETH.QINQ_OLD, id: 1 }, { tpid: ETH.VLAN, id: 2 }, { tpid: ETH.VLAN, id: 3 }]));
+    const old = link(
+      1,
+      ethernet(ETH.IPV4, IP, [
+        { tpid: ETH.QINQ_OLD, id: 1 },
+        { tpid: ETH.VLAN, id: 2 },
+        { tpid: ETH.VLAN, id: 3 },
+      ]),
+    );
     assert.deepEqual([old.err, old.c.offset, old.c.tags], [null, 26, 3]);
     const tags = Array.from({ length: 9 }, (_, i) => ({ tpid: ETH.VLAN, id: i }));
     assert.equal(link(1, ethernet(ETH.IPV4, IP, tags)).err, 'link_too_many_tags');
@@ -62,13 +84,17 @@ describe('link headers', () => {
   });
 
   it('raw IP (101, 12, 14) and the IPv4/IPv6-only link types (228, 229)', () => {
-    for (const lt of [101, 12, 14]) assert.deepEqual([link(lt, IP).c.offset, link(lt, IP).c.etherType], [0, NET_RAW_IP]);
+    for (const lt of [101, 12, 14])
+      assert.deepEqual([link(lt, IP).c.offset, link(lt, IP).c.etherType], [0, NET_RAW_IP]);
     assert.equal(link(228, IP).c.etherType, ETHERTYPE_IPV4);
     assert.equal(link(229, IP).c.etherType, ETHERTYPE_IPV6);
   });
 
   it('BSD loopback in either host byte order, with every AF_INET6 value, and LOOP in network order', () => {
-    assert.deepEqual([link(0, nullLoopback(2, IP)).c.offset, link(0, nullLoopback(2, IP)).c.etherType], [4, ETHERTYPE_IPV4]);
+    assert.deepEqual(
+      [link(0, nullLoopback(2, IP)).c.offset, link(0, nullLoopback(2, IP)).c.etherType],
+      [4, ETHERTYPE_IPV4],
+    );
     assert.equal(link(0, nullLoopback(2, IP, true)).c.etherType, ETHERTYPE_IPV4);
     for (const af of [24, 28, 30, 10]) {
       assert.equal(link(0, nullLoopback(af, IP)).c.etherType, ETHERTYPE_IPV6, `AF ${af} little-endian`);
@@ -111,7 +137,8 @@ describe('link headers', () => {
     const c = new LinkCursor();
     for (let i = 0; i < 5000; i++) {
       const b = Buffer.alloc(Math.floor(rnd() * 60));
-      for (let j = 0; j < b.length; j++) b[j] = rnd() < 0.3 ? [0x81, 0x00, 0x88, 0x47, 0x64][j % 5] ?? 0 : Math.floor(rnd() * 256);
+      for (let j = 0; j < b.length; j++)
+        b[j] = rnd() < 0.3 ? ([0x81, 0x00, 0x88, 0x47, 0x64][j % 5] ?? 0) : Math.floor(rnd() * 256);
       for (const lt of [0, 1, 12, 14, 101, 108, 113, 228, 229, 276, 999]) {
         const err = decodeLinkHeader(lt, b, b.length, c, 8);
         if (err === null) assert.ok(c.offset <= b.length, `link ${lt} offset ${c.offset} > ${b.length}`);

@@ -31,8 +31,10 @@ export function pcapFile(records: readonly CaptureRecord[], options: PcapOptions
   const be = options.bigEndian === true;
   const parts: Buffer[] = [];
   const head = Buffer.alloc(24);
-  const u32 = (b: Buffer, v: number, at: number): number => (be ? b.writeUInt32BE(v >>> 0, at) : b.writeUInt32LE(v >>> 0, at));
-  const u16 = (b: Buffer, v: number, at: number): number => (be ? b.writeUInt16BE(v, at) : b.writeUInt16LE(v, at));
+  const u32 = (b: Buffer, v: number, at: number): number =>
+    be ? b.writeUInt32BE(v >>> 0, at) : b.writeUInt32LE(v >>> 0, at);
+  const u16 = (b: Buffer, v: number, at: number): number =>
+    be ? b.writeUInt16BE(v, at) : b.writeUInt16LE(v, at);
   u32(head, options.nanos === true ? 0xa1b23c4d : 0xa1b2c3d4, 0);
   u16(head, options.versionMajor ?? 2, 4);
   u16(head, 4, 6);
@@ -44,7 +46,10 @@ export function pcapFile(records: readonly CaptureRecord[], options: PcapOptions
   for (const r of records) {
     const h = Buffer.alloc(16);
     const sec = Math.floor(r.time / 1000);
-    const frac = options.nanos === true ? Math.round((r.time - sec * 1000) * 1e6) : Math.round((r.time - sec * 1000) * 1e3);
+    const frac =
+      options.nanos === true
+        ? Math.round((r.time - sec * 1000) * 1e6)
+        : Math.round((r.time - sec * 1000) * 1e3);
     u32(h, sec, 0);
     u32(h, frac, 4);
     u32(h, r.data.length, 8);
@@ -81,7 +86,8 @@ export class PcapngWriter {
     this.be = options.bigEndian ?? this.be;
     this.resolutions = [];
     this.offsets = [];
-    const opts = options.comment === undefined ? Buffer.alloc(0) : this.options([[1, Buffer.from(options.comment)]]);
+    const opts =
+      options.comment === undefined ? Buffer.alloc(0) : this.options([[1, Buffer.from(options.comment)]]);
     const body = Buffer.alloc(16);
     this.w32(body, 0x1a2b3c4d, 0);
     this.w16(body, 1, 4);
@@ -404,7 +410,9 @@ export function ipv4(f: Ipv4Fields, payload: Buffer): Buffer {
   h.writeUInt16BE(f.totalLength ?? hl + payload.length, 2);
   h.writeUInt16BE(f.id ?? 0x1234, 4);
   const frag =
-    (f.dontFragment === true ? 0x4000 : 0) | (f.moreFragments === true ? 0x2000 : 0) | ((f.fragOffset ?? 0) >> 3);
+    (f.dontFragment === true ? 0x4000 : 0) |
+    (f.moreFragments === true ? 0x2000 : 0) |
+    ((f.fragOffset ?? 0) >> 3);
   h.writeUInt16BE(frag, 6);
   h[8] = f.ttl ?? 64;
   h[9] = f.proto;
@@ -486,7 +494,9 @@ export function fragmentIpv4(f: Ipv4Fields, payload: Buffer, size: number): Buff
   const out: Buffer[] = [];
   for (let off = 0; off < payload.length; off += step) {
     const end = Math.min(payload.length, off + step);
-    out.push(ipv4({ ...f, fragOffset: off, moreFragments: end < payload.length }, payload.subarray(off, end)));
+    out.push(
+      ipv4({ ...f, fragOffset: off, moreFragments: end < payload.length }, payload.subarray(off, end)),
+    );
   }
   return out;
 }
@@ -549,7 +559,8 @@ export function tcp(f: TcpFields, payload: Buffer = Buffer.alloc(0)): Buffer {
   h[12] = (f.dataOffset ?? h.length / 4) << 4;
   let flags = 0;
   for (const c of f.flags ?? 'PA') {
-    flags |= c === 'F' ? 1 : c === 'S' ? 2 : c === 'R' ? 4 : c === 'P' ? 8 : c === 'A' ? 16 : c === 'U' ? 32 : 0;
+    flags |=
+      c === 'F' ? 1 : c === 'S' ? 2 : c === 'R' ? 4 : c === 'P' ? 8 : c === 'A' ? 16 : c === 'U' ? 32 : 0;
   }
   h[13] = flags;
   h.writeUInt16BE(f.window ?? 65535, 14);
@@ -561,7 +572,12 @@ export function tcp(f: TcpFields, payload: Buffer = Buffer.alloc(0)): Buffer {
 export function gre(
   protocol: number,
   payload: Buffer,
-  opts: { readonly key?: number; readonly seq?: number; readonly checksum?: boolean; readonly flags?: number } = {},
+  opts: {
+    readonly key?: number;
+    readonly seq?: number;
+    readonly checksum?: boolean;
+    readonly flags?: number;
+  } = {},
 ): Buffer {
   let flags = opts.flags ?? 0;
   const fields: Buffer[] = [];
@@ -596,7 +612,10 @@ export function erspan2(frame: Buffer, session = 1): Buffer {
 }
 
 /** An ERSPAN type III header (12 bytes, version 2; `subheader` adds the 8-byte platform part). */
-export function erspan3(inner: Buffer, opts: { readonly frameType?: number; readonly subheader?: boolean } = {}): Buffer {
+export function erspan3(
+  inner: Buffer,
+  opts: { readonly frameType?: number; readonly subheader?: boolean } = {},
+): Buffer {
   const h = Buffer.alloc(opts.subheader === true ? 20 : 12);
   h.writeUInt16BE(0x2000, 0); // version 2
   h.writeUInt16BE(1, 2);

@@ -11,12 +11,16 @@ export function haveTshark(): boolean {
   }
 }
 
-/** SIP requests by method and responses by status code, as `tshark -r FILE -Y sip` decodes them. */
+/**
+ * SIP requests by method and responses by status code, as `tshark -r FILE -Y sip` decodes them —
+ * less the SIP that tshark shows quoted inside ICMP errors (port unreachable answers to a scan):
+ * those are copies of a message already counted, not messages that arrived.
+ */
 export function tsharkSipCounts(
   file: string,
   decodeAs: readonly string[] = [],
 ): { requests: Record<string, number>; responses: Record<string, number> } {
-  const args = ['-r', file, '-n', '-Y', 'sip', '-T', 'fields', '-E', 'separator=\t', '-e', 'sip.Method', '-e', 'sip.Status-Code'];
+  const args = ['-r', file, '-n', '-Y', 'sip && !icmp && !icmpv6', '-T', 'fields', '-E', 'separator=\t', '-e', 'sip.Method', '-e', 'sip.Status-Code'];
   for (const d of decodeAs) args.push('-d', d);
   const out = execFileSync('tshark', args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'ignore'] });
   const requests: Record<string, number> = {};

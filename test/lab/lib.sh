@@ -10,15 +10,10 @@ lab_need() {
 }
 
 # lab_is_loopback ADDR: true for 127.0.0.0/8 only. The lab never sends
-# anywhere else (the namespace capture uses its own check).
+# anywhere else.
 lab_is_loopback() {
 	[[ "$1" =~ ^127\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})$ ]] || return 1
 	local o
 	for o in "${BASH_REMATCH[@]:1}"; do [ "$o" -le 255 ] || return 1; done
 }
 
-# lab_is_netns_addr ADDR: the private range used only inside the namespaces
-# the lab creates (10.250.0.0/16).
-lab_is_netns_addr() {
-	[[ "$1" =~ ^10\.250\.([0-9]{1,3})\.([0-9]{1,3})$ ]]
-}

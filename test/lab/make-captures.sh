@@ -34,7 +34,7 @@ ALL_CAPTURES=(
 	benign-phones-register-3cx benign-phones-register-tcp-leaky
 	benign-call-udp-leaky benign-call-tcp-3cx benign-trunk-call-hardened
 	benign-nat-office-storm-3cx benign-stale-credentials-leaky
-	benign-stale-nonce-leaky benign-options-keepalive-hardened
+	benign-stale-nonce-leaky benign-weak-password-phone-leaky benign-options-keepalive-hardened
 	benign-options-keepalive-tcp-leaky benign-tls-register-leaky
 )
 
@@ -73,7 +73,7 @@ declare -A PASSWORD=([100]='Vx9!rT2mKp' [101]='1234' [102]='Gq7#Lm2xWe' [103]='1
 	[105]='Hs3@Vb6yPl' [106]='Ue1-Wc9rZa' [107]='Oi5^Xd2tMn' [108]='Bf8&Ng3sLq' [109]='Cy6*Pj4vDs')
 declare -A UA=([101]='Yealink SIP-T46S 66.86.0.15' [102]='Snom D785 10.1.73.16'
 	[103]='Grandstream GXP2170 1.0.11.23' [104]='PolycomVVX-VVX_411-UA/6.4.3.5423'
-	[105]='Fanvil X6U 2.12.1' [106]='Cisco/SPA504G-7.6.2')
+	[105]='Fanvil X6U 2.12.1' [106]='Cisco/SPA504G-7.6.2' [108]='Yealink SIP-T54W 96.86.0.100')
 SIPP="$here/sipp"
 WORDS="$here/wordlists/small.txt"
 
@@ -107,12 +107,16 @@ pbx_down_all() {
 	started_pbx=()
 }
 
-# cap_start NAME FILTER: tcpdump on lo into the work dir.
+# cap_start NAME FILTER: tcpdump on lo into the work dir, with a 64 MiB
+# ring (sipsak's flood sends over 10 000 packets/s). Not --immediate-mode:
+# that uses one fixed slot per packet of the snapshot length and dropped
+# part of the flood; instead cap_stop waits longer than libpcap's 1 s block
+# timeout so the last block is written before tcpdump is stopped.
 cap_start() {
 	cap="$1"
 	: >"$work/meta/$cap.cmds"
 	: >"$work/meta/$cap.cmds.rc"
-	tcpdump -i lo --immediate-mode -U -s 0 -w "$work/raw/$cap.pcap" "$2" 2>"$work/raw/$cap.tcpdump.log" &
+	tcpdump -i lo -B 65536 -U -s 0 -w "$work/raw/$cap.pcap" "$2" 2>"$work/raw/$cap.tcpdump.log" &
 	tcpdump_pid=$!
 	for _ in $(seq 1 50); do
 		grep -q "listening on" "$work/raw/$cap.tcpdump.log" 2>/dev/null && break
@@ -125,7 +129,7 @@ cap_start() {
 # cap_stop [--raw]: stop tcpdump; copy the capture to the fixtures unless a
 # later step (a rewrite) writes the fixture itself.
 cap_stop() {
-	sleep 1.5
+	sleep 2.5
 	kill -INT "$tcpdump_pid"
 	wait "$tcpdump_pid" || true
 	# tcpdump says how many packets the filter passed and how many it wrote.
@@ -222,16 +226,19 @@ svwar_capture() { # NAME PROFILE PBX ATTACKER METHOD FORCE
 	cap_stop; pbx_down_all
 }
 
-svwar_meta() { # PROFILE PBX ATTACKER METHOD ORACLE(yes/no) NOTE
-	local oracle="" must_not='"auth.bruteforce", "auth.credential-stuffing"' findings="[]" may='["dos.flood"]'
+svwar_meta() { # PROFILE PBX ATTACKER METHOD ORACLE(yes/no/stops) NOTE
+	# "stops": svwar gave up after its probe and one extension (see NOTE).
+	local oracle="" must_not='"auth.bruteforce", "auth.credential-stuffing"' findings="[]" may='"dos.flood"'
+	local attacks='"recon.extension-enumeration", "scan.tool-fingerprint"'
 	[ "$5" = yes ] && oracle=', "exposure.enumeration-oracle"'
-	[ "$5" = no ] && must_not="$must_not"', "exposure.enumeration-oracle"'
+	[ "$5" != yes ] && must_not="$must_not"', "exposure.enumeration-oracle"'
+	[ "$5" = stops ] && attacks='"scan.tool-fingerprint"' && may="$may"', "recon.extension-enumeration"'
 	[ "$1" = 3cx-like ] && findings='["exposure.vulnerable-version"]'
-	[ "$1" = leaky ] && may='["dos.flood", "exposure.vulnerable-version"]'
+	[ "$1" = leaky ] && may="$may"', "exposure.vulnerable-version"'
 	meta <<-EOF
 	{"profile": "$1", "pbx": "$2", "transport": "udp", "tool": "svwar (SIPVicious 0.3.3)",
-	 "attackers": ["$3"], "attacks": ["recon.extension-enumeration", "scan.tool-fingerprint"$oracle],
-	 "findings": $findings, "mayFind": $may, "mustNotFind": [$must_not],
+	 "attackers": ["$3"], "attacks": [$attacks$oracle],
+	 "findings": $findings, "mayFind": [$may], "mustNotFind": [$must_not],
 	 "identities": [], "extensionsProbed": "100-199 plus one random 32-bit number first (svwar's check of the answer for an unknown user)",
 	 "weakPassword": null,
 	 "description": "svwar -m $4 walks extensions 100-199 from $3. $6"}
@@ -252,11 +259,11 @@ cap_svwar-options-leaky() {
 }
 cap_svwar-register-hardened() {
 	svwar_capture svwar-register-hardened hardened $HARDENED 127.0.2.14 REGISTER yes
-	svwar_meta hardened $HARDENED 127.0.2.14 REGISTER no "Every extension gets the same 401 (svwar needs --force and then 'finds' every extension it got an answer for); after about 30 requests in 2 s pike blocks the source and the rest are unanswered until svwar gives up."
+	svwar_meta hardened $HARDENED 127.0.2.14 REGISTER stops "Every user, known or not, gets the same 401. svwar 0.3.3 gives up here: its first request (a random 32-bit user) gets the same 401 as a real extension, so with --force it marks the answer for an unknown user as that 401, takes the first real extension's identical answer as 'unknown response' and stops. The capture holds the probe and extension 100 only; two users are no enumeration (recon.extension-enumeration tolerated, not required)."
 }
 cap_svwar-invite-hardened() {
 	svwar_capture svwar-invite-hardened hardened $HARDENED 127.0.2.15 INVITE yes
-	svwar_meta hardened $HARDENED 127.0.2.15 INVITE no "Every extension gets the same 407 (with --force); pike blocks the source after about 30 requests and the rest go unanswered."
+	svwar_meta hardened $HARDENED 127.0.2.15 INVITE stops "Every user gets the same 407. svwar 0.3.3 gives up here: its first request (a random 32-bit user) gets the same 407 as a real extension, so with --force it marks the answer for an unknown user as that 407, takes the first real extension's identical answer as 'unknown response' and stops. The capture holds the probe and extension 100 only; two users are no enumeration (recon.extension-enumeration tolerated, not required)."
 }
 cap_svwar-options-hardened() {
 	svwar_capture svwar-options-hardened hardened $HARDENED 127.0.2.16 OPTIONS no
@@ -264,11 +271,11 @@ cap_svwar-options-hardened() {
 }
 cap_svwar-register-3cx() {
 	svwar_capture svwar-register-3cx 3cx-like $TCX 127.0.2.17 REGISTER yes
-	svwar_meta 3cx-like $TCX 127.0.2.17 REGISTER no "Every extension gets the same 407 realm 3CXPhoneSystem (svwar needs --force and lists all 100 as existing); no rate limit."
+	svwar_meta 3cx-like $TCX 127.0.2.17 REGISTER stops "Every user gets the same 407 realm 3CXPhoneSystem. svwar 0.3.3 gives up here: its first request (a random 32-bit user) gets the same 407 as a real extension, so with --force it marks the answer for an unknown user as that 407, takes the first real extension's identical answer as 'unknown response' and stops. The capture holds the probe and extension 100 only; two users are no enumeration (recon.extension-enumeration tolerated, not required)."
 }
 cap_svwar-invite-3cx() {
 	svwar_capture svwar-invite-3cx 3cx-like $TCX 127.0.2.18 INVITE yes
-	svwar_meta 3cx-like $TCX 127.0.2.18 INVITE no "Every extension gets the same 407 (svwar needs --force)."
+	svwar_meta 3cx-like $TCX 127.0.2.18 INVITE stops "Every user gets the same 407. svwar 0.3.3 gives up here: its first request (a random 32-bit user) gets the same 407 as a real extension, so with --force it marks the answer for an unknown user as that 407, takes the first real extension's identical answer as 'unknown response' and stops. The capture holds the probe and extension 100 only; two users are no enumeration (recon.extension-enumeration tolerated, not required)."
 }
 cap_svwar-options-3cx() {
 	svwar_capture svwar-options-3cx 3cx-like $TCX 127.0.2.19 OPTIONS no
@@ -288,7 +295,7 @@ cap_svcrack-leaky() {
 	 "findings": [], "mayFind": ["exposure.vulnerable-version", "dos.flood"], "mustNotFind": ["auth.credential-stuffing", "auth.distributed-bruteforce", "auth.stale-credentials"],
 	 "identities": ["101"], "weakPassword": {"identity": "101", "extension": "101", "password": "1234"},
 	 "toolReported": "$found",
-	 "description": "svcrack guesses extension 101's password from test/lab/wordlists/small.txt in order (REGISTER, 401 qop=auth challenge, REGISTER with the guess, 403 Forbidden), 12 wrong guesses then '1234' is accepted (200 OK) and svcrack stops. svcrack's From tag is the hex of 'password\\\\x01random' (the guess is readable in every request)."}
+	 "description": "svcrack guesses extension 101's password from test/lab/wordlists/small.txt in order (REGISTER, 401 qop=auth challenge, REGISTER with the guess, 403 Forbidden), 12 wrong guesses then '1234' is accepted (200 OK) and svcrack stops. svcrack's From tag is the hex of '101:<guess>\\\\x01<random>': the guess is readable in every request."}
 	EOF
 }
 
@@ -328,7 +335,7 @@ cap_sipp-flood-register-leaky() {
 	pbx_up leaky $LEAKY
 	local f; f="$(csv flood-reg.csv 100 101 102 103 104 105 106 107 108 109)"
 	cap_start sipp-flood-register-leaky "host $LEAKY"
-	run timeout 30 sipp -sf "$SIPP/flood-register.xml" -inf "$f" -i 127.0.2.23 -p 5060 -r 300 -m 1500 -l 200 "$LEAKY:5060"
+	run timeout 30 sipp -sf "$SIPP/flood-register.xml" -inf "$f" -i 127.0.2.23 -p 5060 -r 300 -m 1500 -l 400 -recv_timeout 2000 "$LEAKY:5060"
 	cap_stop; pbx_down_all
 	meta <<-EOF
 	{"profile": "leaky", "pbx": "$LEAKY", "transport": "udp", "tool": "SIPp 3.6.1 (flood-register.xml)",
@@ -344,7 +351,7 @@ cap_sipp-flood-register-hardened() {
 	pbx_up hardened $HARDENED
 	local f; f="$(csv flood-reg.csv 100 101 102 103 104 105 106 107 108 109)"
 	cap_start sipp-flood-register-hardened "host $HARDENED"
-	run timeout 30 sipp -sf "$SIPP/flood-register.xml" -inf "$f" -i 127.0.2.24 -p 5060 -r 300 -m 900 -l 400 "$HARDENED:5060"
+	run timeout 30 sipp -sf "$SIPP/flood-register.xml" -inf "$f" -i 127.0.2.24 -p 5060 -r 300 -m 900 -l 1000 -recv_timeout 1000 "$HARDENED:5060"
 	cap_stop; pbx_down_all
 	meta <<-EOF
 	{"profile": "hardened", "pbx": "$HARDENED", "transport": "udp", "tool": "SIPp 3.6.1 (flood-register.xml)",
@@ -359,7 +366,7 @@ cap_sipp-flood-invite-leaky() {
 	pbx_up leaky $LEAKY
 	local f; f="$(csv flood-inv.csv '100;102' '100;103' '100;105')"
 	cap_start sipp-flood-invite-leaky "host $LEAKY"
-	run timeout 30 sipp -sf "$SIPP/flood-invite.xml" -inf "$f" -i 127.0.2.26 -p 5060 -r 200 -m 1000 -l 200 "$LEAKY:5060"
+	run timeout 30 sipp -sf "$SIPP/flood-invite.xml" -inf "$f" -i 127.0.2.26 -p 5060 -r 200 -m 1000 -l 400 -recv_timeout 2000 "$LEAKY:5060"
 	cap_stop; pbx_down_all
 	meta <<-EOF
 	{"profile": "leaky", "pbx": "$LEAKY", "transport": "udp", "tool": "SIPp 3.6.1 (flood-invite.xml)",
@@ -413,7 +420,7 @@ cap_sipp-bruteforce-tcp-hardened() {
 	done < <(head -n 40 "$WORDS")
 	local f; f="$(csv bf-tcp.csv "${lines[@]}")"
 	cap_start sipp-bruteforce-tcp-hardened "host $HARDENED"
-	run timeout 60 sipp -sf "$SIPP/guess-register.xml" -inf "$f" -t t1 -i 127.0.2.31 -p 5071 -r 4 -m 40 "$HARDENED:5060"
+	run timeout 60 sipp -sf "$SIPP/guess-register.xml" -inf "$f" -t t1 -i 127.0.2.31 -p 5071 -r 4 -m 40 -recv_timeout 4000 "$HARDENED:5060"
 	cap_stop; pbx_down_all
 	meta <<-EOF
 	{"profile": "hardened", "pbx": "$HARDENED", "transport": "tcp", "tool": "SIPp 3.6.1 (guess-register.xml, -t t1)",
@@ -434,7 +441,7 @@ cap_sipp-credential-stuffing-3cx() {
 	done
 	local f; f="$(csv stuff-3cx.csv "${lines[@]}")"
 	cap_start sipp-credential-stuffing-3cx "host $TCX"
-	run timeout 60 sipp -sf "$SIPP/guess-register.xml" -inf "$f" -i 127.0.2.40 -p 5060 -r 10 -m "${#lines[@]}" "$TCX:5060"
+	run timeout 60 sipp -sf "$SIPP/guess-register.xml" -inf "$f" -i 127.0.2.40 -p 5060 -r 10 -m "${#lines[@]}" -recv_timeout 4000 "$TCX:5060"
 	cap_stop; pbx_down_all
 	local idlist; idlist="$(IFS=,; echo "${ids[*]}")"
 	meta <<-EOF
@@ -456,7 +463,7 @@ cap_sipp-credential-stuffing-leaky() {
 	done
 	local f; f="$(csv stuff-leaky.csv "${lines[@]}")"
 	cap_start sipp-credential-stuffing-leaky "host $LEAKY"
-	run timeout 60 sipp -sf "$SIPP/guess-register.xml" -inf "$f" -i 127.0.2.41 -p 5060 -r 8 -m "${#lines[@]}" "$LEAKY:5060"
+	run timeout 60 sipp -sf "$SIPP/guess-register.xml" -inf "$f" -i 127.0.2.41 -p 5060 -r 8 -m "${#lines[@]}" -recv_timeout 4000 "$LEAKY:5060"
 	cap_stop; pbx_down_all
 	local idlist; idlist="$(IFS=,; echo "${ids[*]}")"
 	meta <<-EOF
@@ -484,7 +491,7 @@ cap_sipp-distributed-bruteforce-3cx() {
 			lines+=("105;$(auth "${AUTHID[105]}" "${words[$(((k * 3 + i) % 40))]}");3CXPhone for Windows 16.3.0.292")
 		done
 		f="$(csv "dist-$k.csv" "${lines[@]}")"
-		run timeout 20 sipp -sf "$SIPP/guess-register.xml" -inf "$f" -i "$addr" -p 5060 -r 3 -m 3 "$TCX:5060"
+		run timeout 20 sipp -sf "$SIPP/guess-register.xml" -inf "$f" -i "$addr" -p 5060 -r 3 -m 3 -recv_timeout 4000 "$TCX:5060"
 	done
 	cap_stop; pbx_down_all
 	local srclist; srclist="$(IFS=,; echo "${srcs[*]}")"
@@ -500,8 +507,14 @@ cap_sipp-distributed-bruteforce-3cx() {
 
 cap_svcrack-low-and-slow-leaky() {
 	pbx_up leaky $LEAKY
+	# Two runs of 72 words: svcrack writes nc in decimal ("00000100" for its
+	# 100th guess), which Kamailio reads as hex 0x100 > 255 and answers with a
+	# stale=true challenge instead of checking the password.
+	head -n 72 "$here/wordlists/lowslow.txt" >"$work/run/lowslow-1.txt"
+	tail -n +73 "$here/wordlists/lowslow.txt" >"$work/run/lowslow-2.txt"
 	cap_start svcrack-low-and-slow-leaky "host $LEAKY"
-	sv 127.0.2.50 svcrack -u 107 -d "$here/wordlists/lowslow.txt" -x 127.0.2.50 "$LEAKY"
+	sv 127.0.2.50 svcrack -u 107 -d "$work/run/lowslow-1.txt" -x 127.0.2.50 "$LEAKY"
+	sv 127.0.2.50 svcrack -u 107 -d "$work/run/lowslow-2.txt" -x 127.0.2.50 "$LEAKY"
 	cap_stop --raw; pbx_down_all
 	local sources="$work/run/lowslow-sources.txt" k
 	for k in $(seq 0 99); do echo "127.100.$k.$((k + 1))"; done >"$sources"
@@ -517,7 +530,7 @@ cap_svcrack-low-and-slow-leaky() {
 	 "mayFind": ["auth.distributed-bruteforce", "exposure.vulnerable-version"],
 	 "mustNotFind": ["auth.bruteforce", "auth.success-after-failures", "auth.weak-password", "auth.credential-stuffing", "dos.flood"],
 	 "identities": ["107"], "weakPassword": null, "rewritten": true,
-	 "description": "A real svcrack run against 107 with test/lab/wordlists/lowslow.txt (144 wrong passwords, REGISTER/401/REGISTER/403 each) from 127.0.2.50, then spread by pcap-rewrite.py: guess i starts at 2026-03-02T00:00:00Z + i x 600 s (+/- 60 s seeded jitter, seed 7) and comes from address i mod 100 (127.100.K.K+1); the address is also replaced in the SIP text (Via, received=, Contact), lengths and checksums are recomputed. 144 guesses over about 24 hours: no more than 1 guess in any 10 minutes, at most 2 from one address."}
+	 "description": "Two real svcrack runs against 107 with test/lab/wordlists/lowslow.txt (72 + 72 wrong passwords, REGISTER/401/REGISTER/403 each) from 127.0.2.50, then spread by pcap-rewrite.py: guess i starts at 2026-03-02T00:00:00Z + i x 600 s (+/- 60 s seeded jitter, seed 7) and comes from address i mod 100 (127.100.K.K+1); the address is also replaced in the SIP text (Via, received=, Contact), lengths and checksums are recomputed. 144 guesses over about 24 hours: no more than 1 guess in any 10 minutes, at most 2 from one address."}
 	EOF
 }
 
@@ -533,7 +546,7 @@ cap_benign-phones-register-3cx() {
 	pbx_up 3cx-like $TCX
 	cap_start benign-phones-register-3cx "host $TCX"
 	local e f
-	for e in 101 102 103 104; do
+	for e in 102 104 105 108; do
 		f="$(csv "reg-$e.csv" "$(phone_line "$e" 3cx-like 60 go)")"
 		bg timeout 30 sipp -sf "$SIPP/phone-register.xml" -inf "$f" -i "127.0.1.${e#10}" -p 5060 -m 1 -d 4000 "$TCX:5060"
 		sleep 0.7
@@ -544,10 +557,9 @@ cap_benign-phones-register-3cx() {
 	{"profile": "3cx-like", "pbx": "$TCX", "transport": "udp", "tool": "SIPp 3.6.1 (phone-register.xml), one per phone",
 	 "attackers": [], "attacks": [], "benign": true, "findings": ["exposure.vulnerable-version"], "mayFind": [],
 	 "mustNotFind": ["auth.bruteforce", "auth.credential-stuffing", "auth.distributed-bruteforce", "auth.success-after-failures", "auth.stale-credentials", "recon.extension-enumeration", "dos.flood", "scan.tool-fingerprint"],
-	 "identities": ["${AUTHID[101]}", "${AUTHID[102]}", "${AUTHID[103]}", "${AUTHID[104]}"], "weakPassword": null,
-	 "phones": {"127.0.1.1": "101", "127.0.1.2": "102", "127.0.1.3": "103", "127.0.1.4": "104"},
-	 "description": "Four phones (101-104, their Auth IDs differ from the numbers) register: REGISTER, 407, REGISTER with credentials, 200; refresh 4 s later reusing the nonce (nc=2, accepted at once); unregister (Expires: 0). The first REGISTER's 407 is not a failure. 101 and 103 have weak passwords but only an offline check of an accepted digest (auth.weak-password) could tell; it may be raised for them: see mayFindWeak.",
-	 "mayFindWeak": ["auth.weak-password for ${AUTHID[101]} (1234) and ${AUTHID[103]} (103)"]}
+	 "identities": ["${AUTHID[102]}", "${AUTHID[104]}", "${AUTHID[105]}", "${AUTHID[108]}"], "weakPassword": null,
+	 "phones": {"127.0.1.2": "102", "127.0.1.4": "104", "127.0.1.5": "105", "127.0.1.8": "108"},
+	 "description": "Four phones (102, 104, 105, 108; their Auth IDs differ from the numbers) register: REGISTER, 407, REGISTER with credentials, 200; refresh 4 s later reusing the nonce (nc=2, accepted at once); unregister (Expires: 0). The first REGISTER's 407 is not a failure."}
 	EOF
 }
 
@@ -576,15 +588,15 @@ call_capture() { # NAME PROFILE PBX TRANSPORT(u1|t1)
 	local name="$1" profile="$2" pbx="$3" tr="$4"
 	pbx_up "$profile" "$pbx"
 	cap_start "$name" "host $pbx"
-	local caller_id=101 f
-	[ "$profile" = 3cx-like ] && caller_id="${AUTHID[101]}"
+	local caller_id=105 f
+	[ "$profile" = 3cx-like ] && caller_id="${AUTHID[105]}"
 	f="$(csv reg-102.csv "$(phone_line 102 "$profile" 300 stay)")"
 	must_run timeout 10 sipp -sf "$SIPP/phone-register.xml" -inf "$f" -t "$tr" -i 127.0.1.2 -p 5060 -m 1 -d 500 "$pbx:5060"
 	f="$(csv uas-102.csv "${UA[102]}")"
 	bg timeout 20 sipp -sf "$SIPP/call-uas.xml" -inf "$f" -t "$tr" -i 127.0.1.2 -p 5060 -m 1 -mp 16000
 	sleep 0.5
-	f="$(csv call-101.csv "101;$(auth "$caller_id" "${PASSWORD[101]}");102;${UA[101]}")"
-	must_run timeout 15 sipp -sf "$SIPP/call-uac.xml" -inf "$f" -t "$tr" -i 127.0.1.1 -p 5060 -m 1 -d 3000 -mp 17000 "$pbx:5060"
+	f="$(csv call-105.csv "105;$(auth "$caller_id" "${PASSWORD[105]}");102;${UA[105]}")"
+	must_run timeout 15 sipp -sf "$SIPP/call-uac.xml" -inf "$f" -t "$tr" -i 127.0.1.5 -p 5060 -m 1 -d 3000 -mp 17000 "$pbx:5060"
 	wait_bg
 	cap_stop; pbx_down_all
 }
@@ -595,10 +607,9 @@ cap_benign-call-udp-leaky() {
 	{"profile": "leaky", "pbx": "$LEAKY", "transport": "udp", "tool": "SIPp 3.6.1 (phone-register.xml, call-uas.xml, call-uac.xml)",
 	 "attackers": [], "attacks": [], "benign": true, "findings": [], "mayFind": ["exposure.vulnerable-version"],
 	 "mustNotFind": ["auth.bruteforce", "auth.success-after-failures", "dos.flood", "session.dialog-hijack", "call.unauthenticated-accepted"],
-	 "identities": ["101", "102"], "weakPassword": null,
-	 "phones": {"127.0.1.1": "101", "127.0.1.2": "102"},
-	 "mayFindWeak": ["auth.weak-password for 101 (1234): the INVITE's digest is accepted and cracks"],
-	 "description": "102 registers (401 then 200) and refreshes; 101 calls 102 through the PBX: INVITE, 407, ACK, INVITE with Proxy-Authorization, 100, INVITE forwarded to 127.0.1.2, 180, 200 (SDP, no RTP sent), ACK via the Record-Route, 3 s, BYE, 200."}
+	 "identities": ["105", "102"], "weakPassword": null,
+	 "phones": {"127.0.1.5": "105", "127.0.1.2": "102"},
+	 "description": "102 registers (401 then 200) and refreshes; 105 calls 102 through the PBX: INVITE, 407, ACK, INVITE with Proxy-Authorization, 100, INVITE forwarded to 127.0.1.2, 180, 200 (SDP, no RTP sent), ACK via the Record-Route, 3 s, BYE, 200."}
 	EOF
 }
 
@@ -608,10 +619,9 @@ cap_benign-call-tcp-3cx() {
 	{"profile": "3cx-like", "pbx": "$TCX", "transport": "tcp", "tool": "SIPp 3.6.1 (phone-register.xml, call-uas.xml, call-uac.xml; -t t1)",
 	 "attackers": [], "attacks": [], "benign": true, "findings": ["exposure.vulnerable-version"], "mayFind": [],
 	 "mustNotFind": ["auth.bruteforce", "auth.success-after-failures", "dos.flood", "session.dialog-hijack", "call.unauthenticated-accepted"],
-	 "identities": ["${AUTHID[101]}", "${AUTHID[102]}"], "weakPassword": null,
-	 "phones": {"127.0.1.1": "101", "127.0.1.2": "102"},
-	 "mayFindWeak": ["auth.weak-password for ${AUTHID[101]} (1234)"],
-	 "description": "The same call over TCP through the 3cx-like PBX: REGISTER/407/REGISTER/200 for 102 (Auth ID ${AUTHID[102]}), then INVITE/407/ACK/INVITE/100/180/200/ACK/BYE/200 from 101 (Auth ID ${AUTHID[101]}). The PBX opens its own TCP connection to 127.0.1.2:5060 to deliver the INVITE."}
+	 "identities": ["${AUTHID[105]}", "${AUTHID[102]}"], "weakPassword": null,
+	 "phones": {"127.0.1.5": "105", "127.0.1.2": "102"},
+	 "description": "The same call over TCP through the 3cx-like PBX: REGISTER/407/REGISTER/200 for 102 (Auth ID ${AUTHID[102]}), then INVITE/407/ACK/INVITE/100/180/200/ACK/BYE/200 from 105 (Auth ID ${AUTHID[105]}). The PBX opens its own TCP connection to 127.0.1.2:5060 to deliver the INVITE."}
 	EOF
 }
 
@@ -646,7 +656,7 @@ cap_benign-nat-office-storm-3cx() {
 	done
 	local f; f="$(csv office.csv "${lines[@]}")"
 	cap_start benign-nat-office-storm-3cx "host $TCX"
-	must_run timeout 30 sipp -sf "$SIPP/phone-register.xml" -inf "$f" -t un -i 127.0.1.200 -r 40 -m 40 -d 1000 "$TCX:5060"
+	must_run timeout 30 sipp -sf "$SIPP/phone-register.xml" -inf "$f" -t un -max_socket 200 -i 127.0.1.200 -r 40 -m 40 -d 1000 "$TCX:5060"
 	cap_stop; pbx_down_all
 	meta <<-EOF
 	{"profile": "3cx-like", "pbx": "$TCX", "transport": "udp", "tool": "SIPp 3.6.1 (phone-register.xml, -t un: one socket per phone)",
@@ -680,7 +690,7 @@ cap_benign-stale-nonce-leaky() {
 	NONCE_EXPIRE=5 pbx_up leaky $LEAKY
 	cap_start benign-stale-nonce-leaky "host $LEAKY"
 	local e f
-	for e in 101 103 105; do
+	for e in 102 105 108; do
 		f="$(csv "reg-$e.csv" "$(phone_line "$e" leaky 60 go)")"
 		bg timeout 30 sipp -sf "$SIPP/phone-register.xml" -inf "$f" -i "127.0.1.${e#10}" -p 5060 -m 1 -d 8000 "$LEAKY:5060"
 		sleep 0.4
@@ -691,9 +701,25 @@ cap_benign-stale-nonce-leaky() {
 	{"profile": "leaky (nonce_expire 5 s)", "pbx": "$LEAKY", "transport": "udp", "tool": "SIPp 3.6.1 (phone-register.xml)",
 	 "attackers": [], "attacks": [], "benign": true, "findings": [], "mayFind": ["exposure.vulnerable-version"],
 	 "mustNotFind": ["auth.bruteforce", "auth.credential-stuffing", "auth.success-after-failures", "auth.stale-credentials", "auth.digest-replay"],
-	 "identities": ["101", "103", "105"], "weakPassword": null,
-	 "mayFindWeak": ["auth.weak-password for 101 (1234) and 103 (103)"],
-	 "description": "The PBX runs with NONCE_EXPIRE=5 (auth module nonce_expire). Phones 101, 103, 105 register (401, 200), wait 8 s and refresh with the old, now expired nonce: the PBX answers 401 with stale=true, the phone answers the new challenge and gets 200; then unregisters. A stale=true challenge is not a failure."}
+	 "identities": ["102", "105", "108"], "weakPassword": null,
+	 "description": "The PBX runs with NONCE_EXPIRE=5 (auth module nonce_expire). Phones 102, 105, 108 register (401, 200), wait 8 s and refresh with the old, now expired nonce: the PBX answers 401 with stale=true, the phone answers the new challenge and gets 200; then unregisters. A stale=true challenge is not a failure."}
+	EOF
+}
+
+cap_benign-weak-password-phone-leaky() {
+	pbx_up leaky $LEAKY
+	cap_start benign-weak-password-phone-leaky "host $LEAKY"
+	local f; f="$(csv reg-103.csv "$(phone_line 103 leaky 60 go)")"
+	must_run timeout 20 sipp -sf "$SIPP/phone-register.xml" -inf "$f" -i 127.0.1.3 -p 5060 -m 1 -d 2000 "$LEAKY:5060"
+	cap_stop; pbx_down_all
+	meta <<-EOF
+	{"profile": "leaky", "pbx": "$LEAKY", "transport": "udp", "tool": "SIPp 3.6.1 (phone-register.xml)",
+	 "attackers": [], "attacks": [], "benign": true, "findings": ["auth.weak-password"],
+	 "mayFind": ["exposure.vulnerable-version"],
+	 "mustNotFind": ["auth.bruteforce", "auth.success-after-failures", "auth.credential-stuffing", "auth.stale-credentials"],
+	 "identities": ["103"], "weakPassword": {"identity": "103", "extension": "103", "password": "103"},
+	 "phones": {"127.0.1.3": "103"},
+	 "description": "A Grandstream phone registers 103, whose password is its own number: REGISTER, 401, REGISTER with credentials, 200, a refresh with the same nonce (200), unregister (200). No attack; the accepted digest cracks against a small dictionary (auth.weak-password, a posture finding)."}
 	EOF
 }
 

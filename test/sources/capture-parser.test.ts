@@ -12,7 +12,10 @@ interface Got {
   origLen: number;
 }
 
-function parse(chunks: readonly Buffer[], keepViews = false): { frames: Got[]; error: CaptureError | undefined } {
+function parse(
+  chunks: readonly Buffer[],
+  keepViews = false,
+): { frames: Got[]; error: CaptureError | undefined } {
   const frames: Got[] = [];
   const p = new CaptureParser((f: CaptureFrame) => {
     frames.push({ ...f, data: keepViews ? f.data : Buffer.from(f.data) });
@@ -69,8 +72,10 @@ describe('CaptureParser: pcap', () => {
   });
 
   it('reads big-endian nanosecond pcap with nanosecond precision', () => {
-    const t = 1700000000123.456789;
-    const { frames, error } = parse([pcapFile([{ time: t, data: Buffer.from('x') }], { nanos: true, bigEndian: true, linkType: 101 })]);
+    const t = 1700000000123 + 0.456789;
+    const { frames, error } = parse([
+      pcapFile([{ time: t, data: Buffer.from('x') }], { nanos: true, bigEndian: true, linkType: 101 }),
+    ]);
     assert.equal(error, undefined);
     assert.equal(frames.length, 1);
     assert.equal((frames[0] as Got).linkType, 101);
@@ -96,9 +101,14 @@ describe('CaptureParser: pcap', () => {
     rec.writeUInt32LE(250000, 4);
     rec.writeUInt32LE(3, 8);
     rec.writeUInt32LE(3, 12);
-    const { frames, error } = parse([Buffer.concat([head, rec, Buffer.from('abc'), rec, Buffer.from('def')])]);
+    const { frames, error } = parse([
+      Buffer.concat([head, rec, Buffer.from('abc'), rec, Buffer.from('def')]),
+    ]);
     assert.equal(error, undefined);
-    assert.deepEqual(frames.map((f) => f.data.toString()), ['abc', 'def']);
+    assert.deepEqual(
+      frames.map((f) => f.data.toString()),
+      ['abc', 'def'],
+    );
     assert.equal((frames[1] as Got).time, 1700000000250);
   });
 
@@ -159,7 +169,10 @@ describe('CaptureParser: not a capture', () => {
     assert.equal(error.offset, 0);
     assert.equal(error.fatal, true);
     assert.equal(error.format, 'unknown');
-    assert.match(error.message, /not a capture file at offset 0: expected a pcap magic .* or a pcapng Section Header Block/);
+    assert.match(
+      error.message,
+      /not a capture file at offset 0: expected a pcap magic .* or a pcapng Section Header Block/,
+    );
     assert.match(error.message, /found 47455420/);
   });
 
@@ -200,7 +213,9 @@ describe('CaptureParser: pcapng', () => {
       .block(0x0bad, Buffer.from('custom unknown block body'))
       .simplePacket(Buffer.from('simple'))
       .obsoletePacket(1, T0 + 5, Buffer.from('old block'));
-    w.section({ bigEndian: true }).iface(113, { tsresol: 0x80 | 10 }).packet(0, T0 + 10, Buffer.from('big endian'));
+    w.section({ bigEndian: true })
+      .iface(113, { tsresol: 0x80 | 10 })
+      .packet(0, T0 + 10, Buffer.from('big endian'));
     const file = w.toBuffer();
     const { frames, error } = parse([file]);
     assert.equal(error, undefined);
@@ -248,7 +263,11 @@ describe('CaptureParser: pcapng', () => {
   });
 
   it('cuts a Simple Packet Block to the snap length of interface 0', () => {
-    const file = new PcapngWriter().section().iface(1, { snaplen: 4 }).simplePacket(Buffer.from('abcdefgh')).toBuffer();
+    const file = new PcapngWriter()
+      .section()
+      .iface(1, { snaplen: 4 })
+      .simplePacket(Buffer.from('abcdefgh'))
+      .toBuffer();
     const { frames } = parse([file]);
     assert.equal((frames[0] as Got).data.toString(), 'abcd');
     assert.equal((frames[0] as Got).origLen, 8);
@@ -276,7 +295,10 @@ describe('CaptureParser: pcapng', () => {
     assert.equal(frames.length, 1);
     assert.equal(error?.code, 'capture_bad_block_length');
     assert.equal(error?.offset, at);
-    assert.match(error?.message ?? '', new RegExp(`at offset ${at}: expected a block length that is a multiple of 4`));
+    assert.match(
+      error?.message ?? '',
+      new RegExp(`at offset ${at}: expected a block length that is a multiple of 4`),
+    );
   });
 
   it('rejects a block whose trailing length differs from the leading one', () => {
@@ -356,7 +378,8 @@ describe('CaptureParser: streaming', () => {
   it('never overwrites bytes it handed out, so views kept by mistake stay right', () => {
     const rnd = rng(11);
     const many: CaptureRecord[] = [];
-    for (let i = 0; i < 200; i++) many.push({ time: T0 + i, data: Buffer.from(`frame-${i}-`.repeat(1 + (i % 7))) });
+    for (let i = 0; i < 200; i++)
+      many.push({ time: T0 + i, data: Buffer.from(`frame-${i}-`.repeat(1 + (i % 7))) });
     const file = pcapFile(many);
     const { frames } = parse(splitRandom(file, rnd, 97), true);
     assert.equal(frames.length, 200);
@@ -393,7 +416,8 @@ describe('CaptureParser: streaming', () => {
     for (const [, file] of files) {
       for (let i = 0; i < 300; i++) {
         const m = Buffer.from(file);
-        for (let k = 0; k < 1 + Math.floor(rnd() * 4); k++) m[Math.floor(rnd() * m.length)] = Math.floor(rnd() * 256);
+        for (let k = 0; k < 1 + Math.floor(rnd() * 4); k++)
+          m[Math.floor(rnd() * m.length)] = Math.floor(rnd() * 256);
         const r = parse(splitRandom(m, rnd, 40));
         assert.ok(r.frames.length <= 5);
       }

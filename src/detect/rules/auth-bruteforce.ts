@@ -51,7 +51,7 @@ export const authBruteforce: RuleModule = {
           title: `Password guessing against ${extension === a.identity ? `identity ${a.identity}` : `extension ${extension} (Auth ID ${a.identity})`}`,
           source: { ip: a.srcIp, port: a.srcPort, transport: a.transport },
           target: { ip: a.dstIp, port: a.dstPort, extension, identity: a.identity },
-          evidence: { ...w.data.evidence(), realm: a.realm, sourceGroup: group },
+          evidence: () => ({ ...w.data.evidence(), realm: a.realm, sourceGroup: group }),
         });
       },
     };

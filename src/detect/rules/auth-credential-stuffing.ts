@@ -54,12 +54,12 @@ export const authCredentialStuffing: RuleModule = {
           title: `Password guessing across ${w.data.identities.distinct} identities from ${a.srcIp}`,
           source: { ip: a.srcIp, port: a.srcPort, transport: a.transport },
           target: { ip: a.dstIp, port: a.dstPort },
-          evidence: {
+          evidence: () => ({
             ...w.data.profile.evidence(),
             identities: w.data.identities.top(20).map((i) => i.value),
             identitiesTotal: w.data.identities.distinct,
             sourceGroup: group,
-          },
+          }),
         });
       },
     };

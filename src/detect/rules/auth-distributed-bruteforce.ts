@@ -53,10 +53,10 @@ export const authDistributedBruteforce: RuleModule = {
           firstTime: w.firstTime,
           count: w.count,
           title: `Password guessing against ${extension} from ${w.data.sources.distinct} sources`,
-          sources: w.data.sources.top(1024).map((s) => ({ ip: s.value, count: s.count })),
+          sources: () => w.data.sources.top(1024).map((s) => ({ ip: s.value, count: s.count })),
           sourcesTotal: w.data.sources.distinct,
           target: { ip: a.dstIp, port: a.dstPort, extension, identity: a.identity },
-          evidence: { ...w.data.profile.evidence(), realm: a.realm },
+          evidence: () => ({ ...w.data.profile.evidence(), realm: a.realm }),
         });
       },
     };

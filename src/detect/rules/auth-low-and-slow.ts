@@ -58,10 +58,10 @@ export const authLowAndSlow: RuleModule = {
           count: w.count,
           title: `Slow password guessing against ${extension}: ${w.count} guesses over ${hours} h`,
           source: { ip: a.srcIp, port: a.srcPort, transport: a.transport },
-          sources: w.data.sources.top(1024).map((s) => ({ ip: s.value, count: s.count })),
+          sources: () => w.data.sources.top(1024).map((s) => ({ ip: s.value, count: s.count })),
           sourcesTotal: w.data.sources.distinct,
           target: { ip: a.dstIp, port: a.dstPort, extension, identity: a.identity },
-          evidence: { ...w.data.profile.evidence(), spanHours: hours, realm: a.realm },
+          evidence: () => ({ ...w.data.profile.evidence(), spanHours: hours, realm: a.realm }),
         });
       },
     };

@@ -46,7 +46,7 @@ export const authStaleCredentials: RuleModule = {
           title: `Device at ${a.srcIp} keeps failing to register as ${extension} (old password?)`,
           source: { ip: a.srcIp, port: a.srcPort, transport: a.transport },
           target: { ip: a.dstIp, port: a.dstPort, extension, identity: a.identity },
-          evidence: w.data.evidence(),
+          evidence: () => w.data.evidence(),
         });
       },
     };

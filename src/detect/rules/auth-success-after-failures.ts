@@ -60,13 +60,13 @@ export const authSuccessAfterFailures: RuleModule = {
           title: `${extension} logged in from ${a.srcIp} after ${w.count} rejected attempts`,
           source: { ip: a.srcIp, port: a.srcPort, transport: a.transport },
           target: { ip: a.dstIp, port: a.dstPort, extension, identity: a.identity },
-          evidence: {
+          evidence: () => ({
             ...w.data.profile.evidence(),
             rejectedBefore: w.count,
             identitiesTried: w.data.identities.top(20).map((i) => i.value),
             acceptedMethod: a.method,
             acceptedFrame: a.request.frame.provenance.frame ?? null,
-          },
+          }),
         });
       },
     };

@@ -58,7 +58,7 @@ export const dosFlood: RuleModule = {
               title: `${method} flood from ${ev.frame.srcIp}: ${Math.round(n)} in ${windowMs / 1000} s`,
               source: { ip: ev.frame.srcIp, port: ev.frame.srcPort, transport: ev.frame.transport },
               target: { ip: ev.frame.dstIp, port: ev.frame.dstPort },
-              evidence: {
+              evidence: () => ({
                 method,
                 ratePerSecond: Math.round((n / windowMs) * 10_000) / 10,
                 requests: s.rate.total,
@@ -66,7 +66,7 @@ export const dosFlood: RuleModule = {
                 answered: s.answered,
                 userAgent: ev.msg.userAgent ?? null,
                 frames: [...s.frames],
-              },
+              }),
             });
           }
         }
@@ -90,9 +90,9 @@ export const dosFlood: RuleModule = {
             count: t.total,
             title: `${method} flood from many sources: ${Math.round(all)} in ${windowMs / 1000} s`,
             target: { ip: ev.frame.dstIp, port: ev.frame.dstPort },
-            sources: [...per.entries()].map(([ip, count]) => ({ ip, count })),
+            sources: () => [...per.entries()].map(([ip, count]) => ({ ip, count })),
             sourcesTotal: per.size,
-            evidence: { method, ratePerSecond: Math.round((all / windowMs) * 10_000) / 10, requests: t.total },
+            evidence: () => ({ method, ratePerSecond: Math.round((all / windowMs) * 10_000) / 10, requests: t.total }),
           });
         }
       },

@@ -90,7 +90,7 @@ export const protocolInjection: RuleModule = {
           title: `${hit.kind} injection attempt in ${hit.field} from ${ev.frame.srcIp}`,
           source: { ip: ev.frame.srcIp, port: ev.frame.srcPort, transport: ev.frame.transport },
           target: { ip: ev.frame.dstIp, port: ev.frame.dstPort },
-          evidence: { kinds: { ...w.data.kinds }, samples: [...w.data.samples], frames: [...w.data.frames] },
+          evidence: () => ({ kinds: { ...w.data.kinds }, samples: [...w.data.samples], frames: [...w.data.frames] }),
         });
       },
     };

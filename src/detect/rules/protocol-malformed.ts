@@ -64,10 +64,10 @@ export const protocolMalformed: RuleModule = {
           source: { ip: frame.srcIp, port: frame.srcPort, transport: frame.transport },
           target: { ip: frame.dstIp, port: frame.dstPort },
           ...(s.burst >= burst ? { severity: 'medium' as const } : {}),
-          evidence: {
+          evidence: () => ({
             anomalies: Object.fromEntries(s.codes.top(32).map((c) => [c.value, c.count])),
             frames: [...s.frames],
-          },
+          }),
         });
       },
     };

@@ -42,7 +42,7 @@ export const reconExtensionEnumeration: RuleModule = {
       '3CX: keep Anti-Hacking on and block the source; 3CX answers unknown and known users alike, keep it so. Any ' +
       'PBX: answer unknown users exactly like known ones (challenge everyone; Asterisk alwaysauthreject=yes / PJSIP ' +
       'default, Kamailio: challenge before lookup), rate-limit per source, block scanners at the edge.',
-    references: ['RFC 3261 §26.1.5', 'RFC 4475 is unrelated; see SIPVicious svwar documentation'],
+    references: ['RFC 3261 §26.1.5 (threats: enumeration of user names)', 'SIPVicious svwar (the common enumeration tool)'],
     thresholds: { extensions: 10, windowSeconds: 600 },
     quietMs: 600_000,
   },
@@ -96,14 +96,14 @@ export const reconExtensionEnumeration: RuleModule = {
           title: `Extension enumeration from ${a.srcIp}: ${probes} extensions probed`,
           source: { ip: a.srcIp, port: a.srcPort, transport: a.transport },
           target: { ip: a.dstIp, port: a.dstPort },
-          evidence: {
+          evidence: () => ({
             extensionsTried: examples,
             extensionsTotal: probes,
             methods: { ...s.methods },
             statuses: { ...s.statuses },
             userAgents: [...s.userAgents],
             frames: [...s.frames],
-          },
+          }),
         });
       },
     };

@@ -151,7 +151,7 @@ export const scanToolFingerprint: RuleModule = {
           title: `${tool} from ${ev.frame.srcIp}`,
           source: { ip: ev.frame.srcIp, port: ev.frame.srcPort, transport: ev.frame.transport },
           target: { ip: ev.frame.dstIp, port: ev.frame.dstPort },
-          evidence: {
+          evidence: () => ({
             tool,
             marks: s.marks.top(16).map((x) => x.value),
             methods: { ...s.methods },
@@ -161,7 +161,7 @@ export const scanToolFingerprint: RuleModule = {
             // The passwords themselves are never reported: a right guess would be a live credential.
             passwordGuessesInTags: s.passwordsTried,
             frames: [...s.frames],
-          },
+          }),
         });
       },
     };

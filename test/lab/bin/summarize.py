@@ -50,15 +50,33 @@ def tshark_lines(path, *args):
     return res.stdout.splitlines()
 
 
-def sip_counts(path):
-    requests = collections.Counter()
-    responses = collections.Counter()
-    for line in tshark_lines(path, "-Y", "sip", "-T", "fields", "-e", "sip.Method", "-e", "sip.Status-Code"):
-        method, _, status = line.partition("\t")
-        for m in filter(None, method.split(",")):
-            requests[m] += 1
-        for s in filter(None, status.split(",")):
-            responses[s] += 1
+def count(path):
+    """(packets, SIP counts, SIP counts inside ICMP errors) from one tshark pass.
+
+    The SIP counts equal those of
+        tshark -r F -Y sip -T fields -e sip.Method -e sip.Status-Code
+    which include the SIP message quoted inside an ICMP port-unreachable
+    error; those are also counted apart, so a decoder that skips ICMP
+    payloads can be compared too."""
+    total = (collections.Counter(), collections.Counter())
+    in_icmp = (collections.Counter(), collections.Counter())
+    lines = tshark_lines(path, "-T", "fields", "-e", "frame.cap_len", "-e", "frame.len", "-e", "ip.proto",
+                         "-e", "sip.Method", "-e", "sip.Status-Code")
+    for line in lines:
+        cap_len, frame_len, proto, method, status = (line.split("\t") + [""] * 5)[:5]
+        if cap_len != frame_len:
+            sys.exit("%s: a packet was truncated by the snapshot length (%s of %s bytes)" % (path, cap_len, frame_len))
+        targets = [total] + ([in_icmp] if proto.split(",")[0] == "1" else [])
+        for t in targets:
+            for m in filter(None, method.split(",")):
+                t[0][m] += 1
+            for st in filter(None, status.split(",")):
+                t[1][st] += 1
+    return len(lines), shape(total), shape(in_icmp)
+
+
+def shape(counters):
+    requests, responses = counters
     return {
         "messages": sum(requests.values()) + sum(responses.values()),
         "requests": dict(sorted(requests.items())),
@@ -69,7 +87,7 @@ def sip_counts(path):
 def tidy_command(line, work_dir):
     line = line.replace(LAB_ROOT + "/", "test/lab/")
     line = line.replace(os.path.join(PROJECT_ROOT, "test/fixtures/captures") + "/", "test/fixtures/captures/")
-    return line.replace(work_dir + "/run/", "$WORK/").replace(work_dir + "/raw/", "$WORK/raw/")
+    return line.replace(work_dir + "/run/", "$WORK/").replace(work_dir + "/raw/", "$RAW/")
 
 
 def main():
@@ -102,8 +120,11 @@ def main():
         meta.setdefault("benign", not meta.get("attacks"))
         meta["commands"] = commands
         meta["bytes"] = os.path.getsize(pcap)
-        meta["packets"] = len(tshark_lines(pcap, "-T", "fields", "-e", "frame.number"))
-        meta["sipCounts"] = sip_counts(pcap)
+        meta["packets"], meta["sipCounts"], icmp = count(pcap)
+        if icmp["messages"]:
+            meta["sipCountsInsideIcmp"] = icmp
+        else:
+            meta.pop("sipCountsInsideIcmp", None)
         meta["tsharkCommand"] = "tshark -r %s -Y sip -T fields -e sip.Method -e sip.Status-Code" % meta["file"]
         ordered = {k: meta[k] for k in FIELD_ORDER if k in meta}
         ordered.update({k: v for k, v in meta.items() if k not in ordered})
@@ -115,7 +136,8 @@ def main():
                  "must be raised; findings: posture/misconfiguration rules that must be raised; mayFind: "
                  "tolerated; mustNotFind: must not be raised; benign: no attack in the capture. Rules not "
                  "listed anywhere should not be raised. sipCounts: tshark's count of SIP requests by "
-                 "method and responses by status code.",
+                 "method and responses by status code (as tshark -Y sip -T fields -e sip.Method -e sip.Status-Code gives, "
+                 "which includes SIP quoted inside ICMP errors; sipCountsInsideIcmp gives those apart).",
         "generator": "test/lab/make-captures.sh",
         "addresses": ADDRESSES,
         "users": USERS,
@@ -171,7 +193,11 @@ def write_index(path, captures):
         if c.get("toolReported"):
             w("- the tool reported the password: `%s`" % c["toolReported"])
         w("- %d packets, %d bytes; tshark SIP counts: %s" % (c["packets"], c["bytes"], fmt_counts(c["sipCounts"])))
-        w("- commands (run from `$WORK` = the lab's scratch dir, /tmp/sipwarden-lab/work/run):\n")
+        if c.get("sipCountsInsideIcmp"):
+            w("  (of which quoted inside ICMP port-unreachable errors: %s)" % fmt_counts(c["sipCountsInsideIcmp"]))
+        w("- commands (run from `$WORK` = /tmp/sipwarden-lab/work/run, where the SIPp injection files are "
+          "written; `$RAW` = /tmp/sipwarden-lab/work/raw, the recordings before rewriting); regenerate with "
+          "`sudo test/lab/make-captures.sh %s`:\n" % c["file"][:-5])
         w("```")
         out.extend(c.get("commands", []))
         w("```\n")

@@ -1,0 +1,106 @@
+/**
+ * The configuration file: one YAML document validated against a schema. Errors name the file, the
+ * field path and what was expected; unknown keys are errors (a typo must not silently disable a
+ * setting).
+ */
+import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { SEVERITIES } from '../core/alert.js';
+
+const cidr = z.string().refine(
+  (s) => {
+    const [addr = '', bits, extra] = s.split('/');
+    const family = isIP(addr);
+    if (family === 0 || extra !== undefined) return false;
+    if (bits === undefined) return true;
+    const n = Number(bits);
+    return Number.isInteger(n) && n >= 0 && n <= (family === 6 ? 128 : 32);
+  },
+  { message: 'expected an IP address or CIDR (e.g. 203.0.113.7 or 10.0.0.0/8)' },
+);
+
+const port = z.number().int().min(1).max(65535);
+
+const ruleSettings = z
+  .object({
+    enabled: z.boolean().optional(),
+    severity: z.enum(SEVERITIES).optional(),
+    thresholds: z.record(z.string(), z.number().nonnegative()).optional(),
+  })
+  .strict();
+
+/** The configuration schema (documented in README "Configuration"). */
+export const ConfigSchema = z
+  .object({
+    site: z.string().min(1).max(64).default('default'),
+    sensor: z.string().min(1).max(64).default('local'),
+    network: z
+      .object({
+        pbx: z.array(cidr).default([]),
+        trunks: z.array(cidr).default([]),
+        trusted: z.array(cidr).default([]),
+      })
+      .strict()
+      .default({ pbx: [], trunks: [], trusted: [] }),
+    /** Digest user name (3CX Auth ID) → extension. */
+    identities: z.record(z.string(), z.string()).default({}),
+    rules: z.record(z.string(), ruleSettings).default({}),
+    decode: z
+      .object({
+        sipPorts: z.array(port).optional(),
+        hepPorts: z.array(port).optional(),
+      })
+      .strict()
+      .default({}),
+    hep: z.object({ authKey: z.string().optional() }).strict().default({}),
+  })
+  .strict();
+
+/** A validated configuration. */
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** The configuration used when no file is given. */
+export function defaultConfig(): Config {
+  return ConfigSchema.parse({});
+}
+
+/** A configuration that could not be used: the message names the file and the field. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Parses and validates configuration text; `source` names it in errors. */
+export function parseConfig(text: string, source: string, knownRules?: ReadonlySet<string>): Config {
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0];
+    const where = e?.linePos?.[0] ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : 'unknown position';
+    throw new ConfigError(`${source}: ${where}: ${e?.code ?? 'YAML error'}: ${(e?.message ?? '').split('\n')[0]}`);
+  }
+  const raw: unknown = doc.toJS() ?? {};
+  const r = ConfigSchema.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const path = issue === undefined || issue.path.length === 0 ? '(top level)' : issue.path.join('.');
+    throw new ConfigError(`${source}: ${path}: ${issue?.message ?? 'invalid'}`);
+  }
+  if (knownRules !== undefined) {
+    for (const id of Object.keys(r.data.rules)) {
+      if (!knownRules.has(id)) throw new ConfigError(`${source}: rules.${id}: no such rule (see 'sipwarden rules')`);
+    }
+  }
+  return r.data;
+}
+
+/** Reads and validates a configuration file. */
+export async function loadConfig(path: string, knownRules?: ReadonlySet<string>): Promise<Config> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${path}: cannot read: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  return parseConfig(text, path, knownRules);
+}

@@ -1,0 +1,486 @@
+import { createHash } from 'node:crypto';
+import {
+  DETECT_MAX_AUTH_KEYS,
+  DETECT_REPLAY_BRANCHES_PER_NONCE,
+  DETECT_REPLAY_HOPS_PER_CREDENTIAL,
+  DETECT_REPLAY_MAX_CREDENTIALS,
+  DETECT_REPLAY_MAX_ISSUED_NONCES,
+  DETECT_REPLAY_MAX_NONCE_COUNTS,
+  DETECT_REPLAY_MAX_PENDING,
+  DETECT_REPLAY_MAX_SERVERS,
+  DETECT_REPLAY_OPEN_PER_SOURCE,
+} from '../../config/limits.js';
+import { BoundedTable } from '../../core/bounded-table.js';
+import { escapeText } from '../../core/escape.js';
+import type { DigestCredentials } from '../../sip/message.js';
+import type { SipEvent } from '../../track/sip-event.js';
+import type { Transaction } from '../../track/transactions.js';
+import type { AuthAttempt } from '../attempts.js';
+import type { DetectorContext, RuleModule } from '../rule.js';
+import { CappedSet, KeyedWindows, pushFrame, sourceGroup } from '../window.js';
+
+/** Why a request counts as a replay. */
+export type ReplayReason = 'reused-from-other-source' | 'nonce-count-backwards' | 'nonce-never-issued';
+
+/** The first copy of one digest (user + realm + nonce + response). */
+interface SeenDigest {
+  readonly group: string;
+  readonly ip: string;
+  readonly time: number;
+  readonly frame: number | undefined;
+  readonly callId: string;
+  readonly cseq: number;
+  /** Branches of the first copy's Vias: a proxy forwarding it keeps them below its own. */
+  readonly branches: string[];
+  /** Receivers of the copies seen: a receiver that sends the digest on is a relay (proxy, SBC). */
+  readonly hops: string[];
+}
+
+/** The highest nonce count seen for one (user, realm, nonce, cnonce). */
+interface NonceCount {
+  max: number;
+  maxTime: number;
+  maxGroup: string;
+  readonly branches: string[];
+}
+
+/** What is known of one challenger. */
+interface ServerState {
+  /** Event time of its first challenge seen: observation of its nonces starts there. */
+  readonly firstTime: number;
+  challenges: number;
+  /** Longest time between a nonce's challenge and an accepted use of it: the server's real nonce
+   * lifetime is at least this. */
+  maxAcceptedAgeMs: number;
+}
+
+/** Requests of one source to one server not answered yet, and when one went unanswered. */
+interface Pending {
+  readonly open: Transaction[];
+  /** Event time of the latest request that never got an answer we saw (a lost challenge?). */
+  lostAt: number;
+}
+
+/** A nonce known to exist: issued in a challenge we saw, or first met in credentials. */
+interface KnownNonce {
+  readonly time: number;
+  readonly challenged: boolean;
+}
+
+interface AlertState {
+  readonly reasons: Record<ReplayReason, number>;
+  readonly originalSources: CappedSet;
+  readonly methods: Record<string, number>;
+  readonly userAgents: CappedSet;
+  readonly frames: number[];
+  readonly originalFrames: number[];
+  accepted: number;
+}
+
+/** What the detector decided about one request, kept until its outcome is known. */
+interface Verdict {
+  readonly reason: ReplayReason;
+  readonly alertKey: string | undefined;
+  readonly original: SeenDigest | undefined;
+}
+
+const NEVER: ReplayReason = 'nonce-never-issued';
+
+/** auth.digest-replay: a digest reused from another source, nonce count going backwards, or
+ * credentials for a nonce the server never issued (only when all its challenges were seen). */
+export const authDigestReplay: RuleModule = {
+  meta: {
+    id: 'auth.digest-replay',
+    title: 'Digest credentials replayed',
+    severity: 'high',
+    description:
+      'A digest is used again by someone else: (1) the same user, nonce and response sent from a second source ' +
+      'address (an IPv6 /64 counts as one) within `memorySeconds`; (2) the nonce count of one nonce and cnonce going ' +
+      'backwards (RFC 7616 asks it to grow with every request), from another source or more than ' +
+      '`reorderSeconds` after the higher count; (3) credentials the server accepted for a nonce it never issued — ' +
+      'claimed only when the detector has watched that server\'s challenges for longer than the assumed nonce ' +
+      'lifetime (`nonceLifetimeSeconds`, or twice the oldest nonce the server was seen to accept), has seen at ' +
+      'least `minChallenges` of them, dropped none that could still be valid, and saw every earlier request of that ' +
+      'source answered.',
+    falsePositives:
+      'UDP retransmissions and the same request re-sent with the same branch are not replays; nor is a proxy or SBC ' +
+      'forwarding the credentials (it sends them from the address they were sent to, or keeps the original Via ' +
+      'below its own), nor a dual-stack client retrying the same request over the other address family. A device ' +
+      'reusing its own stale nonce is the same source and is not a replay; a nonce answered stale=true never counts. ' +
+      'A phone whose address changes (mobile roaming) while reusing a nonce without qop may look like (1). A server ' +
+      'with nonces valid far longer than assumed, seen for the first time, is covered by the lifetime it is seen ' +
+      'to accept.',
+    remediation:
+      '3CX: block the replaying source (IP Blocklist), change the identity\'s Auth ID and password, and have remote ' +
+      'extensions use TLS (SIP over TLS for 3CX apps and provisioned phones) or the 3CX SBC so digests cannot be ' +
+      'captured. Any PBX (Asterisk, Kamailio, FreeSWITCH): require qop=auth and check nonce counts (Kamailio ' +
+      'nonce_count / one_time_nonce), bind nonces to the client address and keep them short-lived, reject nonces ' +
+      'the server did not issue, and carry signaling over TLS.',
+    references: [
+      'RFC 7616 §3.3 and §5.5 (nonce count, replay attacks)',
+      'RFC 3261 §22.4',
+      'RFC 8760 (digest algorithms for SIP)',
+      'Kamailio auth module: nonce_count, one_time_nonce, nonce_expire',
+    ],
+    thresholds: {
+      memorySeconds: 3600,
+      reorderSeconds: 2,
+      nonceLifetimeSeconds: 3600,
+      minChallenges: 3,
+    },
+    quietMs: 3_600_000,
+  },
+  create(ctx) {
+    return new ReplayDetector(ctx);
+  },
+};
+
+/** The detector behind `authDigestReplay` (exported for tests and metrics). */
+export class ReplayDetector {
+  private readonly memoryMs: number;
+  private readonly reorderMs: number;
+  private readonly lifetimeMs: number;
+  private readonly minChallenges: number;
+  private readonly digests = new BoundedTable<string, SeenDigest>('auth.digest-replay credentials', DETECT_REPLAY_MAX_CREDENTIALS);
+  private readonly counts = new BoundedTable<string, NonceCount>('auth.digest-replay nonce counts', DETECT_REPLAY_MAX_NONCE_COUNTS);
+  private readonly servers = new BoundedTable<string, ServerState>('auth.digest-replay servers', DETECT_REPLAY_MAX_SERVERS);
+  private readonly pending = new BoundedTable<string, Pending>('auth.digest-replay pending', DETECT_REPLAY_MAX_PENDING);
+  /** Known nonces, oldest first (Map insertion order). */
+  private readonly known = new Map<string, KnownNonce>();
+  /** The "never issued" test is off until then: a nonce that may still be valid was forgotten. */
+  private knownIncompleteUntil = -Infinity;
+  /** Longest accepted nonce age over all servers (for the forgetting rule above). */
+  private maxAcceptedAgeMs = 0;
+  /** Decisions awaiting the request's outcome; entries vanish with their transactions. */
+  private readonly verdicts = new WeakMap<Transaction, Verdict>();
+  private readonly alerts = new KeyedWindows<AlertState>('auth.digest-replay', DETECT_MAX_AUTH_KEYS, 3_600_000, () => ({
+    reasons: { 'reused-from-other-source': 0, 'nonce-count-backwards': 0, 'nonce-never-issued': 0 },
+    originalSources: new CappedSet(16),
+    methods: {},
+    userAgents: new CappedSet(4),
+    frames: [],
+    originalFrames: [],
+    accepted: 0,
+  }));
+  /** Counters (for metrics and tests). */
+  readonly stats = { knownEvictions: 0, relays: 0, retransmissions: 0 };
+
+  /** Entries held by each bounded table (for metrics and tests). */
+  sizes(): { credentials: number; nonceCounts: number; servers: number; pending: number; knownNonces: number } {
+    return {
+      credentials: this.digests.size,
+      nonceCounts: this.counts.size,
+      servers: this.servers.size,
+      pending: this.pending.size,
+      knownNonces: this.known.size,
+    };
+  }
+
+  constructor(private readonly ctx: DetectorContext) {
+    this.memoryMs = (ctx.thresholds.memorySeconds ?? 3600) * 1000;
+    this.reorderMs = (ctx.thresholds.reorderSeconds ?? 2) * 1000;
+    this.lifetimeMs = (ctx.thresholds.nonceLifetimeSeconds ?? 3600) * 1000;
+    this.minChallenges = ctx.thresholds.minChallenges ?? 3;
+  }
+
+  onMessage(ev: SipEvent, tx: Transaction | undefined, retransmission: boolean): void {
+    if (!ev.isRequest) {
+      this.response(ev, tx, retransmission);
+      return;
+    }
+    if (retransmission) {
+      this.stats.retransmissions++;
+      return;
+    }
+    if (ev.method === 'ACK') return;
+    this.track(ev, tx);
+    const cred = credentialsOf(ev);
+    if (cred === undefined) return;
+    const user = cred.username ?? '';
+    const nonce = cred.nonce ?? '';
+    const response = cred.response ?? '';
+    if (user === '' || nonce === '' || response === '') return;
+    const realm = cred.realm ?? '';
+    const group = sourceGroup(ev.frame.srcIp);
+    let verdict: Verdict | undefined = this.reuse(ev, user, realm, nonce, response.toLowerCase(), group);
+    verdict ??= this.nonceCount(ev, cred, user, realm, nonce, group);
+    if (verdict === undefined) return;
+    if (tx === undefined) this.report(ev, verdict, user, realm, false, ev.time);
+    else if (verdict.reason === 'reused-from-other-source') {
+      // Reuse by another host is a replay whatever the answer: report it now, count acceptance later.
+      const key = this.report(ev, verdict, user, realm, false, ev.time);
+      this.verdicts.set(tx, { ...verdict, alertKey: key });
+    } else this.verdicts.set(tx, verdict);
+  }
+
+  onAttempt(a: AuthAttempt): void {
+    const verdict = this.verdicts.get(a.tx);
+    if (verdict !== undefined) {
+      this.verdicts.delete(a.tx);
+      if (verdict.reason === 'reused-from-other-source') {
+        if (a.outcome === 'accepted' && verdict.alertKey !== undefined) this.accepted(a, verdict.alertKey);
+      } else if (a.outcome !== 'stale') {
+        // A count going backwards that the server answered stale=true is a device refreshing its nonce.
+        this.report(a.request, verdict, a.identity, a.realm, a.outcome === 'accepted', a.time);
+      }
+    }
+    if (!a.credentials || a.nonce === '') return;
+    this.neverIssued(a);
+  }
+
+  onTransactionClosed(tx: Transaction, reason: 'completed' | 'timeout' | 'evicted'): void {
+    if (tx.final !== undefined) return;
+    const p = this.pending.get(pairKey(tx.request.frame.dstIp, tx.request.frame.srcIp));
+    if (p === undefined) return;
+    const i = p.open.indexOf(tx);
+    if (i >= 0) p.open.splice(i, 1);
+    // No answer seen: it may have been a challenge lost by the capture.
+    if (reason !== 'completed' && tx.firstTime > p.lostAt) p.lostAt = tx.firstTime;
+  }
+
+  /** Challenges (what nonces were issued) and answers (which requests are still waiting). */
+  private response(ev: SipEvent, tx: Transaction | undefined, retransmission: boolean): void {
+    if (tx !== undefined && ev.status >= 200 && !retransmission) {
+      const p = this.pending.get(pairKey(ev.frame.srcIp, ev.frame.dstIp));
+      const i = p === undefined ? -1 : p.open.indexOf(tx);
+      if (p !== undefined && i >= 0) p.open.splice(i, 1);
+    }
+    if (retransmission || (ev.status !== 401 && ev.status !== 407)) return;
+    const challenges = ev.status === 407 ? ev.msg.proxyAuthenticate : ev.msg.wwwAuthenticate;
+    let issued = false;
+    for (const c of challenges) {
+      if (!c.isDigest || c.nonce === undefined || c.nonce === '') continue;
+      this.remember(c.nonce, ev.time, true);
+      issued = true;
+    }
+    if (!issued) return;
+    const s = this.servers.touch(ev.frame.srcIp, () => ({ firstTime: ev.time, challenges: 0, maxAcceptedAgeMs: 0 }));
+    if (s !== undefined) s.challenges++;
+  }
+
+  /** Requests to a known server wait for their answer: an unanswered one may hide a lost challenge. */
+  private track(ev: SipEvent, tx: Transaction | undefined): void {
+    if (tx === undefined || this.servers.get(ev.frame.dstIp) === undefined) return;
+    const key = pairKey(ev.frame.dstIp, ev.frame.srcIp);
+    const p = this.pending.touch(key, () => ({ open: [], lostAt: -Infinity }));
+    if (p === undefined) return;
+    if (p.open.length >= DETECT_REPLAY_OPEN_PER_SOURCE) {
+      // Too many open at once to follow: treat the oldest as possibly lost.
+      const oldest = p.open.shift() as Transaction;
+      if (oldest.firstTime > p.lostAt) p.lostAt = oldest.firstTime;
+    }
+    p.open.push(tx);
+  }
+
+  /** (1) The same digest from a second source. */
+  private reuse(ev: SipEvent, user: string, realm: string, nonce: string, response: string, group: string): Verdict | undefined {
+    const key = createHash('sha256').update(`${user}\u0000${realm}\u0000${nonce}\u0000${response}`).digest('base64');
+    const seen = this.digests.get(key);
+    if (seen === undefined || ev.time - seen.time > this.memoryMs) {
+      const vias = ev.msg.vias;
+      const branches: string[] = [];
+      for (let i = 0; i < vias.length && i < DETECT_REPLAY_HOPS_PER_CREDENTIAL; i++) {
+        const b = vias[i]?.branch;
+        if (b !== undefined && b !== '') branches.push(b);
+      }
+      const entry: SeenDigest = {
+        group,
+        ip: ev.frame.srcIp,
+        time: ev.time,
+        frame: ev.frame.provenance.frame,
+        callId: ev.callId,
+        cseq: ev.cseq,
+        branches,
+        hops: [ev.frame.dstIp],
+      };
+      if (seen === undefined) this.digests.touch(key, () => entry);
+      else this.digests.set(key, entry);
+      return undefined;
+    }
+    this.digests.touch(key, () => seen);
+    if (seen.group === group) return undefined;
+    const src = ev.frame.srcIp;
+    const forwarded =
+      seen.hops.includes(src) ||
+      ev.msg.vias.some((v, i) => i > 0 && v.branch !== undefined && seen.branches.includes(v.branch)) ||
+      seen.branches.slice(1).includes(ev.branch);
+    if (forwarded) {
+      this.stats.relays++;
+      if (!seen.hops.includes(ev.frame.dstIp) && seen.hops.length < DETECT_REPLAY_HOPS_PER_CREDENTIAL) {
+        seen.hops.push(ev.frame.dstIp);
+      }
+      return undefined;
+    }
+    if (seen.callId === ev.callId && seen.cseq === ev.cseq) {
+      // The very same request moments later: an SBC relaying it from its other interface, or a
+      // dual-stack client retrying over the other address family. A replay comes later.
+      if (ev.time - seen.time <= this.reorderMs || src.includes(':') !== seen.ip.includes(':')) {
+        this.stats.relays++;
+        return undefined;
+      }
+    }
+    return { reason: 'reused-from-other-source', alertKey: undefined, original: seen };
+  }
+
+  /** (2) The nonce count of one nonce and cnonce going backwards. */
+  private nonceCount(
+    ev: SipEvent,
+    cred: DigestCredentials,
+    user: string,
+    realm: string,
+    nonce: string,
+    group: string,
+  ): Verdict | undefined {
+    const nc = cred.nc;
+    const cnonce = cred.cnonce;
+    if (nc === undefined || cnonce === undefined || cred.qop === undefined) return undefined;
+    const key = createHash('sha256').update(`${user}\u0000${realm}\u0000${nonce}\u0000${cnonce}`).digest('base64');
+    const s = this.counts.touch(key, () => ({ max: nc, maxTime: ev.time, maxGroup: group, branches: [] }));
+    if (s === undefined) return undefined;
+    // The same request sent again (same branch) carries the same count: not a replay.
+    if (s.branches.includes(ev.branch)) return undefined;
+    if (s.branches.length >= DETECT_REPLAY_BRANCHES_PER_NONCE) s.branches.shift();
+    s.branches.push(ev.branch);
+    if (nc > s.max || ev.time - s.maxTime > this.memoryMs) {
+      s.max = nc;
+      s.maxTime = ev.time;
+      s.maxGroup = group;
+      return undefined;
+    }
+    if (nc === s.max) return undefined;
+    // Two requests sent together may arrive swapped: only a later or foreign lower count counts.
+    if (s.maxGroup === group && ev.time - s.maxTime <= this.reorderMs) return undefined;
+    return { reason: 'nonce-count-backwards', alertKey: undefined, original: undefined };
+  }
+
+  /** (3) Accepted credentials for a nonce never issued, when the server's challenges were all seen. */
+  private neverIssued(a: AuthAttempt): void {
+    const nonce = a.nonce;
+    const known = this.known.get(nonce);
+    const t = a.request.time;
+    if (known !== undefined) {
+      if (a.outcome === 'accepted' && known.challenged) {
+        const s = this.servers.get(a.dstIp);
+        const age = t - known.time;
+        if (s !== undefined && age > s.maxAcceptedAgeMs) s.maxAcceptedAgeMs = age;
+        if (age > this.maxAcceptedAgeMs) this.maxAcceptedAgeMs = age;
+      }
+      return;
+    }
+    if (a.outcome === 'accepted' && this.allSeen(a, t)) {
+      this.report(a.request, { reason: NEVER, alertKey: undefined, original: undefined }, a.identity, a.realm, true, a.time);
+    }
+    // From now on this nonce is known: its next uses are the same device's (or reuse, caught by (1)).
+    this.remember(nonce, t, false);
+  }
+
+  /** True when every challenge of the server that could have issued a still-valid nonce was seen. */
+  private allSeen(a: AuthAttempt, t: number): boolean {
+    const s = this.servers.get(a.dstIp);
+    if (s === undefined || s.challenges < this.minChallenges) return false;
+    const lifetime = Math.max(this.lifetimeMs, 2 * s.maxAcceptedAgeMs);
+    if (t - s.firstTime <= lifetime || t <= this.knownIncompleteUntil) return false;
+    const p = this.pending.get(pairKey(a.dstIp, a.srcIp));
+    if (p === undefined) return false;
+    if (t - p.lostAt <= lifetime) return false;
+    // Another request of this source still waiting for its answer: its challenge may be lost.
+    for (const o of p.open) if (o !== a.tx && o.firstTime <= t) return false;
+    return true;
+  }
+
+  private remember(nonce: string, time: number, challenged: boolean): void {
+    const had = this.known.get(nonce);
+    if (had !== undefined) {
+      if (had.challenged || !challenged) return;
+      this.known.delete(nonce);
+    }
+    if (this.known.size >= DETECT_REPLAY_MAX_ISSUED_NONCES) {
+      const [oldKey, old] = this.known.entries().next().value as [string, KnownNonce];
+      this.known.delete(oldKey);
+      this.stats.knownEvictions++;
+      const until = old.time + Math.max(this.lifetimeMs, 2 * this.maxAcceptedAgeMs);
+      if (until > this.knownIncompleteUntil) this.knownIncompleteUntil = until;
+    }
+    this.known.set(nonce, { time, challenged });
+  }
+
+  private report(ev: SipEvent, v: Verdict, user: string, realm: string, accepted: boolean, time: number): string | undefined {
+    const group = sourceGroup(ev.frame.srcIp);
+    const key = `${group}|${user}`;
+    const w = this.alerts.hit(key, time);
+    if (w === undefined) return undefined;
+    const s = w.data;
+    s.reasons[v.reason]++;
+    if (accepted) s.accepted++;
+    s.methods[ev.method] = (s.methods[ev.method] ?? 0) + 1;
+    if (ev.msg.userAgent !== undefined) s.userAgents.add(escapeText(ev.msg.userAgent, 80));
+    pushFrame(s.frames, ev.frame.provenance.frame);
+    if (v.original !== undefined) {
+      s.originalSources.add(v.original.ip);
+      pushFrame(s.originalFrames, v.original.frame);
+    }
+    this.raise(key, w.firstTime, w.count, time, ev, v.reason, user, realm, s);
+    return key;
+  }
+
+  private accepted(a: AuthAttempt, key: string): void {
+    const w = this.alerts.peek(key, a.time);
+    if (w === undefined) return;
+    w.data.accepted++;
+    this.raise(key, w.firstTime, w.count, a.time, a.request, 'reused-from-other-source', a.identity, a.realm, w.data);
+  }
+
+  private raise(
+    key: string,
+    firstTime: number,
+    count: number,
+    time: number,
+    ev: SipEvent,
+    reason: ReplayReason,
+    user: string,
+    realm: string,
+    s: AlertState,
+  ): void {
+    const extension = this.ctx.site.extensionOf(user);
+    const who = extension === user ? `identity ${user}` : `extension ${extension} (Auth ID ${user})`;
+    const from = ev.frame.srcIp;
+    const server = ev.frame.dstIp;
+    const title =
+      reason === 'reused-from-other-source'
+        ? `Digest of ${who} replayed from ${from}`
+        : reason === 'nonce-count-backwards'
+          ? `Nonce count went backwards for ${who} from ${from}`
+          : `Credentials of ${who} for a nonce ${ev.frame.dstIp} never issued, from ${from}`;
+    this.ctx.raise({
+      key,
+      time,
+      firstTime,
+      count,
+      title,
+      source: { ip: from, port: ev.frame.srcPort, transport: ev.frame.transport },
+      target: { ip: ev.frame.dstIp, port: ev.frame.dstPort, extension, identity: user },
+      evidence: () => ({
+        reasons: { ...s.reasons },
+        identity: user,
+        realm,
+        server,
+        originalSources: s.originalSources.top(16).map((x) => x.value),
+        accepted: s.accepted,
+        methods: { ...s.methods },
+        userAgents: s.userAgents.top(4).map((x) => x.value),
+        // Digest responses and nonces are never shown: frames point to them in the capture.
+        frames: [...s.frames],
+        originalFrames: [...s.originalFrames],
+      }),
+    });
+  }
+}
+
+function credentialsOf(ev: SipEvent): DigestCredentials | undefined {
+  const c = ev.msg.authorization ?? ev.msg.proxyAuthorization;
+  return c !== undefined && c.isDigest ? c : undefined;
+}
+
+function pairKey(server: string, source: string): string {
+  return `${server}\u0000${source}`;
+}

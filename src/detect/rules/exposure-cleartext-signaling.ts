@@ -1,0 +1,166 @@
+import { DETECT_MAX_CLEARTEXT_PAIRS } from '../../config/limits.js';
+import { BoundedTable } from '../../core/bounded-table.js';
+import { escapeText } from '../../core/escape.js';
+import type { SipEvent } from '../../track/sip-event.js';
+import { classifyAddress, isPublicAddress } from '../net.js';
+import type { RuleModule } from '../rule.js';
+import { pushFrame } from '../window.js';
+
+/** Transports that carry SIP in clear text (TLS and WSS do not). */
+const CLEARTEXT = new Set(['udp', 'tcp', 'sctp', 'ws']);
+
+/** What one peer pair has shown so far. */
+interface PairState {
+  /** The side that answered (or was asked): the server of the exchange. */
+  readonly server: { ip: string; port: number };
+  readonly client: { ip: string; port: number };
+  readonly firstTime: number;
+  requests: number;
+  responses: number;
+  readonly methods: Record<string, number>;
+  readonly transports: string[];
+  credentials: boolean;
+  /** Digest user name of the first credentials seen (a name, never the response). */
+  identity: string;
+  credentialFrame: number | undefined;
+  readonly frames: number[];
+  /** A request followed an answer: both ends really talk (a forged source never gets this far). */
+  proven: boolean;
+  raised: 'none' | 'low' | 'medium';
+}
+
+function newPair(ev: SipEvent): PairState {
+  const f = ev.frame;
+  const src = { ip: f.srcIp, port: f.srcPort };
+  const dst = { ip: f.dstIp, port: f.dstPort };
+  return {
+    server: ev.isRequest ? dst : src,
+    client: ev.isRequest ? src : dst,
+    firstTime: ev.time,
+    requests: 0,
+    responses: 0,
+    methods: {},
+    transports: [],
+    credentials: false,
+    identity: '',
+    credentialFrame: undefined,
+    frames: [],
+    proven: false,
+    raised: 'none',
+  };
+}
+
+/** Documentation ranges count as public here so synthetic traffic behaves like internet traffic. */
+function isPublic(ip: string): boolean {
+  return isPublicAddress(ip, { documentationIsPublic: true });
+}
+
+/**
+ * exposure.cleartext-signaling: SIP over UDP/TCP/SCTP/WS with at least one public end, once per
+ * peer pair; raised to medium when digest credentials travel in it.
+ */
+export const exposureCleartextSignaling: RuleModule = {
+  meta: {
+    id: 'exposure.cleartext-signaling',
+    title: 'SIP signaling in clear text across the internet',
+    severity: 'low',
+    description:
+      'SIP travels over UDP, TCP, SCTP or plain WebSocket (not TLS or WSS) between two addresses of which at least ' +
+      'one is public (not private, loopback, link-local, CGNAT shared space or reserved; the documentation ranges ' +
+      'count as public so that examples and tests behave like internet traffic). Anyone on the path reads who ' +
+      'calls whom, and can alter or inject messages. The rule speaks once per pair of addresses, once the pair has ' +
+      'shown a two-way exchange (a request sent after an answer came back), and raises the alert to medium when a request of that pair carries ' +
+      'Authorization or Proxy-Authorization: a digest captured in clear text can be cracked offline. A private ' +
+      'address talking to a public one is behind NAT, so its messages cross the internet between public ' +
+      'addresses all the same.',
+    falsePositives:
+      'Loopback and private-network traffic (a lab, phones on the office LAN) never counts. A provider that ' +
+      'only offers SIP over UDP makes this finding unavoidable on the trunk: it is still true, and the fix is ' +
+      'an encrypted tunnel or another provider. Copies of TLS traffic decrypted before capture (HEP from a SIP ' +
+      'proxy, logs) are recognised by their TLS/WSS Via and not counted; a capture agent that reports such copies ' +
+      "with a plain transport and rewrites Via would be a false positive. One-shot exchanges (a scanner's single OPTIONS " +
+      'and its answer, forged sources) are not reported: the pair must send a request after an answer.',
+    remediation:
+      '3CX: have phones and apps register with SIP over TLS or through the 3CX tunnel / SBC (Phones → select the ' +
+      'phone → Provisioning: Transport TLS, or "Remote (STUN)/SBC"), keep 5060/UDP closed on the firewall except ' +
+      'for your providers, and pick SIP trunks that support TLS. Any PBX: offer a TLS transport (port 5061; ' +
+      'Asterisk pjsip transport=tls, Kamailio tls module, FreeSWITCH sofia TLS profile), require it for remote ' +
+      'devices, use SRTP for media, and reach remote sites over a VPN when TLS is not possible.',
+    references: [
+      'RFC 3261 §26.2 (Security mechanisms: transport and network layer security)',
+      'RFC 5630 (The use of the SIPS URI scheme)',
+      'RFC 8760 (digest algorithms for SIP) — a captured MD5 digest can be cracked offline',
+    ],
+    thresholds: {},
+    quietMs: 24 * 3_600_000,
+  },
+  create(ctx) {
+    const pairs = new BoundedTable<string, PairState>(
+      'exposure.cleartext-signaling',
+      DETECT_MAX_CLEARTEXT_PAIRS,
+    );
+    // One creator for the table, fed through `current`: no closure per message.
+    let current: SipEvent | undefined;
+    const createPair = (): PairState => newPair(current as SipEvent);
+    return {
+      onMessage(ev: SipEvent, _tx, retransmission): void {
+        if (retransmission) return;
+        const f = ev.frame;
+        if (!CLEARTEXT.has(f.transport)) return;
+        // A decrypted copy of a TLS hop still names TLS/WSS in the Via its sender added.
+        const via = ev.msg.vias[0];
+        if (via !== undefined && /^(?:tls|wss)$/i.test(via.transport)) return;
+        const key = f.srcIp < f.dstIp ? `${f.srcIp}|${f.dstIp}` : `${f.dstIp}|${f.srcIp}`;
+        // A pair already in the table was public when admitted: skip the address lookups.
+        if (!pairs.has(key) && !isPublic(f.srcIp) && !isPublic(f.dstIp)) return;
+        current = ev;
+        const st = pairs.touch(key, createPair);
+        if (st === undefined) return;
+        const frame = f.provenance.frame;
+        if (!st.transports.includes(f.transport)) st.transports.push(f.transport);
+        if (ev.isRequest) {
+          if (st.responses > 0) st.proven = true;
+          st.requests++;
+          if (st.methods[ev.method] !== undefined || Object.keys(st.methods).length < 16) {
+            st.methods[ev.method] = (st.methods[ev.method] ?? 0) + 1;
+          }
+          if (!st.credentials && (ev.msg.has('Authorization') || ev.msg.has('Proxy-Authorization'))) {
+            const cred = ev.msg.authorization ?? ev.msg.proxyAuthorization;
+            st.credentials = true;
+            st.identity = escapeText(cred?.username ?? '', 64);
+            st.credentialFrame = frame;
+          }
+        } else st.responses++;
+        pushFrame(st.frames, frame, 10);
+        // Only a two-way exchange counts: a spoofed or unanswered source is not a peer.
+        if (!st.proven) return;
+        const level = st.credentials ? 'medium' : 'low';
+        if (st.raised === level || st.raised === 'medium') return;
+        st.raised = level;
+        const transport = st.transports.join('/').toUpperCase();
+        const between = `${st.client.ip} and ${st.server.ip}`;
+        ctx.raise({
+          key,
+          time: ev.time,
+          firstTime: st.firstTime,
+          count: st.requests + st.responses,
+          title: st.credentials
+            ? `Digest credentials in clear-text SIP (${transport}) between ${between}`
+            : `Clear-text SIP (${transport}) between ${between}`,
+          target: { ip: st.server.ip, port: st.server.port },
+          severity: level,
+          evidence: {
+            client: { ip: st.client.ip, port: st.client.port, scope: classifyAddress(st.client.ip) },
+            server: { ip: st.server.ip, port: st.server.port, scope: classifyAddress(st.server.ip) },
+            transports: [...st.transports],
+            methods: { ...st.methods },
+            messages: st.requests + st.responses,
+            credentials: st.credentials,
+            ...(st.credentials ? { identity: st.identity, credentialFrame: st.credentialFrame } : {}),
+            frames: [...st.frames],
+          },
+        });
+      },
+    };
+  },
+};
