@@ -32,6 +32,8 @@ export interface AnalyzeOptions {
   readonly config?: Config;
   /** Overrides the configuration's sensor name. */
   readonly sensor?: string;
+  /** Receives every alert revision as it is made (the report keeps only the latest). */
+  readonly onRevision?: (alert: AlertJson) => void;
 }
 
 /** Runs the pipeline over every input file and returns the report document. */
@@ -44,7 +46,7 @@ export async function analyzeFiles(files: readonly string[], options: AnalyzeOpt
     trusted: config.network.trusted,
     identities: config.identities,
   });
-  const book = new AlertBook(site.name, options.sensor ?? config.sensor);
+  const book = new AlertBook(site.name, options.sensor ?? config.sensor, options.onRevision);
   const engine = new DetectionEngine(ALL_RULES, book, site, config.rules);
   const decoder: { sipPorts?: number[]; hepPorts?: number[] } = {};
   if (config.decode.sipPorts !== undefined) decoder.sipPorts = config.decode.sipPorts;

@@ -256,7 +256,7 @@ export const DETECT_REPLAY_MAX_CREDENTIALS = 50_000;
 export const DETECT_REPLAY_MAX_NONCE_COUNTS = 50_000;
 /** Nonces known to have been issued (seen in a challenge, or first seen in credentials before the
  * "never issued" test could be trusted), oldest dropped first. Dropping one that may still be valid
- * suspends the "never issued" test for one assumed nonce lifetime (counter `issuedEvictions`). */
+ * suspends the "never issued" test for one assumed nonce lifetime (counter `knownEvictions`). */
 export const DETECT_REPLAY_MAX_ISSUED_NONCES = 100_000;
 /** Servers (challenger addresses) whose observation time, challenge count and longest accepted
  * nonce age are kept; frequency admission past it (an unknown server is never judged). */

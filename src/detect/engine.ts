@@ -104,6 +104,7 @@ export class DetectionEngine implements TrackListener {
 
   /** End of input: detectors see the last time, then every open alert is closed. */
   flush(): void {
+    for (const d of this.detectors) d.onFlush?.();
     this.book.flush();
   }
 }

@@ -42,6 +42,8 @@ export interface Detector {
   onMalformed?(frame: SipFrame, anomalies: readonly Anomaly[], ev: SipEvent | undefined): void;
   /** Event time moved on (every message, and idle ticks). */
   onTick?(now: number): void;
+  /** End of input (analyze): finish deferred work such as queued password checks. */
+  onFlush?(): void;
 }
 
 /** What a detector reports: one call per threshold crossing or growth of an alert. */

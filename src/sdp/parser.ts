@@ -9,6 +9,7 @@
  */
 import { SDP_MAX_LINES, SDP_MAX_MEDIA } from '../config/limits.js';
 import type { Anomaly } from '../core/records.js';
+import { text } from '../sip/headers.js';
 
 /** Media direction (RFC 8866 section 6.7). */
 export type SdpDirection = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
@@ -143,10 +144,22 @@ const LF = 0x0a;
 const REDACTED = '<redacted>';
 
 function isIpv4Text(s: string): boolean {
-  const parts = s.split('.');
-  if (parts.length !== 4) return false;
-  for (const p of parts) if (!/^\d{1,3}$/.test(p) || Number(p) > 255) return false;
-  return true;
+  // A character loop: split() and a regex per part cost more than the rest of a c= line.
+  let parts = 0;
+  let digits = 0;
+  let v = 0;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 0x2e;
+    if (c === 0x2e) {
+      if (digits === 0 || v > 255 || ++parts > 4) return false;
+      digits = 0;
+      v = 0;
+    } else if (c >= 0x30 && c <= 0x39 && digits < 3) {
+      v = v * 10 + c - 0x30;
+      digits++;
+    } else return false;
+  }
+  return parts === 4;
 }
 
 function isIpv6Text(s: string): boolean {
@@ -168,7 +181,9 @@ function isIpv6Text(s: string): boolean {
 }
 
 function isFqdn(s: string): boolean {
-  return /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/.test(s);
+  return /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/.test(
+    s,
+  );
 }
 
 function addressMatches(addrType: string, address: string): boolean {
@@ -179,6 +194,10 @@ function addressMatches(addrType: string, address: string): boolean {
 }
 
 function words(v: string): string[] {
+  // Single spaces between words is the norm: split alone does it.
+  if (v.indexOf('  ') < 0 && v.charCodeAt(0) !== 0x20 && v.charCodeAt(v.length - 1) !== 0x20 && v !== '') {
+    return v.split(' ');
+  }
   const out: string[] = [];
   for (const w of v.split(' ')) if (w !== '') out.push(w);
   return out;
@@ -272,7 +291,11 @@ function parseBandwidth(v: string, st: State, offset: number): SdpBandwidth {
 }
 
 /** `inline:KEY||SALT|2^20|1:4` → method `inline`, info [`2^20`, `1:4`]; the key never leaves. */
-function parseCrypto(v: string, st: State, offset: number): { crypto: SdpCrypto | undefined; redacted: string } {
+function parseCrypto(
+  v: string,
+  st: State,
+  offset: number,
+): { crypto: SdpCrypto | undefined; redacted: string } {
   const w = words(v);
   const tag = w[0] !== undefined && /^\d{1,9}$/.test(w[0]) ? Number(w[0]) : NaN;
   const suite = w[1] ?? '';
@@ -289,7 +312,13 @@ function parseCrypto(v: string, st: State, offset: number): { crypto: SdpCrypto 
     const method = colon < 0 ? kp : kp.slice(0, colon);
     if (colon < 0 || method === '') flag(st, 'sdp_bad_attribute', offset, 'crypto');
     keyMethods.push(method);
-    const info = colon < 0 ? [] : kp.slice(colon + 1).split('|').slice(1);
+    const info =
+      colon < 0
+        ? []
+        : kp
+            .slice(colon + 1)
+            .split('|')
+            .slice(1);
     keyInfo.push(...info);
     redactedParams.push([`${method}:${REDACTED}`, ...info].join('|'));
   }
@@ -450,7 +479,7 @@ export function parseSdp(body: Buffer): Sdp {
       continue;
     }
     const t = String.fromCharCode(type);
-    const value = body.toString('utf8', offset + 2, le);
+    const value = text(body, offset + 2, le);
     if (!KNOWN.includes(t)) {
       flag(st, 'sdp_unknown_type', offset, `${t}=`);
       continue;
@@ -471,8 +500,14 @@ export function parseSdp(body: Buffer): Sdp {
       const portText = slash < 0 ? portSpec : portSpec.slice(0, slash);
       const countText = slash < 0 ? undefined : portSpec.slice(slash + 1);
       const port = /^\d{1,5}$/.test(portText) ? Number(portText) : NaN;
-      const portCount = countText !== undefined && /^\d{1,5}$/.test(countText) ? Number(countText) : undefined;
-      if (w.length < 4 || Number.isNaN(port) || port > 65535 || (countText !== undefined && portCount === undefined)) {
+      const portCount =
+        countText !== undefined && /^\d{1,5}$/.test(countText) ? Number(countText) : undefined;
+      if (
+        w.length < 4 ||
+        Number.isNaN(port) ||
+        port > 65535 ||
+        (countText !== undefined && portCount === undefined)
+      ) {
         flag(st, 'sdp_bad_media', offset);
       }
       cur = {
@@ -535,7 +570,8 @@ export function parseSdp(body: Buffer): Sdp {
     }
 
     // Session-level line.
-    if (SINGLE_SESSION.includes(t) && st.sessionSeen.includes(t)) flag(st, 'sdp_duplicate_line', offset, `${t}=`);
+    if (SINGLE_SESSION.includes(t) && st.sessionSeen.includes(t))
+      flag(st, 'sdp_duplicate_line', offset, `${t}=`);
     st.sessionSeen += t;
     switch (t) {
       case 'v':

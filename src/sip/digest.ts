@@ -146,7 +146,14 @@ interface AuthItem {
  * challenges (a bare token after a comma starts the next one). Issues: `sip_bad_auth_header`,
  * `sip_unterminated_quote`.
  */
-function parseAuthItems(buf: Buffer, s: number, e: number, many: boolean, max: number, issues: string[]): AuthItem[] {
+function parseAuthItems(
+  buf: Buffer,
+  s: number,
+  e: number,
+  many: boolean,
+  max: number,
+  issues: string[],
+): AuthItem[] {
   const items: AuthItem[] = [];
   let p = skipLws(buf, s, e);
   let cur: AuthItem | undefined;
@@ -256,7 +263,12 @@ export function parseChallenges(
 }
 
 /** Parses one Authorization / Proxy-Authorization field; undefined when it has no scheme. */
-export function parseCredentials(buf: Buffer, s: number, e: number, issues: string[]): DigestCredentials | undefined {
+export function parseCredentials(
+  buf: Buffer,
+  s: number,
+  e: number,
+  issues: string[],
+): DigestCredentials | undefined {
   const items = parseAuthItems(buf, s, e, false, 1, issues);
   const it = items[0];
   if (it === undefined) {
@@ -324,7 +336,13 @@ export function computeDigestResponse(
 ): string | undefined {
   const alg = digestHashName(params.algorithm);
   const { username, realm, nonce, uri } = params;
-  if (alg === undefined || username === undefined || realm === undefined || nonce === undefined || uri === undefined) {
+  if (
+    alg === undefined ||
+    username === undefined ||
+    realm === undefined ||
+    nonce === undefined ||
+    uri === undefined
+  ) {
     return undefined;
   }
   const qop = params.qop?.toLowerCase();

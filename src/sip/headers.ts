@@ -61,23 +61,41 @@ function buildCharTable(): Uint16Array {
   return t;
 }
 
+/** Byte value of SP. */
 export const SP = 0x20;
+/** Byte value of HTAB. */
 export const HTAB = 0x09;
+/** Byte value of CR. */
 export const CR = 0x0d;
+/** Byte value of LF. */
 export const LF = 0x0a;
+/** Byte value of ':'. */
 export const COLON = 0x3a;
+/** Byte value of ';'. */
 export const SEMI = 0x3b;
+/** Byte value of ','. */
 export const COMMA = 0x2c;
+/** Byte value of '"'. */
 export const DQUOTE = 0x22;
+/** Byte value of '\\'. */
 export const BACKSLASH = 0x5c;
+/** Byte value of '<'. */
 export const LAQUOT = 0x3c;
+/** Byte value of '>'. */
 export const RAQUOT = 0x3e;
+/** Byte value of '='. */
 export const EQUAL = 0x3d;
+/** Byte value of '/'. */
 export const SLASH = 0x2f;
+/** Byte value of '%'. */
 export const PERCENT = 0x25;
+/** Byte value of '@'. */
 export const AT = 0x40;
+/** Byte value of '?'. */
 export const QMARK = 0x3f;
+/** Byte value of '['. */
 export const LBRACKET = 0x5b;
+/** Byte value of ']'. */
 export const RBRACKET = 0x5d;
 
 /** True for an RFC 3261 token character. */
@@ -189,7 +207,8 @@ export function unquote(buf: Buffer, s: number, e: number): string {
     } else if (c === CR || c === LF) {
       // Folding inside a quoted string is LWS: one SP.
       while (a < b && (CHAR[buf[a]!]! & C_WS) !== 0) a++;
-      while (bytes.length > 0 && (bytes[bytes.length - 1] === SP || bytes[bytes.length - 1] === HTAB)) bytes.pop();
+      while (bytes.length > 0 && (bytes[bytes.length - 1] === SP || bytes[bytes.length - 1] === HTAB))
+        bytes.pop();
       bytes.push(SP);
       continue;
     }
@@ -246,7 +265,23 @@ export function startsWithLower(buf: Buffer, s: number, e: number, lower: string
  * are skipped and reported through `issues` as `sip_extraneous_header_separator`. Returns the
  * number of elements found (which may exceed max).
  */
-export function splitList(buf: Buffer, s: number, e: number, out: number[], max: number, issues: string[] | null): number {
+export function splitList(
+  buf: Buffer,
+  s: number,
+  e: number,
+  out: number[],
+  max: number,
+  issues: string[] | null,
+): number {
+  // Most values hold one element: a native search for a comma avoids walking every byte.
+  const comma = buf.indexOf(COMMA, s);
+  if (comma < 0 || comma >= e) {
+    const a = skipLws(buf, s, e);
+    const b = trimLwsEnd(buf, a, e);
+    if (a === b) return 0;
+    if (max > 0) out.push(a, b);
+    return 1;
+  }
   let count = 0;
   let elemStart = s;
   let angle = false;
@@ -277,6 +312,12 @@ export function splitList(buf: Buffer, s: number, e: number, out: number[], max:
   return count;
 }
 
+/** Bytes that end an unquoted parameter value: ';' and LWS, plus ',' inside a comma list. */
+const STOP_VALUE = new Uint8Array(256);
+const STOP_LIST = new Uint8Array(256);
+for (const c of [SEMI, SP, HTAB, CR, LF]) STOP_VALUE[c] = STOP_LIST[c] = 1;
+STOP_LIST[COMMA] = 1;
+
 /**
  * Offsets of the parameters found by the last `scanParams` call, four per parameter: name start,
  * name end, value start, value end (value start is -1 for a valueless parameter; a quoted value
@@ -293,7 +334,13 @@ export let paramScanEnd = 0;
  * (`sip_extraneous_header_separator`), text that is not a parameter (`sip_bad_param`), an open
  * quoted value (`sip_unterminated_quote`), too many (`sip_too_many_params`).
  */
-export function scanParams(buf: Buffer, s: number, e: number, stopAtComma: boolean, issues: string[] | null): number {
+export function scanParams(
+  buf: Buffer,
+  s: number,
+  e: number,
+  stopAtComma: boolean,
+  issues: string[] | null,
+): number {
   let n = 0;
   let p = s;
   for (;;) {
@@ -334,11 +381,8 @@ export function scanParams(buf: Buffer, s: number, e: number, stopAtComma: boole
           q = e;
         } else q = end;
       } else {
-        while (q < e) {
-          const d = buf[q]!;
-          if (d === SEMI || (CHAR[d]! & C_WS) !== 0 || (d === COMMA && stopAtComma)) break;
-          q++;
-        }
+        const stop = stopAtComma ? STOP_LIST : STOP_VALUE;
+        while (q < e && stop[buf[q]!] === 0) q++;
       }
       ve = q;
       if (vs === ve && issues !== null) issues.push('sip_bad_param');
@@ -395,31 +439,56 @@ export interface HeaderDef {
   readonly single: boolean;
 }
 
-/** Ids of the headers the parser reads itself. Unknown headers have id -1. */
+// Ids (indexes in HEADER_DEFS) of the headers the parser reads itself; unknown headers have id -1.
+/** Header id of Via. */
 export const H_VIA = 0;
+/** Header id of From. */
 export const H_FROM = 1;
+/** Header id of To. */
 export const H_TO = 2;
+/** Header id of Call-ID. */
 export const H_CALL_ID = 3;
+/** Header id of CSeq. */
 export const H_CSEQ = 4;
+/** Header id of Contact. */
 export const H_CONTACT = 5;
+/** Header id of Content-Length. */
 export const H_CONTENT_LENGTH = 6;
+/** Header id of Content-Type. */
 export const H_CONTENT_TYPE = 7;
+/** Header id of Max-Forwards. */
 export const H_MAX_FORWARDS = 8;
+/** Header id of Expires. */
 export const H_EXPIRES = 9;
+/** Header id of User-Agent. */
 export const H_USER_AGENT = 10;
+/** Header id of Server. */
 export const H_SERVER = 11;
+/** Header id of Authorization. */
 export const H_AUTHORIZATION = 12;
+/** Header id of Proxy-Authorization. */
 export const H_PROXY_AUTHORIZATION = 13;
+/** Header id of WWW-Authenticate. */
 export const H_WWW_AUTHENTICATE = 14;
+/** Header id of Proxy-Authenticate. */
 export const H_PROXY_AUTHENTICATE = 15;
+/** Header id of Route. */
 export const H_ROUTE = 16;
+/** Header id of Record-Route. */
 export const H_RECORD_ROUTE = 17;
+/** Header id of Session-Expires. */
 export const H_SESSION_EXPIRES = 18;
+/** Header id of Supported. */
 export const H_SUPPORTED = 19;
+/** Header id of Allow. */
 export const H_ALLOW = 20;
+/** Header id of Date. */
 export const H_DATE = 21;
+/** Header id of Min-Expires. */
 export const H_MIN_EXPIRES = 22;
+/** Header id of Retry-After. */
 export const H_RETRY_AFTER = 23;
+/** Header id of Warning. */
 export const H_WARNING = 24;
 
 const L = true;
@@ -544,6 +613,30 @@ export function headerIdFromBytes(buf: Buffer, s: number, e: number): number {
   return -1;
 }
 
+/**
+ * Tries the known names against the bytes at p: a match must be followed by ':', SP or HTAB.
+ * Returns `(id + 1) | (length << 8)`, or 0 when no known name is there (the caller then scans
+ * the name as a token). Checking candidates directly saves scanning the name twice.
+ */
+export function knownHeaderAt(buf: Buffer, p: number, end: number): number {
+  const first = buf[p]! | 0x20;
+  if (first >= 128) return 0;
+  const bucket = BUCKETS[first]!;
+  for (let i = 0; i < bucket.length; i++) {
+    const k = bucket[i]!;
+    const len = NAME_LENGTHS[k]!;
+    const e = p + len;
+    if (e >= end) continue;
+    const after = buf[e];
+    if (after !== COLON && after !== SP && after !== HTAB) continue;
+    const base = NAME_OFFSETS[k]! - p;
+    let j = p + 1;
+    while (j < e && (buf[j]! | 0x20) === NAME_BYTES[base + j]) j++;
+    if (j === e) return (NAME_IDS[k]! + 1) | (len << 8);
+  }
+  return 0;
+}
+
 /** Id of a header name given as text (any case, compact forms too); -1 when unknown. */
 export function headerId(name: string): number {
   const id = NAME_TO_ID.get(name);
@@ -556,6 +649,9 @@ export function canonicalHeaderName(name: string): string {
   const id = headerId(name);
   return id < 0 ? name : HEADER_DEFS[id]!.name;
 }
+
+/** 1 for the ids of headers that may appear once (HEADER_DEFS[id].single), for fast checks. */
+export const SINGLE_HEADER: Uint8Array = Uint8Array.from(HEADER_DEFS, (d) => (d.single ? 1 : 0));
 
 /** True when the header's values are comma-separated lists. */
 export function isListHeader(id: number): boolean {

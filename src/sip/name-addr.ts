@@ -118,7 +118,8 @@ export class NameAddr {
   /** The parsed URI; undefined for a Contact `*` or when no URI could be found. */
   get uri(): SipUri | undefined {
     if (this.#uriValue === null) {
-      this.#uriValue = this.#uriStart < this.#uriEnd ? parseUri(this.#buf, this.#uriStart, this.#uriEnd) : undefined;
+      this.#uriValue =
+        this.#uriStart < this.#uriEnd ? parseUri(this.#buf, this.#uriStart, this.#uriEnd) : undefined;
     }
     return this.#uriValue;
   }
@@ -161,10 +162,24 @@ export function parseNameAddr(buf: Buffer, s: number, e: number, contact: boolea
   let p = skipLws(buf, s, e);
   e = trimLwsEnd(buf, p, e);
   if (contact && e - p === 1 && buf[p] === 0x2a) {
-    return new NameAddr(buf, DISPLAY_NONE, p, p, p, p, e, e, undefined, true, undefined, undefined, NO_ISSUES);
+    return new NameAddr(
+      buf,
+      DISPLAY_NONE,
+      p,
+      p,
+      p,
+      p,
+      e,
+      e,
+      undefined,
+      true,
+      undefined,
+      undefined,
+      NO_ISSUES,
+    );
   }
   let displayKind = DISPLAY_NONE;
-  let displayStart = p;
+  const displayStart = p;
   let displayEnd = p;
   let lt = -1;
   if (p < e && buf[p] === DQUOTE) {
@@ -177,7 +192,21 @@ export function parseNameAddr(buf: Buffer, s: number, e: number, contact: boolea
       while (i < e && buf[i] !== LAQUOT) i++;
       displayEnd = trimLwsEnd(buf, p, i);
       if (i === e) {
-        return new NameAddr(buf, displayKind, displayStart, e, e, e, e, e, undefined, false, undefined, undefined, issues);
+        return new NameAddr(
+          buf,
+          displayKind,
+          displayStart,
+          e,
+          e,
+          e,
+          e,
+          e,
+          undefined,
+          false,
+          undefined,
+          undefined,
+          issues,
+        );
       }
       lt = i;
     } else {
@@ -216,8 +245,8 @@ export function parseNameAddr(buf: Buffer, s: number, e: number, contact: boolea
   let uriEnd: number;
   let paramStart: number;
   if (lt >= 0) {
-    let gt = lt + 1;
-    while (gt < e && buf[gt] !== RAQUOT) gt++;
+    let gt = buf.indexOf(RAQUOT, lt + 1);
+    if (gt < 0 || gt > e) gt = e;
     uriStart = lt + 1;
     uriEnd = gt;
     if (gt === e) issues = addIssue(issues, 'sip_bad_uri');
@@ -250,7 +279,7 @@ export function parseNameAddr(buf: Buffer, s: number, e: number, contact: boolea
   let expires: number | undefined;
   let q: number | undefined;
   if (paramStart < e) {
-    SCRATCH.length = 0;
+    if (SCRATCH.length !== 0) SCRATCH.length = 0;
     const n = scanParams(buf, paramStart, e, false, SCRATCH);
     for (let i = 0; i < SCRATCH.length; i++) issues = addIssue(issues, SCRATCH[i]!);
     for (let i = 0; i < n; i++) {

@@ -61,7 +61,7 @@ function lineFeed(d: Buffer, from: number): number {
 export function isPlausibleStartLine(d: Buffer, s: number, lf: number): boolean {
   let e = lf;
   if (e > s && d[e - 1] === CR) e--;
-  if (e - s < 12 || e - s > SIP_STREAM_MAX_HEADER_BYTES) return false;
+  if (e - s < 11 || e - s > SIP_STREAM_MAX_HEADER_BYTES) return false;
   if (d[s] === 0x53 && d[s + 1] === 0x49 && d[s + 2] === 0x50 && d[s + 3] === 0x2f) {
     // SIP/x.y SP 3DIGIT
     let i = s + 4;
@@ -345,7 +345,11 @@ export class SipStreamFramer {
         kind = PEND_NONE;
         continue;
       }
-      const he = this.headerEnd(d, kind === PEND_HEAD ? Math.max(lf, hint) : lf, p + SIP_STREAM_MAX_HEADER_BYTES);
+      const he = this.headerEnd(
+        d,
+        kind === PEND_HEAD ? Math.max(lf, hint) : lf,
+        p + SIP_STREAM_MAX_HEADER_BYTES,
+      );
       if (he === NEED_MORE) {
         this.outKind = PEND_HEAD;
         this.outHint = this.scanResume;

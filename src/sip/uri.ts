@@ -111,7 +111,9 @@ export class SipUri {
 
   /** Password with %-escapes decoded (deprecated by RFC 3261, still seen in attacks). */
   get password(): string | undefined {
-    return this.#passwordStart < 0 ? undefined : decodeEscapes(this.#buf, this.#passwordStart, this.#hostStart - 1);
+    return this.#passwordStart < 0
+      ? undefined
+      : decodeEscapes(this.#buf, this.#passwordStart, this.#hostStart - 1);
   }
 
   /** Host as written: hostname, IPv4, or IPv6 reference with its brackets (`[2001:db8::1]`); '' when none. */
@@ -168,7 +170,9 @@ export class SipUri {
   get headers(): ReadonlyMap<string, string> {
     if (this.#headerMap === undefined) {
       this.#headerMap =
-        this.#headerStart < 0 ? EMPTY_MAP : splitPairs(this.#buf, this.#headerStart + 1, this.#end, 0x26, false);
+        this.#headerStart < 0
+          ? EMPTY_MAP
+          : splitPairs(this.#buf, this.#headerStart + 1, this.#end, 0x26, false);
     }
     return this.#headerMap;
   }
@@ -185,7 +189,13 @@ export class SipUri {
   }
 }
 
-function splitPairs(buf: Buffer, s: number, e: number, sep: number, lowerNames: boolean): Map<string, string> {
+function splitPairs(
+  buf: Buffer,
+  s: number,
+  e: number,
+  sep: number,
+  lowerNames: boolean,
+): Map<string, string> {
   const map = new Map<string, string>();
   let i = s;
   while (i < e && map.size < SIP_MAX_PARAMS) {
@@ -219,26 +229,17 @@ export function decodeEscapes(buf: Buffer, s: number, e: number): string {
   let n = 0;
   for (i = s; i < e; i++) {
     const c = buf[i]!;
-    if (c === PERCENT && i + 2 < e && (CHAR[buf[i + 1]!]! & C_HEX) !== 0 && (CHAR[buf[i + 2]!]! & C_HEX) !== 0) {
+    if (
+      c === PERCENT &&
+      i + 2 < e &&
+      (CHAR[buf[i + 1]!]! & C_HEX) !== 0 &&
+      (CHAR[buf[i + 2]!]! & C_HEX) !== 0
+    ) {
       bytes[n++] = hexVal(buf[i + 1]!) * 16 + hexVal(buf[i + 2]!);
       i += 2;
     } else bytes[n++] = c;
   }
   return bytes.toString('utf8', 0, n);
-}
-
-/** True when every byte of [s, e) is of class `cls` or a valid %HH escape. */
-function validChars(buf: Buffer, s: number, e: number, cls: number): boolean {
-  for (let i = s; i < e; i++) {
-    const c = buf[i]!;
-    if ((CHAR[c]! & cls) !== 0) continue;
-    if (c === PERCENT && i + 2 < e && (CHAR[buf[i + 1]!]! & C_HEX) !== 0 && (CHAR[buf[i + 2]!]! & C_HEX) !== 0) {
-      i += 2;
-      continue;
-    }
-    return false;
-  }
-  return true;
 }
 
 /** True when [s, e) is a dotted-quad IPv4 address. */
@@ -299,6 +300,22 @@ function lowerScheme(buf: Buffer, s: number, e: number): string {
   return text(buf, s, e).toLowerCase();
 }
 
+// Byte classes of a hostport, one table lookup per byte (the host loop is the URI check's hot spot).
+const HP_INVALID = 0;
+const HP_NUMERIC = 1;
+const HP_NAME = 2;
+const HP_COLON = 3;
+const HP_END = 4;
+const HOSTPORT = new Uint8Array(256);
+for (let c = 0; c < 256; c++) {
+  if ((CHAR[c]! & C_DIGIT) !== 0 || c === 0x2e) HOSTPORT[c] = HP_NUMERIC;
+  else if ((CHAR[c]! & C_HOST) !== 0) HOSTPORT[c] = HP_NAME;
+  else HOSTPORT[c] = HP_INVALID;
+}
+HOSTPORT[COLON] = HP_COLON;
+HOSTPORT[SEMI] = HP_END;
+HOSTPORT[QMARK] = HP_END;
+
 /** Where the last scanUri call found each part (-1: absent). Read right after the call. */
 const scan = {
   schemeEnd: 0,
@@ -354,51 +371,79 @@ function scanUri(buf: Buffer, s: number, e: number): number {
   }
   const schemeEnd = p;
   p++;
-  for (let i = p; i < e; i++) {
-    if ((CHAR[buf[i]!]! & C_WS) !== 0) {
-      issues |= BAD_URI;
-      break;
-    }
-  }
   let kind = SCHEME_OTHER;
-  if (equalsLower(buf, s, schemeEnd, 'sip') || equalsLower(buf, s, schemeEnd, 'sips')) kind = SCHEME_SIP;
-  else if (equalsLower(buf, s, schemeEnd, 'tel')) kind = SCHEME_TEL;
-  if (kind === SCHEME_TEL) {
-    let semi = p;
-    while (semi < e && buf[semi] !== SEMI) semi++;
-    if (semi === p) issues |= BAD_URI;
-    scan.userStart = p;
-    scan.userEnd = semi;
-    scan.paramStart = semi;
-    scan.issues = issues;
-    return kind;
-  }
-  if (kind === SCHEME_OTHER) {
-    if (p === e) issues |= BAD_URI;
+  const n = schemeEnd - s;
+  if ((n === 3 || n === 4) && equalsLower(buf, s, s + 3, 'sip') && (n === 3 || (buf[s + 3]! | 0x20) === 0x73)) {
+    kind = SCHEME_SIP;
+  } else if (n === 3 && equalsLower(buf, s, schemeEnd, 'tel')) kind = SCHEME_TEL;
+  if (kind !== SCHEME_SIP) {
+    // tel and other schemes are not validated beyond having no whitespace.
+    for (let i = p; i < e; i++) {
+      if ((CHAR[buf[i]!]! & C_WS) !== 0) {
+        issues |= BAD_URI;
+        break;
+      }
+    }
+    if (kind === SCHEME_TEL) {
+      let semi = p;
+      while (semi < e && buf[semi] !== SEMI) semi++;
+      if (semi === p) issues |= BAD_URI;
+      scan.userStart = p;
+      scan.userEnd = semi;
+      scan.paramStart = semi;
+    } else if (p === e) issues |= BAD_URI;
     scan.issues = issues;
     return kind;
   }
 
-  // userinfo: neither user nor password may hold a raw '@', so the first one ends it.
-  let at = p;
-  while (at < e && buf[at] !== AT) at++;
+  // userinfo: neither user nor password may hold a raw '@', so the first one ends it. Every byte
+  // of a SIP URI is checked against its part's class below, whitespace included.
+  let at = buf.indexOf(AT, p);
+  if (at >= e) at = -1;
   let hp = p;
-  if (at < e) {
-    let colon = p;
-    while (colon < at && buf[colon] !== COLON) colon++;
-    if (colon === p || !validChars(buf, p, colon, C_USER)) issues |= BAD_URI;
+  if (at >= 0) {
+    let colon = -1;
+    let i = p;
+    for (; i < at; i++) {
+      const c = buf[i]!;
+      if (c === COLON) {
+        colon = i;
+        break;
+      }
+      if ((CHAR[c]! & C_USER) === 0 && !escapeAt(buf, i, at)) issues |= BAD_URI;
+    }
+    if (i === p) issues |= BAD_URI;
     scan.userStart = p;
-    scan.userEnd = colon;
-    if (colon < at) {
-      if (!validChars(buf, colon + 1, at, C_PASSWORD)) issues |= BAD_URI;
+    scan.userEnd = colon < 0 ? at : colon;
+    if (colon >= 0) {
+      for (i = colon + 1; i < at; i++) {
+        if ((CHAR[buf[i]!]! & C_PASSWORD) === 0 && !escapeAt(buf, i, at)) issues |= BAD_URI;
+      }
       scan.passwordStart = colon + 1;
     }
     hp = at + 1;
   }
 
-  // hostport ends at the first ';' (uri-parameters) or '?' (headers).
+  // hostport: one pass finds its end (';' or '?'), counts colons and classifies the characters.
   let hpEnd = hp;
-  while (hpEnd < e && buf[hpEnd] !== SEMI && buf[hpEnd] !== QMARK) hpEnd++;
+  let colons = 0;
+  let firstColon = -1;
+  let numeric = true;
+  let hostChars = true;
+  if (hp < e && buf[hp] === LBRACKET) {
+    while (hpEnd < e && buf[hpEnd] !== SEMI && buf[hpEnd] !== QMARK) hpEnd++;
+  } else {
+    for (; hpEnd < e; hpEnd++) {
+      const k = HOSTPORT[buf[hpEnd]!]!;
+      if (k === HP_NUMERIC) continue;
+      if (k === HP_NAME) {
+        if (colons === 0) numeric = false;
+      } else if (k === HP_END) break;
+      else if (k === HP_COLON) {
+        if (colons++ === 0) firstColon = hpEnd;
+      } else if (colons === 0) hostChars = false;
+    }
+  }
   let hostEnd = hpEnd;
   let hostType = H_NAME;
   let portStart = -1;
@@ -415,48 +460,57 @@ function scanUri(buf: Buffer, s: number, e: number): number {
         else issues |= BAD_URI;
       }
     }
+  } else if (colons >= 2) {
+    // `sip:2001:db8::10`: the port cannot be told from the address (RFC 5118 section 4.2).
+    issues |= IPV6_NO_BRACKETS;
+    hostType = H_V6;
   } else {
-    let colons = 0;
-    let firstColon = hpEnd;
-    for (let i = hp; i < hpEnd; i++) {
-      if (buf[i] === COLON) {
-        if (colons === 0) firstColon = i;
-        colons++;
-      }
-    }
-    if (colons >= 2) {
-      // `sip:2001:db8::10`: the port cannot be told from the address (RFC 5118 section 4.2).
-      issues |= IPV6_NO_BRACKETS;
-      hostType = H_V6;
-    } else {
+    if (firstColon >= 0) {
       hostEnd = firstColon;
-      if (firstColon === hp || !validChars(buf, hp, firstColon, C_HOST) || buf[hp] === 0x2e || buf[hp] === 0x2d) {
-        issues |= BAD_URI;
-      } else if (isIpv4(buf, hp, firstColon)) hostType = H_V4;
-      else if (looksNumeric(buf, hp, firstColon)) issues |= BAD_URI;
-      if (firstColon < hpEnd) portStart = firstColon + 1;
+      portStart = firstColon + 1;
+    }
+    if (hostEnd === hp || !hostChars || buf[hp] === 0x2e || buf[hp] === 0x2d) issues |= BAD_URI;
+    else if (numeric) {
+      // Digits and dots only: meant as an IPv4 address, so an invalid one is an error.
+      if (isIpv4(buf, hp, hostEnd)) hostType = H_V4;
+      else issues |= BAD_URI;
     }
   }
   scan.hostStart = hp;
   scan.hostEnd = hostEnd;
   scan.hostType = hostType;
   if (portStart >= 0) {
-    let n = 0;
+    let v = 0;
     let i = portStart;
-    for (; i < hpEnd && (CHAR[buf[i]!]! & C_DIGIT) !== 0 && n <= 65535; i++) n = n * 10 + buf[i]! - 0x30;
-    if (i !== hpEnd || i === portStart || n > 65535) issues |= BAD_URI;
-    else scan.port = n;
+    for (; i < hpEnd && (CHAR[buf[i]!]! & C_DIGIT) !== 0 && v <= 65535; i++) v = v * 10 + buf[i]! - 0x30;
+    if (i !== hpEnd || i === portStart || v > 65535) issues |= BAD_URI;
+    else scan.port = v;
   }
 
-  let qm = hpEnd;
-  while (qm < e && buf[qm] !== QMARK) qm++;
-  if (hpEnd < qm && !validChars(buf, hpEnd, qm, C_PARAM | C_PARAM_SEP)) issues |= BAD_URI;
-  if (qm < e && !validChars(buf, qm + 1, e, C_HEADER | C_HEADER_SEP)) issues |= BAD_URI;
+  // uri-parameters up to '?', then headers; one pass validates both.
+  let qm = e;
+  let cls = C_PARAM | C_PARAM_SEP;
+  for (let i = hpEnd; i < e; i++) {
+    const c = buf[i]!;
+    if (c === QMARK && qm === e) {
+      qm = i;
+      cls = C_HEADER | C_HEADER_SEP;
+      continue;
+    }
+    if ((CHAR[c]! & cls) === 0 && !escapeAt(buf, i, e)) issues |= BAD_URI;
+  }
   scan.paramStart = hpEnd;
   scan.paramEnd = qm;
   scan.headerStart = qm < e ? qm : -1;
   scan.issues = issues;
   return kind;
+}
+
+/** True when buf[i] starts a %HH escape that ends before e. */
+function escapeAt(buf: Buffer, i: number, e: number): boolean {
+  return (
+    buf[i] === PERCENT && i + 2 < e && (CHAR[buf[i + 1]!]! & C_HEX) !== 0 && (CHAR[buf[i + 2]!]! & C_HEX) !== 0
+  );
 }
 
 /**
@@ -475,15 +529,6 @@ export function parseUri(buf: Buffer, s: number, e: number): SipUri {
 export function uriIssues(buf: Buffer, s: number, e: number): readonly string[] {
   scanUri(buf, s, e);
   return ISSUE_SETS[scan.issues]!;
-}
-
-/** Digits and dots only: meant as an IPv4 address, so not a valid one is an error, not a hostname. */
-function looksNumeric(buf: Buffer, s: number, e: number): boolean {
-  for (let i = s; i < e; i++) {
-    const c = buf[i]!;
-    if (c !== 0x2e && (CHAR[c]! & C_DIGIT) === 0) return false;
-  }
-  return true;
 }
 
 /** Parses a URI given as text (tests, configuration). */

@@ -103,7 +103,8 @@ export class Via {
   get branch(): string | undefined {
     if (this.#branch === null) {
       const s = this.#branchStart;
-      this.#branch = s === ABSENT ? undefined : s === NO_VALUE ? '' : tokenOrQuoted(this.#buf, s, this.#branchEnd);
+      this.#branch =
+        s === ABSENT ? undefined : s === NO_VALUE ? '' : tokenOrQuoted(this.#buf, s, this.#branchEnd);
     }
     return this.#branch;
   }
@@ -133,12 +134,20 @@ const NO_VALUE = -2;
 
 function transportName(buf: Buffer, s: number, e: number): string {
   switch (e - s) {
-    case 3:
+    case 3: {
+      // Upper case as sent by nearly everyone: three byte compares.
+      const a = buf[s];
+      const b = buf[s + 1];
+      const c = buf[s + 2];
+      if (a === 0x55 && b === 0x44 && c === 0x50) return 'UDP';
+      if (a === 0x54 && b === 0x43 && c === 0x50) return 'TCP';
+      if (a === 0x54 && b === 0x4c && c === 0x53) return 'TLS';
       if (equalsLower(buf, s, e, 'udp')) return 'UDP';
       if (equalsLower(buf, s, e, 'tcp')) return 'TCP';
       if (equalsLower(buf, s, e, 'tls')) return 'TLS';
       if (equalsLower(buf, s, e, 'wss')) return 'WSS';
       break;
+    }
     case 2:
       if (equalsLower(buf, s, e, 'ws')) return 'WS';
       break;
@@ -168,7 +177,14 @@ function skipToComma(buf: Buffer, p: number, e: number): number {
  * `sip_bad_via`, `sip_bad_version`, `sip_extraneous_header_separator`,
  * `sip_ipv6_reference_without_brackets`, `sip_bad_ipv6_reference` and the parameter scanner's codes.
  */
-export function parseVias(buf: Buffer, s: number, e: number, out: Via[], max: number, issues: string[]): number {
+export function parseVias(
+  buf: Buffer,
+  s: number,
+  e: number,
+  out: Via[],
+  max: number,
+  issues: string[],
+): number {
   let dropped = 0;
   let p = s;
   for (;;) {
@@ -244,7 +260,7 @@ export function parseVias(buf: Buffer, s: number, e: number, out: Via[], max: nu
     }
     p = hs;
     const hostStart = p;
-    let hostEnd = p;
+    let hostEnd: number;
     let ipv6 = false;
     let port: number | undefined;
     let portStart = -1;
@@ -266,9 +282,10 @@ export function parseVias(buf: Buffer, s: number, e: number, out: Via[], max: nu
     } else {
       let he = p;
       let colons = 0;
-      while (he < e && ((CHAR[buf[he]!]! & C_HOST) !== 0 || buf[he] === COLON)) {
-        if (buf[he] === COLON) colons++;
-        he++;
+      for (; he < e; he++) {
+        const c = buf[he]!;
+        if (c === COLON) colons++;
+        else if ((CHAR[c]! & C_HOST) === 0) break;
       }
       if (colons >= 2) {
         issues.push('sip_ipv6_reference_without_brackets');

@@ -17,7 +17,8 @@ interface Expected {
   mayFind: string[];
   mustNotFind: string[];
   benign: boolean;
-  attackers: string[];
+  /** Attacker addresses, or a sentence describing a generated range (distributed captures). */
+  attackers: string[] | string;
 }
 
 const DIR = 'test/fixtures/captures';
@@ -38,17 +39,17 @@ for (const c of expected) {
     for (const rule of c.mustNotFind) assert.ok(!raised.has(rule), `${rule} must not be raised`);
     if (c.benign) {
       const loud = document.alerts.filter((a) => severityRank(a.severity) >= severityRank('medium'));
-      const tolerated = loud.filter((a) => !c.mayFind.includes(a.rule));
-      assert.deepEqual(tolerated.map((a) => `${a.rule}: ${a.title}`), [], 'benign traffic raises nothing at medium or above');
+      const tolerated = loud.filter((a) => !c.mayFind.includes(a.rule) && !c.findings.includes(a.rule));
+      // Findings (a weak password, a stale device) are posture problems the capture really has.
+      assert.deepEqual(tolerated.map((a) => `${a.rule}: ${a.title}`), [], 'benign traffic raises no attack at medium or above');
     }
     // Alerts about attacks name the attackers, never the PBX or the phones.
-    for (const a of document.alerts) {
-      if (!c.attacks.includes(a.rule) || a.source === undefined || c.attackers.length === 0) continue;
-      if (a.rule === 'exposure.enumeration-oracle') continue;
-      assert.ok(
-        c.attackers.some((ip) => a.source?.ip === ip) || a.source.ip.startsWith('127.100.') || a.source.ip.startsWith('127.2'),
-        `${a.rule} names ${a.source.ip}, not an attacker`,
-      );
+    if (Array.isArray(c.attackers) && c.attackers.length > 0) {
+      const attackers = c.attackers;
+      for (const a of document.alerts) {
+        if (!c.attacks.includes(a.rule) || a.source === undefined || a.rule === 'exposure.enumeration-oracle') continue;
+        assert.ok(attackers.includes(a.source.ip), `${a.rule} names ${a.source.ip}, not an attacker`);
+      }
     }
   });
 }

@@ -86,6 +86,7 @@ test('a million spoofed sources neither grow memory nor hide a real brute force'
   assert.equal(brute.revision, 1);
   assert.equal(brute.count, 5, 'raised at the fifth rejected guess');
   // The tables really were under pressure: admission refused or evicted spoofed keys.
-  const t = pipeline.tracker.transactions.stats;
-  assert.ok(t.transactions > FLOOD, 'every request was tracked or refused');
+  const t = pipeline.tracker.transactions;
+  assert.ok(t.stats.evictions + t.stats.rejections > 0, 'admission control was exercised');
+  assert.ok(t.size <= 20_000, 'the transaction table stayed within its bound');
 });

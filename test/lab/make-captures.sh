@@ -209,10 +209,10 @@ cap_svmap-scan() {
 	meta <<-EOF
 	{"profile": "leaky+hardened+3cx-like", "pbx": ["$LEAKY", "$HARDENED", "$TCX"], "transport": "udp",
 	 "tool": "svmap (SIPVicious 0.3.3)", "attackers": ["127.0.2.1"],
-	 "attacks": ["scan.tool-fingerprint"], "findings": ["exposure.vulnerable-version"],
+	 "attacks": ["scan.tool-fingerprint"], "findings": [], "mayFind": ["exposure.vulnerable-version"],
 	 "mayFind": [], "mustNotFind": ["auth.bruteforce", "dos.flood", "recon.extension-enumeration"],
 	 "identities": [], "weakPassword": null,
-	 "description": "svmap sweeps 127.0.0.8-15 with OPTIONS (User-Agent friendly-scanner, From \"sipvicious\"). The three lab PBXs answer 200 OK (leaky with Server: kamailio (5.6.3 ...), 3cx-like with User-Agent: 3CXPhoneSystem 18.0.9.20, hardened with no version); the five other addresses answer ICMP port unreachable. exposure.vulnerable-version is for the 3CX 18 banner."}
+	 "description": "svmap sweeps 127.0.0.8-15 with OPTIONS (User-Agent friendly-scanner, From \"sipvicious\"). The three lab PBXs answer 200 OK (leaky with Server: kamailio (5.6.3 ...), 3cx-like with User-Agent: 3CXPhoneSystem 18.0.9.20, hardened with no version); the five other addresses answer ICMP port unreachable. exposure.vulnerable-version may be raised for a banner only when the bundled, sourced version list names that version (3CX 18.0.9.20 and Kamailio 5.6.3 are not in it)."}
 	EOF
 }
 
@@ -233,7 +233,7 @@ svwar_meta() { # PROFILE PBX ATTACKER METHOD ORACLE(yes/no/stops) NOTE
 	[ "$5" = yes ] && oracle=', "exposure.enumeration-oracle"'
 	[ "$5" != yes ] && must_not="$must_not"', "exposure.enumeration-oracle"'
 	[ "$5" = stops ] && attacks='"scan.tool-fingerprint"' && may="$may"', "recon.extension-enumeration"'
-	[ "$1" = 3cx-like ] && findings='["exposure.vulnerable-version"]'
+	[ "$1" = 3cx-like ] && may="$may"', "exposure.vulnerable-version"'
 	[ "$1" = leaky ] && may="$may"', "exposure.vulnerable-version"'
 	meta <<-EOF
 	{"profile": "$1", "pbx": "$2", "transport": "udp", "tool": "svwar (SIPVicious 0.3.3)",
@@ -309,7 +309,7 @@ cap_svcrack-3cx() {
 	{"profile": "3cx-like", "pbx": "$TCX", "transport": "udp", "tool": "svcrack (SIPVicious 0.3.3)",
 	 "attackers": ["127.0.2.21"],
 	 "attacks": ["auth.bruteforce", "scan.tool-fingerprint", "auth.success-after-failures", "auth.weak-password"],
-	 "findings": ["exposure.vulnerable-version"], "mayFind": ["dos.flood"], "mustNotFind": ["auth.credential-stuffing", "auth.distributed-bruteforce", "auth.stale-credentials"],
+	 "findings": [], "mayFind": ["exposure.vulnerable-version", "dos.flood"], "mustNotFind": ["auth.credential-stuffing", "auth.distributed-bruteforce", "auth.stale-credentials"],
 	 "identities": ["${AUTHID[101]}"], "weakPassword": {"identity": "${AUTHID[101]}", "extension": "101", "password": "1234"},
 	 "toolReported": "$found",
 	 "description": "svcrack with a leaked Auth ID: digest user ${AUTHID[101]}, To/From extension 101 (-e 101). REGISTER, 407 realm 3CXPhoneSystem qop=auth, REGISTER with Proxy-Authorization, 403 Forbidden for the 12 wrong guesses, 200 OK for '1234'. The identity is the Auth ID; the site model maps it to extension 101."}
@@ -385,8 +385,8 @@ cap_sipsak-flood-options-3cx() {
 	cap_stop; pbx_down_all
 	meta <<-EOF
 	{"profile": "3cx-like", "pbx": "$TCX", "transport": "udp", "tool": "sipsak 0.9.8.1 (flood mode -F)",
-	 "attackers": ["127.0.2.25"], "attacks": ["dos.flood"], "findings": ["exposure.vulnerable-version"],
-	 "mayFind": [], "mustNotFind": ["auth.bruteforce", "recon.extension-enumeration"],
+	 "attackers": ["127.0.2.25"], "attacks": ["dos.flood"], "findings": [],
+	 "mayFind": ["exposure.vulnerable-version"], "mustNotFind": ["auth.bruteforce", "recon.extension-enumeration"],
 	 "identities": [], "weakPassword": null,
 	 "description": "sipsak floods 2000 OPTIONS as fast as it can (well over 10 000/s) and exits; the PBX's 200 OK answers that arrive after sipsak closed its socket are answered by ICMP port unreachable from the attacker's address."}
 	EOF

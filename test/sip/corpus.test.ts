@@ -67,11 +67,14 @@ const VALID: Record<string, (m: SipMessage) => void> = {
     assert.equal(m.contacts.length, 1);
     assert.equal(c?.display, 'Quoted string ""');
     assert.equal(c?.q, 0.33);
-    assert.deepEqual([...(c?.params ?? [])], [
-      ['newparam', 'newvalue'],
-      ['secondparam', ''],
-      ['q', '0.33'],
-    ]);
+    assert.deepEqual(
+      [...(c?.params ?? [])],
+      [
+        ['newparam', 'newvalue'],
+        ['secondparam', ''],
+        ['q', '0.33'],
+      ],
+    );
     assert.equal(m.header('s'), '');
     assert.equal(m.header('Subject'), '');
     assert.equal(m.header('NewFangledHeader'), 'newfangled value continued newfangled value');
@@ -95,7 +98,7 @@ const VALID: Record<string, (m: SipMessage) => void> = {
     assert.equal(m.from?.display, "token1~` token2'+_ token3*%!.-");
     assert.equal(m.from?.tag, "_token~1'+`*%!-.");
     assert.equal(m.from?.params.get("fromparam''~+*_!.-%"), 'работающий');
-    assert.equal(m.callId, "intmeth.word%ZK-!.*_+'@word`~)(><:\\/\"][?}{");
+    assert.equal(m.callId, 'intmeth.word%ZK-!.*_+\'@word`~)(><:\\/"][?}{');
     assert.equal(m.maxForwards, 255);
     assert.equal(m.header("extensionHeader-!.%*+_`'~"), '\ufeff大停電');
     assert.equal(m.contentLength, 0);
@@ -182,7 +185,13 @@ const VALID: Record<string, (m: SipMessage) => void> = {
   'transports.dat': (m) => {
     assert.deepEqual(
       m.vias.map((v) => `${v.transport} ${v.host}`),
-      ['UDP t1.example.com', 'SCTP t2.example.com', 'TLS t3.example.com', 'UNKNOWN t4.example.com', 'TCP t5.example.com'],
+      [
+        'UDP t1.example.com',
+        'SCTP t2.example.com',
+        'TLS t3.example.com',
+        'UNKNOWN t4.example.com',
+        'TCP t5.example.com',
+      ],
     );
     assert.equal(m.callId, 'transports.kijh4akdnaqjkwendsasfdj');
   },
@@ -243,15 +252,12 @@ const SEMANTIC: Record<string, (m: SipMessage) => void> = {
     assert.deepEqual(codes(m), ['sip_missing_branch']);
   },
   'insuf.dat': (m) => {
-    assert.deepEqual(
-      m.anomalies.map((a) => `${a.code}:${a.detail}`).sort(),
-      [
-        'sip_missing_header:Call-ID',
-        'sip_missing_header:From',
-        'sip_missing_header:Max-Forwards',
-        'sip_missing_header:To',
-      ],
-    );
+    assert.deepEqual(m.anomalies.map((a) => `${a.code}:${a.detail}`).sort(), [
+      'sip_missing_header:Call-ID',
+      'sip_missing_header:From',
+      'sip_missing_header:Max-Forwards',
+      'sip_missing_header:To',
+    ]);
     assert.equal(m.cseq?.seq, 193942);
   },
   'unkscm.dat': (m) => {
@@ -291,16 +297,13 @@ const SEMANTIC: Record<string, (m: SipMessage) => void> = {
     assert.equal(m.authorization?.params.get('opaque-data'), 'here');
   },
   'multi01.dat': (m) => {
-    assert.deepEqual(
-      m.anomalies.map((a) => `${a.code}:${a.detail}`).sort(),
-      [
-        'sip_duplicate_single_header:CSeq',
-        'sip_duplicate_single_header:Call-ID',
-        'sip_duplicate_single_header:From',
-        'sip_duplicate_single_header:Max-Forwards',
-        'sip_duplicate_single_header:To',
-      ],
-    );
+    assert.deepEqual(m.anomalies.map((a) => `${a.code}:${a.detail}`).sort(), [
+      'sip_duplicate_single_header:CSeq',
+      'sip_duplicate_single_header:Call-ID',
+      'sip_duplicate_single_header:From',
+      'sip_duplicate_single_header:Max-Forwards',
+      'sip_duplicate_single_header:To',
+    ]);
     // The first value of each is the one used.
     assert.equal(m.callId, 'multi01.98asdh@192.0.2.1');
     assert.equal(m.cseq?.seq, 5);
@@ -474,10 +477,7 @@ describe('RFC 4475 invalid messages (3.1.2)', () => {
     assert.equal(scalar.contacts[0]?.expires, 4294967295);
     assert.equal(scalar.expires, 4294967295);
     const lg = load('rfc4475', 'scalarlg.dat');
-    assert.deepEqual(
-      lg.anomalies.map((a) => a.detail).sort(),
-      ['CSeq', 'Retry-After', 'Warning'],
-    );
+    assert.deepEqual(lg.anomalies.map((a) => a.detail).sort(), ['CSeq', 'Retry-After', 'Warning']);
     const ltgt = load('rfc4475', 'ltgtruri.dat');
     assert.equal(ltgt.requestUri?.user, 'user');
     const lws = load('rfc4475', 'lwsruri.dat');

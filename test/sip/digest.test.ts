@@ -98,7 +98,10 @@ describe('Digest credentials', () => {
   });
 
   it('decodes username* (RFC 7616), escapes in quoted values, and keeps other schemes', () => {
-    assert.equal(parseCredentialsText("Digest username*=UTF-8''J%C3%A4s%C3%B8n%20Doe, realm=\"r\"")?.username, 'Jäsøn Doe');
+    assert.equal(
+      parseCredentialsText('Digest username*=UTF-8\'\'J%C3%A4s%C3%B8n%20Doe, realm="r"')?.username,
+      'Jäsøn Doe',
+    );
     assert.equal(parseCredentialsText('Digest username="a\\"b", realm="r"')?.username, 'a"b');
     const basic = parseCredentialsText('Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==');
     assert.equal(basic?.scheme, 'Basic');
@@ -174,11 +177,28 @@ describe('computeDigestResponse', () => {
   });
 
   it('gives undefined when it cannot compute', () => {
-    const p = { username: 'u', realm: 'r', nonce: 'n', uri: 'sip:r', cnonce: 'c', ncRaw: '00000001', qop: 'auth' };
+    const p = {
+      username: 'u',
+      realm: 'r',
+      nonce: 'n',
+      uri: 'sip:r',
+      cnonce: 'c',
+      ncRaw: '00000001',
+      qop: 'auth',
+    };
     assert.equal(computeDigestResponse({ ...p, algorithm: 'SHA-1' }, 'pw', 'REGISTER'), undefined);
-    assert.equal(computeDigestResponse({ ...p, algorithm: 'MD5', nonce: undefined }, 'pw', 'REGISTER'), undefined);
-    assert.equal(computeDigestResponse({ ...p, algorithm: 'MD5', cnonce: undefined }, 'pw', 'REGISTER'), undefined);
-    assert.equal(computeDigestResponse({ ...p, algorithm: 'MD5', qop: 'bogus' }, 'pw', 'REGISTER'), undefined);
+    assert.equal(
+      computeDigestResponse({ ...p, algorithm: 'MD5', nonce: undefined }, 'pw', 'REGISTER'),
+      undefined,
+    );
+    assert.equal(
+      computeDigestResponse({ ...p, algorithm: 'MD5', cnonce: undefined }, 'pw', 'REGISTER'),
+      undefined,
+    );
+    assert.equal(
+      computeDigestResponse({ ...p, algorithm: 'MD5', qop: 'bogus' }, 'pw', 'REGISTER'),
+      undefined,
+    );
     assert.equal(digestHashName('SHA-512-256'), 'sha512-256');
     assert.equal(digestHashName(undefined), 'md5');
     assert.equal(digestHashName('AKAv1-MD5'), undefined);

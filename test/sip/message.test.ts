@@ -107,7 +107,9 @@ describe('parseSipMessage: start line and framing', () => {
     assert.equal(lead.start, 4);
     assert.deepEqual(lead.anomalies, []);
     // zeek's sip-junk-before-request.pcap: four NULs then the request line.
-    const junk = parseSipMessage(Buffer.from('\x00\x00\x00\x00REGISTER sip:1.1.1.1:5060 SIP/2.0\r\n\r\n', 'latin1'));
+    const junk = parseSipMessage(
+      Buffer.from('\x00\x00\x00\x00REGISTER sip:1.1.1.1:5060 SIP/2.0\r\n\r\n', 'latin1'),
+    );
     assert.equal(junk.method, 'REGISTER');
     assert.equal(junk.anomalies[0]?.code, 'sip_junk_before_request');
     assert.equal(junk.anomalies[0]?.detail, '4 bytes');
@@ -115,7 +117,10 @@ describe('parseSipMessage: start line and framing', () => {
 
   it('frames the body by Content-Length and keeps trailing datagram bytes out', () => {
     const body = 'v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\n';
-    const data = Buffer.concat([request(['Content-Type: application/sdp'], body, 'INVITE'), Buffer.from('JUNK')]);
+    const data = Buffer.concat([
+      request(['Content-Type: application/sdp'], body, 'INVITE'),
+      Buffer.from('JUNK'),
+    ]);
     const m = parseSipMessage(data);
     assert.equal(m.body.toString(), body);
     assert.equal(m.length, data.length - 4);
@@ -149,8 +154,14 @@ describe('parseSipMessage: start line and framing', () => {
   });
 
   it('flags headers that never end and lines that are not headers', () => {
-    const m = parseSipMessage(Buffer.from('OPTIONS sip:a@b SIP/2.0\r\nCall-ID: x\r\nno colon here\r\n[bad]: 1\r\nTo: <sip:a@b>'));
-    assert.deepEqual(codes(m).slice(0, 3), ['sip_header_without_colon', 'sip_bad_header_name', 'sip_headers_unterminated']);
+    const m = parseSipMessage(
+      Buffer.from('OPTIONS sip:a@b SIP/2.0\r\nCall-ID: x\r\nno colon here\r\n[bad]: 1\r\nTo: <sip:a@b>'),
+    );
+    assert.deepEqual(codes(m).slice(0, 3), [
+      'sip_header_without_colon',
+      'sip_bad_header_name',
+      'sip_headers_unterminated',
+    ]);
     assert.equal(m.to?.uri?.user, 'a');
     assert.deepEqual(m.headerNames(), ['Call-ID', 'To']);
   });
@@ -213,7 +224,11 @@ describe('parseSipMessage: headers', () => {
   });
 
   it('undoes folding in values', () => {
-    const m = parseSipMessage(Buffer.from('OPTIONS sip:a@b SIP/2.0\r\nSubject: first\r\n  second\r\n\tthird\r\nCall-ID:\r\n folded-id\r\n\r\n'));
+    const m = parseSipMessage(
+      Buffer.from(
+        'OPTIONS sip:a@b SIP/2.0\r\nSubject: first\r\n  second\r\n\tthird\r\nCall-ID:\r\n folded-id\r\n\r\n',
+      ),
+    );
     assert.equal(m.header('Subject'), 'first second third');
     assert.equal(m.callId, 'folded-id');
   });
@@ -263,8 +278,13 @@ describe('parseSipMessage: bounds', () => {
   });
 
   it('reads at most SIP_MAX_VIAS Via values and SIP_MAX_LIST_VALUES list values', () => {
-    const via = Array.from({ length: SIP_MAX_VIAS + 5 }, (_, i) => `Via: SIP/2.0/UDP h${i};branch=z9hG4bK${i}`);
-    const contacts = [`Contact: ${Array.from({ length: SIP_MAX_LIST_VALUES + 5 }, (_, i) => `<sip:c${i}@h>`).join(',')}`];
+    const via = Array.from(
+      { length: SIP_MAX_VIAS + 5 },
+      (_, i) => `Via: SIP/2.0/UDP h${i};branch=z9hG4bK${i}`,
+    );
+    const contacts = [
+      `Contact: ${Array.from({ length: SIP_MAX_LIST_VALUES + 5 }, (_, i) => `<sip:c${i}@h>`).join(',')}`,
+    ];
     const m = parseSipMessage(request([...via, ...contacts]));
     assert.equal(m.vias.length, SIP_MAX_VIAS);
     assert.equal(m.contacts.length, SIP_MAX_LIST_VALUES);
@@ -309,13 +329,21 @@ describe('parseSipMessage: fuzz', () => {
     for (const c of m.contacts) void [c.uri?.host, c.display, c.params];
     void m.requestUri?.params;
     void m.requestUri?.headers;
-    void [m.routes, m.recordRoutes, m.authorization, m.proxyAuthorization, m.wwwAuthenticate, m.proxyAuthenticate];
+    void [
+      m.routes,
+      m.recordRoutes,
+      m.authorization,
+      m.proxyAuthorization,
+      m.wwwAuthenticate,
+      m.proxyAuthenticate,
+    ];
     void [m.uri, m.reason, m.version, m.sessionExpires, m.supported, m.allow, m.expires, m.mediaType];
     void m.headerNames();
     void m.headers('Accept');
     for (const a of m.anomalies) {
       assert.ok(a.code in SIP_ANOMALIES, `undocumented ${a.code}`);
-      if (a.offset !== undefined) assert.ok(a.offset >= 0 && a.offset <= data.length, `${a.code} offset ${a.offset}`);
+      if (a.offset !== undefined)
+        assert.ok(a.offset >= 0 && a.offset <= data.length, `${a.code} offset ${a.offset}`);
     }
     assert.ok(m.length >= 0 && m.length <= data.length);
     assert.ok(m.body.length <= data.length);
@@ -348,7 +376,11 @@ describe('parseSipMessage: fuzz', () => {
             b = b.subarray(0, at);
             break;
           case 2:
-            b = Buffer.concat([b.subarray(0, at), Buffer.from([special[rand(special.length)]!]), b.subarray(at)]);
+            b = Buffer.concat([
+              b.subarray(0, at),
+              Buffer.from([special[rand(special.length)]!]),
+              b.subarray(at),
+            ]);
             break;
           default: {
             const other = seeds[rand(seeds.length)]!;

@@ -15,7 +15,12 @@ interface Run {
 }
 
 function framer(): Run {
-  const run: Run = { messages: [], anomalies: [], framer: undefined as unknown as SipStreamFramer, maxBuffered: 0 };
+  const run: Run = {
+    messages: [],
+    anomalies: [],
+    framer: undefined as unknown as SipStreamFramer,
+    maxBuffered: 0,
+  };
   run.framer = new SipStreamFramer({
     onMessage: (m) => run.messages.push(m),
     onAnomaly: (a) => run.anomalies.push(a),
@@ -68,7 +73,9 @@ const REGISTER = Buffer.from(
 const INVITE = Buffer.from(
   'INVITE sip:100@pbx.example.com SIP/2.0\r\nVia: SIP/2.0/TCP 192.0.2.45:5062;branch=z9hG4bK2\r\nContent-Type: application/sdp\r\nContent-Length: 10\r\n\r\nv=0\r\ns=-\r\n',
 );
-const OK = Buffer.from('SIP/2.0 200 OK\r\nVia: SIP/2.0/TCP 192.0.2.45:5062;branch=z9hG4bK2\r\nContent-Length:   3\r\n\r\nabc');
+const OK = Buffer.from(
+  'SIP/2.0 200 OK\r\nVia: SIP/2.0/TCP 192.0.2.45:5062;branch=z9hG4bK2\r\nContent-Length:   3\r\n\r\nabc',
+);
 
 describe('SipStreamFramer', () => {
   it('has streamable corpus messages to work with', () => {
@@ -126,7 +133,7 @@ describe('SipStreamFramer', () => {
       assert.deepEqual(text(whole.messages), text(expected));
       assert.deepEqual(whole.anomalies, []);
       const cuts: number[] = [];
-      for (let p = 0; p < stream.length; ) {
+      for (let p = 0; p < stream.length;) {
         p += 1 + rand(rand(3) === 0 ? 8 : 400);
         if (p < stream.length) cuts.push(p);
       }
@@ -156,7 +163,7 @@ describe('SipStreamFramer', () => {
       const stream = Buffer.concat(parts);
       const whole = feed(stream, []);
       const cuts: number[] = [];
-      for (let p = 0; p < stream.length; ) {
+      for (let p = 0; p < stream.length;) {
         p += 1 + rand(300);
         if (p < stream.length) cuts.push(p);
       }
@@ -247,8 +254,22 @@ describe('SipStreamFramer', () => {
   });
 
   it('recognises plausible start lines', () => {
-    const yes = ['INVITE sip:a@b SIP/2.0\r\n', 'SIP/2.0 200 OK\r\n', 'SIP/2.0 100 \r\n', 'OPTIONS sip:x SIP/2.0  \r\n', 'NEWMETHOD sip:x SIP/2.0\n'];
-    const no = ['v=0\r\n', 'INVITE sip:a@b\r\n', 'SIP/2.0 2000 OK\r\n', 'GET / HTTP/1.1\r\n', ' INVITE sip:a SIP/2.0\r\n', 'a=rtpmap:0 PCMU/8000\r\n'];
+    const yes = [
+      'INVITE sip:a@b SIP/2.0\r\n',
+      'SIP/2.0 200 OK\r\n',
+      'SIP/2.0 100 \r\n',
+      'SIP/2.0 200\r\n',
+      'OPTIONS sip:x SIP/2.0  \r\n',
+      'NEWMETHOD sip:x SIP/2.0\n',
+    ];
+    const no = [
+      'v=0\r\n',
+      'INVITE sip:a@b\r\n',
+      'SIP/2.0 2000 OK\r\n',
+      'GET / HTTP/1.1\r\n',
+      ' INVITE sip:a SIP/2.0\r\n',
+      'a=rtpmap:0 PCMU/8000\r\n',
+    ];
     for (const l of yes) assert.ok(isPlausibleStartLine(Buffer.from(l), 0, l.indexOf('\n')), l);
     for (const l of no) assert.ok(!isPlausibleStartLine(Buffer.from(l), 0, l.indexOf('\n')), l);
   });
@@ -259,7 +280,13 @@ describe('SipStreamFramer', () => {
       s = (Math.imul(s, 1103515245) + 12345) >>> 0;
       return (s >>> 8) % n;
     };
-    const pieces = [Buffer.from('SIP/2.0 200 OK\r\n'), Buffer.from('INVITE sip:a SIP/2.0\r\n'), Buffer.from('\r\n\r\n'), Buffer.from('Content-Length: 99999999\r\n'), Buffer.from('l: 5\r\n')];
+    const pieces = [
+      Buffer.from('SIP/2.0 200 OK\r\n'),
+      Buffer.from('INVITE sip:a SIP/2.0\r\n'),
+      Buffer.from('\r\n\r\n'),
+      Buffer.from('Content-Length: 99999999\r\n'),
+      Buffer.from('l: 5\r\n'),
+    ];
     const t0 = Date.now();
     for (let round = 0; round < 200; round++) {
       const run = framer();

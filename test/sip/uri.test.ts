@@ -8,7 +8,9 @@ const ip4 = (s: string): boolean => isIpv4(Buffer.from(s), 0, s.length);
 
 describe('SIP URIs', () => {
   it('reads every part of a full sip URI', () => {
-    const u = parseUriText('sip:alice:secret@[2001:db8::1]:5061;transport=TLS;lr;maddr=239.255.255.1?Subject=hi%20there&Priority=urgent');
+    const u = parseUriText(
+      'sip:alice:secret@[2001:db8::1]:5061;transport=TLS;lr;maddr=239.255.255.1?Subject=hi%20there&Priority=urgent',
+    );
     assert.equal(u.scheme, 'sip');
     assert.equal(u.user, 'alice');
     assert.equal(u.password, 'secret');
@@ -16,17 +18,23 @@ describe('SIP URIs', () => {
     assert.equal(u.hostType, 'ipv6');
     assert.equal(u.hostAddress, '2001:db8::1');
     assert.equal(u.port, 5061);
-    assert.deepEqual([...u.params], [
-      ['transport', 'TLS'],
-      ['lr', ''],
-      ['maddr', '239.255.255.1'],
-    ]);
+    assert.deepEqual(
+      [...u.params],
+      [
+        ['transport', 'TLS'],
+        ['lr', ''],
+        ['maddr', '239.255.255.1'],
+      ],
+    );
     assert.equal(u.param('TRANSPORT'), 'TLS');
     assert.equal(u.hasHeaders, true);
-    assert.deepEqual([...u.headers], [
-      ['Subject', 'hi there'],
-      ['Priority', 'urgent'],
-    ]);
+    assert.deepEqual(
+      [...u.headers],
+      [
+        ['Subject', 'hi there'],
+        ['Priority', 'urgent'],
+      ],
+    );
     assert.deepEqual(u.issues, []);
     assert.equal(u.isSip, true);
   });
@@ -99,10 +107,27 @@ describe('SIP URIs', () => {
     for (const s of ['256.0.0.1', '1.2.3', '1.2.3.4.5', '1..2.3', '01234.1.1.1', 'a.b.c.d', '1.2.3.']) {
       assert.ok(!ip4(s), s);
     }
-    for (const s of ['::', '::1', '1::', '2001:db8::9:1', '1:2:3:4:5:6:7:8', '::ffff:192.0.2.10', '2001:db8::192.0.2.1']) {
+    for (const s of [
+      '::',
+      '::1',
+      '1::',
+      '2001:db8::9:1',
+      '1:2:3:4:5:6:7:8',
+      '::ffff:192.0.2.10',
+      '2001:db8::192.0.2.1',
+    ]) {
       assert.ok(ip6(s), s);
     }
-    for (const s of ['1:2:3:4:5:6:7:8:9', '1::2::3', '2001:db8:::192.0.2.1', '12345::', 'g::', ':1:2', '1:', '1:2:3:4:5:6:7']) {
+    for (const s of [
+      '1:2:3:4:5:6:7:8:9',
+      '1::2::3',
+      '2001:db8:::192.0.2.1',
+      '12345::',
+      'g::',
+      ':1:2',
+      '1:',
+      '1:2:3:4:5:6:7',
+    ]) {
       assert.ok(!ip6(s), s);
     }
   });
@@ -119,7 +144,8 @@ describe('SIP URIs', () => {
     for (let i = 0; i < 5000; i++) {
       const n = Math.floor(rand() * 40);
       const b = Buffer.alloc(n);
-      for (let j = 0; j < n; j++) b[j] = rand() < 0.7 ? alphabet[Math.floor(rand() * alphabet.length)]! : Math.floor(rand() * 256);
+      for (let j = 0; j < n; j++)
+        b[j] = rand() < 0.7 ? alphabet[Math.floor(rand() * alphabet.length)]! : Math.floor(rand() * 256);
       const u = parseUri(b, 0, b.length);
       for (const c of u.issues) assert.ok(c in SIP_ANOMALIES, c);
       void u.user;

@@ -25,7 +25,9 @@ function vias(text: string, max = 70): { list: Via[]; issues: string[]; dropped:
 
 describe('name-addr values', () => {
   it('reads a quoted display name with escapes, URI, tag and params', () => {
-    const a = parseNameAddrText('"Bob \\"The\\" Builder" <sip:bob@biloxi.example.com;transport=tcp> ;tag=a6c85cf; foo = "x;y"');
+    const a = parseNameAddrText(
+      '"Bob \\"The\\" Builder" <sip:bob@biloxi.example.com;transport=tcp> ;tag=a6c85cf; foo = "x;y"',
+    );
     assert.equal(a.display, 'Bob "The" Builder');
     assert.equal(a.rawUri, 'sip:bob@biloxi.example.com;transport=tcp');
     assert.equal(a.uri?.params.get('transport'), 'tcp');
@@ -99,7 +101,9 @@ describe('name-addr values', () => {
 
 describe('Via values', () => {
   it('reads protocol, transport, sent-by and the parameters trackers key on', () => {
-    const { list, issues } = vias('SIP/2.0/UDP 192.0.2.45:5062;branch=z9hG4bK776asdhds;rport=5062;received=198.51.100.7;maddr=224.2.0.1;ttl=16');
+    const { list, issues } = vias(
+      'SIP/2.0/UDP 192.0.2.45:5062;branch=z9hG4bK776asdhds;rport=5062;received=198.51.100.7;maddr=224.2.0.1;ttl=16',
+    );
     assert.deepEqual(issues, []);
     const v = list[0]!;
     assert.equal(v.protocol, 'SIP/2.0');
@@ -116,7 +120,9 @@ describe('Via values', () => {
   });
 
   it('reads several values per field, LWS around slashes and lower-case transports', () => {
-    const { list, issues } = vias('SIP / 2.0 / tcp  pbx.example.com ; branch = z9hG4bKa , sip/2.0/wss [2001:db8::1]:443;rport');
+    const { list, issues } = vias(
+      'SIP / 2.0 / tcp  pbx.example.com ; branch = z9hG4bKa , sip/2.0/wss [2001:db8::1]:443;rport',
+    );
     assert.deepEqual(issues, []);
     assert.deepEqual(
       list.map((v) => [v.transport, v.host, v.port, v.branch, v.rport]),

@@ -98,7 +98,7 @@ export const authDigestReplay: RuleModule = {
       'address (an IPv6 /64 counts as one) within `memorySeconds`; (2) the nonce count of one nonce and cnonce going ' +
       'backwards (RFC 7616 asks it to grow with every request), from another source or more than ' +
       '`reorderSeconds` after the higher count; (3) credentials the server accepted for a nonce it never issued — ' +
-      'claimed only when the detector has watched that server\'s challenges for longer than the assumed nonce ' +
+      "claimed only when the detector has watched that server's challenges for longer than the assumed nonce " +
       'lifetime (`nonceLifetimeSeconds`, or twice the oldest nonce the server was seen to accept), has seen at ' +
       'least `minChallenges` of them, dropped none that could still be valid, and saw every earlier request of that ' +
       'source answered.',
@@ -107,11 +107,12 @@ export const authDigestReplay: RuleModule = {
       'forwarding the credentials (it sends them from the address they were sent to, or keeps the original Via ' +
       'below its own), nor a dual-stack client retrying the same request over the other address family. A device ' +
       'reusing its own stale nonce is the same source and is not a replay; a nonce answered stale=true never counts. ' +
-      'A phone whose address changes (mobile roaming) while reusing a nonce without qop may look like (1). A server ' +
-      'with nonces valid far longer than assumed, seen for the first time, is covered by the lifetime it is seen ' +
-      'to accept.',
+      'A phone whose address changes (mobile roaming) while reusing a nonce without qop may look like (1), as may one ' +
+      'account on two devices when the server hands both the same nonce (itself a crypto.weak-nonce finding). For (3), ' +
+      'a server is judged with twice the oldest nonce it was seen to accept when that is longer than assumed; a ' +
+      'server whose nonces stay valid for hours should get a larger `nonceLifetimeSeconds` before it shows that.',
     remediation:
-      '3CX: block the replaying source (IP Blocklist), change the identity\'s Auth ID and password, and have remote ' +
+      "3CX: block the replaying source (IP Blocklist), change the identity's Auth ID and password, and have remote " +
       'extensions use TLS (SIP over TLS for 3CX apps and provisioned phones) or the 3CX SBC so digests cannot be ' +
       'captured. Any PBX (Asterisk, Kamailio, FreeSWITCH): require qop=auth and check nonce counts (Kamailio ' +
       'nonce_count / one_time_nonce), bind nonces to the client address and keep them short-lived, reject nonces ' +
@@ -141,10 +142,22 @@ export class ReplayDetector {
   private readonly reorderMs: number;
   private readonly lifetimeMs: number;
   private readonly minChallenges: number;
-  private readonly digests = new BoundedTable<string, SeenDigest>('auth.digest-replay credentials', DETECT_REPLAY_MAX_CREDENTIALS);
-  private readonly counts = new BoundedTable<string, NonceCount>('auth.digest-replay nonce counts', DETECT_REPLAY_MAX_NONCE_COUNTS);
-  private readonly servers = new BoundedTable<string, ServerState>('auth.digest-replay servers', DETECT_REPLAY_MAX_SERVERS);
-  private readonly pending = new BoundedTable<string, Pending>('auth.digest-replay pending', DETECT_REPLAY_MAX_PENDING);
+  private readonly digests = new BoundedTable<string, SeenDigest>(
+    'auth.digest-replay credentials',
+    DETECT_REPLAY_MAX_CREDENTIALS,
+  );
+  private readonly counts = new BoundedTable<string, NonceCount>(
+    'auth.digest-replay nonce counts',
+    DETECT_REPLAY_MAX_NONCE_COUNTS,
+  );
+  private readonly servers = new BoundedTable<string, ServerState>(
+    'auth.digest-replay servers',
+    DETECT_REPLAY_MAX_SERVERS,
+  );
+  private readonly pending = new BoundedTable<string, Pending>(
+    'auth.digest-replay pending',
+    DETECT_REPLAY_MAX_PENDING,
+  );
   /** Known nonces, oldest first (Map insertion order). */
   private readonly known = new Map<string, KnownNonce>();
   /** The "never issued" test is off until then: a nonce that may still be valid was forgotten. */
@@ -153,20 +166,38 @@ export class ReplayDetector {
   private maxAcceptedAgeMs = 0;
   /** Decisions awaiting the request's outcome; entries vanish with their transactions. */
   private readonly verdicts = new WeakMap<Transaction, Verdict>();
-  private readonly alerts = new KeyedWindows<AlertState>('auth.digest-replay', DETECT_MAX_AUTH_KEYS, 3_600_000, () => ({
-    reasons: { 'reused-from-other-source': 0, 'nonce-count-backwards': 0, 'nonce-never-issued': 0 },
-    originalSources: new CappedSet(16),
-    methods: {},
-    userAgents: new CappedSet(4),
-    frames: [],
-    originalFrames: [],
-    accepted: 0,
-  }));
+  private readonly alerts = new KeyedWindows<AlertState>(
+    'auth.digest-replay',
+    DETECT_MAX_AUTH_KEYS,
+    3_600_000,
+    () => ({
+      reasons: { 'reused-from-other-source': 0, 'nonce-count-backwards': 0, 'nonce-never-issued': 0 },
+      originalSources: new CappedSet(16),
+      methods: {},
+      userAgents: new CappedSet(4),
+      frames: [],
+      originalFrames: [],
+      accepted: 0,
+    }),
+  );
   /** Counters (for metrics and tests). */
   readonly stats = { knownEvictions: 0, relays: 0, retransmissions: 0 };
 
+  constructor(private readonly ctx: DetectorContext) {
+    this.memoryMs = (ctx.thresholds.memorySeconds ?? 3600) * 1000;
+    this.reorderMs = (ctx.thresholds.reorderSeconds ?? 2) * 1000;
+    this.lifetimeMs = (ctx.thresholds.nonceLifetimeSeconds ?? 3600) * 1000;
+    this.minChallenges = ctx.thresholds.minChallenges ?? 3;
+  }
+
   /** Entries held by each bounded table (for metrics and tests). */
-  sizes(): { credentials: number; nonceCounts: number; servers: number; pending: number; knownNonces: number } {
+  sizes(): {
+    credentials: number;
+    nonceCounts: number;
+    servers: number;
+    pending: number;
+    knownNonces: number;
+  } {
     return {
       credentials: this.digests.size,
       nonceCounts: this.counts.size,
@@ -174,13 +205,6 @@ export class ReplayDetector {
       pending: this.pending.size,
       knownNonces: this.known.size,
     };
-  }
-
-  constructor(private readonly ctx: DetectorContext) {
-    this.memoryMs = (ctx.thresholds.memorySeconds ?? 3600) * 1000;
-    this.reorderMs = (ctx.thresholds.reorderSeconds ?? 2) * 1000;
-    this.lifetimeMs = (ctx.thresholds.nonceLifetimeSeconds ?? 3600) * 1000;
-    this.minChallenges = ctx.thresholds.minChallenges ?? 3;
   }
 
   onMessage(ev: SipEvent, tx: Transaction | undefined, retransmission: boolean): void {
@@ -254,7 +278,11 @@ export class ReplayDetector {
       issued = true;
     }
     if (!issued) return;
-    const s = this.servers.touch(ev.frame.srcIp, () => ({ firstTime: ev.time, challenges: 0, maxAcceptedAgeMs: 0 }));
+    const s = this.servers.touch(ev.frame.srcIp, () => ({
+      firstTime: ev.time,
+      challenges: 0,
+      maxAcceptedAgeMs: 0,
+    }));
     if (s !== undefined) s.challenges++;
   }
 
@@ -273,28 +301,24 @@ export class ReplayDetector {
   }
 
   /** (1) The same digest from a second source. */
-  private reuse(ev: SipEvent, user: string, realm: string, nonce: string, response: string, group: string): Verdict | undefined {
-    const key = createHash('sha256').update(`${user}\u0000${realm}\u0000${nonce}\u0000${response}`).digest('base64');
+  private reuse(
+    ev: SipEvent,
+    user: string,
+    realm: string,
+    nonce: string,
+    response: string,
+    group: string,
+  ): Verdict | undefined {
+    const key = createHash('sha256')
+      .update(`${user}\u0000${realm}\u0000${nonce}\u0000${response}`)
+      .digest('base64');
     const seen = this.digests.get(key);
-    if (seen === undefined || ev.time - seen.time > this.memoryMs) {
-      const vias = ev.msg.vias;
-      const branches: string[] = [];
-      for (let i = 0; i < vias.length && i < DETECT_REPLAY_HOPS_PER_CREDENTIAL; i++) {
-        const b = vias[i]?.branch;
-        if (b !== undefined && b !== '') branches.push(b);
-      }
-      const entry: SeenDigest = {
-        group,
-        ip: ev.frame.srcIp,
-        time: ev.time,
-        frame: ev.frame.provenance.frame,
-        callId: ev.callId,
-        cseq: ev.cseq,
-        branches,
-        hops: [ev.frame.dstIp],
-      };
-      if (seen === undefined) this.digests.touch(key, () => entry);
-      else this.digests.set(key, entry);
+    if (seen === undefined) {
+      this.digests.touch(key, () => firstCopy(ev, group));
+      return undefined;
+    }
+    if (ev.time - seen.time > this.memoryMs) {
+      this.digests.set(key, firstCopy(ev, group));
       return undefined;
     }
     this.digests.touch(key, () => seen);
@@ -334,7 +358,9 @@ export class ReplayDetector {
     const nc = cred.nc;
     const cnonce = cred.cnonce;
     if (nc === undefined || cnonce === undefined || cred.qop === undefined) return undefined;
-    const key = createHash('sha256').update(`${user}\u0000${realm}\u0000${nonce}\u0000${cnonce}`).digest('base64');
+    const key = createHash('sha256')
+      .update(`${user}\u0000${realm}\u0000${nonce}\u0000${cnonce}`)
+      .digest('base64');
     const s = this.counts.touch(key, () => ({ max: nc, maxTime: ev.time, maxGroup: group, branches: [] }));
     if (s === undefined) return undefined;
     // The same request sent again (same branch) carries the same count: not a replay.
@@ -368,7 +394,14 @@ export class ReplayDetector {
       return;
     }
     if (a.outcome === 'accepted' && this.allSeen(a, t)) {
-      this.report(a.request, { reason: NEVER, alertKey: undefined, original: undefined }, a.identity, a.realm, true, a.time);
+      this.report(
+        a.request,
+        { reason: NEVER, alertKey: undefined, original: undefined },
+        a.identity,
+        a.realm,
+        true,
+        a.time,
+      );
     }
     // From now on this nonce is known: its next uses are the same device's (or reuse, caught by (1)).
     this.remember(nonce, t, false);
@@ -404,7 +437,14 @@ export class ReplayDetector {
     this.known.set(nonce, { time, challenged });
   }
 
-  private report(ev: SipEvent, v: Verdict, user: string, realm: string, accepted: boolean, time: number): string | undefined {
+  private report(
+    ev: SipEvent,
+    v: Verdict,
+    user: string,
+    realm: string,
+    accepted: boolean,
+    time: number,
+  ): string | undefined {
     const group = sourceGroup(ev.frame.srcIp);
     const key = `${group}|${user}`;
     const w = this.alerts.hit(key, time);
@@ -427,7 +467,17 @@ export class ReplayDetector {
     const w = this.alerts.peek(key, a.time);
     if (w === undefined) return;
     w.data.accepted++;
-    this.raise(key, w.firstTime, w.count, a.time, a.request, 'reused-from-other-source', a.identity, a.realm, w.data);
+    this.raise(
+      key,
+      w.firstTime,
+      w.count,
+      a.time,
+      a.request,
+      'reused-from-other-source',
+      a.identity,
+      a.realm,
+      w.data,
+    );
   }
 
   private raise(
@@ -474,6 +524,26 @@ export class ReplayDetector {
       }),
     });
   }
+}
+
+/** What is remembered of the first copy of a digest. */
+function firstCopy(ev: SipEvent, group: string): SeenDigest {
+  const vias = ev.msg.vias;
+  const branches: string[] = [];
+  for (let i = 0; i < vias.length && i < DETECT_REPLAY_HOPS_PER_CREDENTIAL; i++) {
+    const b = vias[i]?.branch;
+    if (b !== undefined && b !== '') branches.push(b);
+  }
+  return {
+    group,
+    ip: ev.frame.srcIp,
+    time: ev.time,
+    frame: ev.frame.provenance.frame,
+    callId: ev.callId,
+    cseq: ev.cseq,
+    branches,
+    hops: [ev.frame.dstIp],
+  };
 }
 
 function credentialsOf(ev: SipEvent): DigestCredentials | undefined {

@@ -75,7 +75,8 @@ export function bundledPasswordList(): PasswordList {
   if (bundled !== undefined) return bundled;
   const root = packageRoot();
   const path = root === undefined ? '' : join(root, PASSWORD_LIST_PATH);
-  bundled = path === '' ? { entries: [], templates: [], path } : parsePasswordList(readFileSync(path, 'utf8'), path);
+  bundled =
+    path === '' ? { entries: [], templates: [], path } : parsePasswordList(readFileSync(path, 'utf8'), path);
   return bundled;
 }
 
@@ -110,7 +111,7 @@ export const authWeakPassword: RuleModule = {
     description:
       'An accepted digest (the PBX answered the credentials with success) is tested, once per identity and off the ' +
       'packet path (at most `candidatesPerTick` digest computations per tick of event time), against the extension ' +
-      'number, the digest user name, simple derivations of them (twice, reversed, and the list\'s `{ext}` templates) ' +
+      "number, the digest user name, simple derivations of them (twice, reversed, and the list's `{ext}` templates) " +
       'and the bundled list of common SIP passwords and PINs (data/passwords). MD5, SHA-256 and SHA-512-256, their ' +
       '-sess variants, qop=auth, qop=auth-int and RFC 2069 digests without qop are supported. The password is never ' +
       'stored or shown in clear: the alert shows it masked (first and last character) and the class of the entry ' +
@@ -120,11 +121,11 @@ export const authWeakPassword: RuleModule = {
       'unknown algorithms or an auth-int body over the size bound are not tested. An identity is tested once per run ' +
       '(again only if it was forgotten past the bound), so a password changed later is not re-tested.',
     remediation:
-      '3CX: change the extension\'s SIP password (Users → the extension → Authentication: Auth ID and password) to the ' +
-      'long random value 3CX proposes, re-provision the phone, and keep Security → Anti-Hacking enabled; 3CX warns ' +
-      'about weak passwords in the console. Any PBX (Asterisk, FreeSWITCH, Kamailio): use long random digest secrets ' +
-      '(16+ characters), never the extension number or a PIN, restrict registrations to known networks, and ' +
-      'rate-limit authentication failures (fail2ban, pike).',
+      "3CX: give the extension a new long random Authentication ID and password (the extension's settings, " +
+      'Authentication), re-provision the phone so it gets them, keep Security → Anti-Hacking enabled and restrict ' +
+      'the extension to the LAN if it never registers from outside. Any PBX (Asterisk, FreeSWITCH, Kamailio): use ' +
+      'long random digest secrets (16+ characters), never the extension number or a PIN, restrict registrations to ' +
+      'known networks, and rate-limit authentication failures (fail2ban, pike).',
     references: [
       'RFC 3261 §22 (Usage of HTTP Authentication)',
       'RFC 7616 §3.4 (response computation)',
@@ -148,7 +149,15 @@ export class WeakPasswordDetector {
   private readonly checked = new Map<string, 'queued' | 'done'>();
   private now = -Infinity;
   /** Counters (for metrics and tests). */
-  readonly stats = { queued: 0, tested: 0, cracked: 0, candidates: 0, queueDrops: 0, unsupported: 0, checkedEvictions: 0 };
+  readonly stats = {
+    queued: 0,
+    tested: 0,
+    cracked: 0,
+    candidates: 0,
+    queueDrops: 0,
+    unsupported: 0,
+    checkedEvictions: 0,
+  };
 
   constructor(
     private readonly ctx: DetectorContext,
@@ -216,13 +225,19 @@ export class WeakPasswordDetector {
     }
   }
 
-  /** A job still pending when its transaction leaves (end of input, or a link too quiet to tick) is
-   * finished now: bounded by the list size, once per identity. */
+  /** The request is no longer needed for lookups; its queued job keeps what it needs. */
   onTransactionClosed(tx: Transaction): void {
-    const job = this.byTx.get(tx);
-    if (job === undefined) return;
-    this.step(job, Infinity);
-    this.finish(job);
+    this.byTx.delete(tx);
+  }
+
+  /** End of input: no tick will come, so every queued job is finished now (bounded by the list
+   * size, once per identity). */
+  onFlush(): void {
+    while (this.queue.length > 0) {
+      const job = this.queue[0] as Job;
+      this.step(job, Infinity);
+      this.finish(job);
+    }
   }
 
   private total(job: Job): number {
@@ -313,7 +328,11 @@ function extensionOf(a: AuthAttempt, ctx: DetectorContext): string {
 
 /** Candidates from the login's own names: the extension, the identity, doubled, reversed, and the
  * list's `{ext}` templates filled with each. Deduplicated, bounded by the template count. */
-function derive(a: AuthAttempt, extension: string, templates: readonly PasswordCandidate[]): PasswordCandidate[] {
+function derive(
+  a: AuthAttempt,
+  extension: string,
+  templates: readonly PasswordCandidate[],
+): PasswordCandidate[] {
   const out: PasswordCandidate[] = [];
   const seen = new Set<string>();
   const add = (text: string, cls: string): void => {
@@ -322,7 +341,10 @@ function derive(a: AuthAttempt, extension: string, templates: readonly PasswordC
     out.push({ text, cls });
   };
   const msg = a.request.msg;
-  const names = [extension, a.method === 'REGISTER' ? (msg.to?.uri?.user ?? '') : (msg.from?.uri?.user ?? '')];
+  const names = [
+    extension,
+    a.method === 'REGISTER' ? (msg.to?.uri?.user ?? '') : (msg.from?.uri?.user ?? ''),
+  ];
   for (const n of names) add(n, 'equals-extension');
   add(a.identity, 'equals-identity');
   const bases = [...new Set([...names, a.identity].filter((n) => n !== '' && n.length <= 32))];

@@ -146,6 +146,8 @@ export const callUnauthenticatedAccepted: RuleModule = {
         const status = ev.status;
         if (status === 401 || status === 407) {
           // The side that challenges another address is a registrar/PBX (DESIGN: roles inferred).
+          // Blind spot, by choice: a caller that also answers some other address with a challenge
+          // passes for a PBX; declared site roles (site.pbx) make this inference unnecessary.
           if (tx.request.frame.srcIp !== ev.frame.srcIp) learnedPbx.touch(ev.frame.srcIp, yes);
           return;
         }

@@ -50,17 +50,20 @@ export const cryptoPredictableIdentifiers: RuleModule = {
       'at least `minSamples` distinct values. Someone who can guess them can forge in-dialog requests (BYE, ' +
       're-INVITE) or match responses without seeing the traffic. Speaks once per source per window.',
     falsePositives:
-      'Test and load tools are predictable by design and are reported (SIPp\'s sequential Call-IDs and branches are a ' +
-      'true finding, at low severity). Phones\' random hex tags and UUID Call-IDs are healthy; a fixed prefix, a ' +
+      "Test and load tools are predictable by design and are reported (SIPp's sequential Call-IDs and branches are a " +
+      "true finding, at low severity). Phones' random hex tags and UUID Call-IDs are healthy; a fixed prefix, a " +
       'host part or a timestamp before random characters is not held against a value. A Call-ID kept across ' +
       'REGISTER refreshes is normal and is counted once. Requests relayed by a proxy (more than one Via) carry ' +
-      'other UAs\' values and are not judged.',
+      "other UAs' values and are not judged.",
     remediation:
-      '3CX: update 3CX and the phones\' firmware (3CX provisioning templates set the phone models it supports), and ' +
+      "3CX: update 3CX and the phones' firmware (3CX provisioning templates set the phone models it supports), and " +
       'move remote phones to TLS or the 3CX SBC so identifiers are not seen in transit. Any PBX or UA (Asterisk, ' +
       'Kamailio, FreeSWITCH, phones): generate Call-IDs, branches and tags from a cryptographic random source with at ' +
       'least 32 random bits (RFC 3261 §19.3), and never let test tools such as SIPp talk to production systems.',
-    references: ['RFC 3261 §8.1.1.4, §8.1.1.7, §19.3 (Call-ID, branch and tag uniqueness and randomness)', 'RFC 4475'],
+    references: [
+      'RFC 3261 §8.1.1.4, §8.1.1.7, §19.3 (Call-ID, branch and tag uniqueness and randomness)',
+      'RFC 4475',
+    ],
     thresholds: { minSamples: 8, minRandomBits: 24, windowSeconds: 3600 },
     quietMs: 3_600_000,
   },
@@ -149,7 +152,8 @@ export class IdentifierDetector {
 
   private sample(f: FieldSamples, value: string): void {
     if (f.judged || value === '') return;
-    const v = value.length > DETECT_IDENTIFIER_MAX_CHARS ? value.slice(0, DETECT_IDENTIFIER_MAX_CHARS) : value;
+    const v =
+      value.length > DETECT_IDENTIFIER_MAX_CHARS ? value.slice(0, DETECT_IDENTIFIER_MAX_CHARS) : value;
     // Distinct values only: a Call-ID kept across REGISTER refreshes is one value.
     if (f.values.includes(v)) return;
     f.values.push(v);

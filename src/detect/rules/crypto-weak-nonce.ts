@@ -5,8 +5,8 @@ import {
   DETECT_RANDOMNESS_MAX_CHARS,
 } from '../../config/limits.js';
 import { BoundedTable } from '../../core/bounded-table.js';
-import type { DigestChallenge } from '../../sip/message.js';
 import { escapeText } from '../../core/escape.js';
+import type { DigestChallenge } from '../../sip/message.js';
 import type { SipEvent } from '../../track/sip-event.js';
 import type { Transaction } from '../../track/transactions.js';
 import type { DetectorContext, RuleModule } from '../rule.js';
@@ -20,7 +20,8 @@ export type RandomnessKind = 'sequential' | 'low-entropy' | 'healthy' | 'undeter
 /** The verdict of `assessRandomness`. */
 export interface RandomnessVerdict {
   readonly kind: RandomnessKind;
-  /** Unpredictable bits per value estimated position by position; undefined when not measured. */
+  /** Unpredictable bits per value (from the steps of its numbers, or position by position);
+   * undefined when not measured. */
   readonly estimatedBits: number | undefined;
   /** Values the verdict rests on (the group of one shape or one length). */
   readonly samples: number;
@@ -46,8 +47,14 @@ const FORWARD_SHARE = 0.9;
  *    nonces) adds almost nothing, and the hash after it carries the bits: healthy.
  * Fewer than `minSamples` comparable values: `undetermined`.
  */
-export function assessRandomness(values: readonly string[], minSamples: number, minBits: number): RandomnessVerdict {
-  const vals = values.map((v) => (v.length > DETECT_RANDOMNESS_MAX_CHARS ? v.slice(0, DETECT_RANDOMNESS_MAX_CHARS) : v));
+export function assessRandomness(
+  values: readonly string[],
+  minSamples: number,
+  minBits: number,
+): RandomnessVerdict {
+  const vals = values.map((v) =>
+    v.length > DETECT_RANDOMNESS_MAX_CHARS ? v.slice(0, DETECT_RANDOMNESS_MAX_CHARS) : v,
+  );
   const num = numbersByShape(vals, minSamples) ?? numbersAsHex(vals, minSamples);
   if (num !== undefined) {
     const bits = round1(num.bits);
@@ -56,7 +63,11 @@ export function assessRandomness(values: readonly string[], minSamples: number, 
   }
   const pos = positionalBits(vals, minSamples);
   if (pos === undefined) return { kind: 'undetermined', estimatedBits: undefined, samples: vals.length };
-  return { kind: pos.bits < minBits ? 'low-entropy' : 'healthy', estimatedBits: round1(pos.bits), samples: pos.samples };
+  return {
+    kind: pos.bits < minBits ? 'low-entropy' : 'healthy',
+    estimatedBits: round1(pos.bits),
+    samples: pos.samples,
+  };
 }
 
 function round1(x: number): number {
@@ -78,7 +89,10 @@ function numberBits(nums: readonly bigint[]): { bits: number; forward: boolean }
   steps.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const median = steps[steps.length >> 1] ?? 0n;
   const bits = Math.log2(Number(median) + 1);
-  return { bits: Number.isFinite(bits) ? bits : 1024, forward: moving && forward >= steps.length * FORWARD_SHARE };
+  return {
+    bits: Number.isFinite(bits) ? bits : 1024,
+    forward: moving && forward >= steps.length * FORWARD_SHARE,
+  };
 }
 
 interface NumericVerdict {
@@ -130,7 +144,10 @@ const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
 /** Bits of unpredictability per value, summed over positions, for the values of the most common
  * length; undefined with fewer than `minSamples` of them. */
-function positionalBits(vals: readonly string[], minSamples: number): { bits: number; samples: number } | undefined {
+function positionalBits(
+  vals: readonly string[],
+  minSamples: number,
+): { bits: number; samples: number } | undefined {
   const byLength = new Map<number, number>();
   for (const v of vals) byLength.set(v.length, (byLength.get(v.length) ?? 0) + 1);
   let len = -1;
@@ -194,8 +211,7 @@ function alphabet(chars: ReadonlySet<string>): { size: number; index(v: string, 
     const size = hexLower || hexUpper ? 16 : 10;
     return { size, index: (v, i) => parseInt(v[i] as string, 16) };
   }
-  const size =
-    (digits ? 10 : 0) + (lower ? 26 : hexLower ? 6 : 0) + (upper ? 26 : hexUpper ? 6 : 0) + other;
+  const size = (digits ? 10 : 0) + (lower ? 26 : hexLower ? 6 : 0) + (upper ? 26 : hexUpper ? 6 : 0) + other;
   return {
     size: Math.max(size, 2),
     index: (v, i) => {
@@ -251,9 +267,9 @@ export const cryptoWeakNonce: RuleModule = {
       'prepare or replay digests. Speaks once per server.',
     falsePositives:
       'A retransmitted challenge repeats its nonce and is ignored, as are re-challenges within one Call-ID. ' +
-      'A timestamp before an HMAC or hash (Kamailio\'s auth module, PJSIP, Asterisk) is healthy: only the part that is ' +
-      'not a slowly increasing prefix is judged, and a counter after the hash (Kamailio\'s nonce index) does not ' +
-      'make it predictable. Asterisk\'s PJSIP nonce is the same for one address within one second: repeats to the ' +
+      "A timestamp before an HMAC or hash (Kamailio's auth module, PJSIP, Asterisk) is healthy: only the part that is " +
+      "not a slowly increasing prefix is judged, and a counter after the hash (Kamailio's nonce index) does not " +
+      "make it predictable. Asterisk's PJSIP nonce is the same for one address within one second: repeats to the " +
       'same client closer than `sameClientGapSeconds` do not count.',
     remediation:
       '3CX: update to a supported version (3CX generates its nonces itself; there is no setting) and put an SBC or ' +
@@ -267,7 +283,13 @@ export const cryptoWeakNonce: RuleModule = {
       'RFC 8760 (digest algorithms for SIP)',
       'Kamailio auth module: nonce_expire, nonce_count, one_time_nonce',
     ],
-    thresholds: { repeats: 2, repeatWindowSeconds: 600, sameClientGapSeconds: 5, minSamples: 8, minRandomBits: 24 },
+    thresholds: {
+      repeats: 2,
+      repeatWindowSeconds: 600,
+      sameClientGapSeconds: 5,
+      minSamples: 8,
+      minRandomBits: 24,
+    },
     quietMs: 3_600_000,
   },
   create(ctx) {
@@ -282,7 +304,10 @@ export class WeakNonceDetector {
   private readonly sameClientGapMs: number;
   private readonly minSamples: number;
   private readonly minBits: number;
-  private readonly servers = new BoundedTable<string, ServerState>('crypto.weak-nonce servers', DETECT_NONCE_MAX_SERVERS);
+  private readonly servers = new BoundedTable<string, ServerState>(
+    'crypto.weak-nonce servers',
+    DETECT_NONCE_MAX_SERVERS,
+  );
   /** Nonces of the message being read (several algorithms may share one). */
   private readonly scratch = new Set<string>();
 
@@ -308,7 +333,8 @@ export class WeakNonceDetector {
   onMessage(ev: SipEvent, _tx: Transaction | undefined, retransmission: boolean): void {
     // A retransmitted challenge repeats its nonce by design.
     if (ev.isRequest || retransmission || (ev.status !== 401 && ev.status !== 407)) return;
-    const challenges: readonly DigestChallenge[] = ev.status === 407 ? ev.msg.proxyAuthenticate : ev.msg.wwwAuthenticate;
+    const challenges: readonly DigestChallenge[] =
+      ev.status === 407 ? ev.msg.proxyAuthenticate : ev.msg.wwwAuthenticate;
     if (challenges.length === 0) return;
     const server = ev.frame.srcIp;
     const s = this.servers.touch(server, () => this.newServer(ev));
@@ -324,12 +350,18 @@ export class WeakNonceDetector {
       if (!c.isDigest || c.nonce === undefined || c.nonce === '' || scratch.has(c.nonce)) continue;
       scratch.add(c.nonce);
       if (s.realm === '' && c.realm !== undefined) s.realm = escapeText(c.realm, 80);
-      const nonce = c.nonce.length > DETECT_RANDOMNESS_MAX_CHARS ? c.nonce.slice(0, DETECT_RANDOMNESS_MAX_CHARS) : c.nonce;
+      const nonce =
+        c.nonce.length > DETECT_RANDOMNESS_MAX_CHARS
+          ? c.nonce.slice(0, DETECT_RANDOMNESS_MAX_CHARS)
+          : c.nonce;
       expire(s, ev.time - this.windowMs);
       const first = s.recent.get(nonce);
       if (first !== undefined) {
         // Re-challenges within one Call-ID, and one client within a second (PJSIP), are not repeats.
-        if (first.callId !== ev.callId && (first.client !== client || ev.time - first.time > this.sameClientGapMs)) {
+        if (
+          first.callId !== ev.callId &&
+          (first.client !== client || ev.time - first.time > this.sameClientGapMs)
+        ) {
           s.repeats++;
           s.repeatClients.add(client);
           pushFrame(s.repeatFrames, frame);

@@ -20,7 +20,7 @@ export const exposureEnumerationOracle: RuleModule = {
     severity: 'medium',
     description:
       'Measured from traffic: for the same method, the PBX answers some extensions with 404/604 (or 403 without a ' +
-      'challenge) and others with a 401/407 challenge. Anyone can then list the extensions that exist, the first ' +
+      'challenge) and others with a 401/407 challenge or a 2xx (OPTIONS). Anyone can then list the extensions that exist, the first ' +
       'step of password guessing. Reported once per PBX address and method.',
     falsePositives:
       'INVITEs to numbers that do not exist in the dial plan answered 404 after authentication are not counted: ' +
@@ -39,8 +39,13 @@ export const exposureEnumerationOracle: RuleModule = {
     return {
       onAttempt(a: AuthAttempt): void {
         if (a.credentials || a.extension === '' || a.final === undefined) return;
+        // Known: challenged, or served (OPTIONS answered 200 for a real user); unknown: 404/604/403.
         const cls =
-          a.outcome === 'not-found' || a.outcome === 'forbidden' ? 'unknown' : a.outcome === 'challenged' ? 'known' : undefined;
+          a.outcome === 'not-found' || a.outcome === 'forbidden'
+            ? 'unknown'
+            : a.outcome === 'challenged' || a.outcome === 'open'
+              ? 'known'
+              : undefined;
         if (cls === undefined) return;
         // The answering side is the request's destination.
         const key = `${a.dstIp}:${a.dstPort}|${a.method}`;

@@ -6,6 +6,7 @@ import {
 import { BoundedTable } from '../../core/bounded-table.js';
 import { escapeText } from '../../core/escape.js';
 import type { SipEvent } from '../../track/sip-event.js';
+import type { AuthAttempt } from '../attempts.js';
 import type { RuleMeta, RuleModule } from '../rule.js';
 import { defaultVersionList, matchVersions, type VersionFinding, type VersionList } from '../versions.js';
 
@@ -18,12 +19,15 @@ const META: RuleMeta = {
     '(data/versions/vulnerable-versions.json, every entry with its source) marks as affected by a CVE, past its ' +
     "vendor's end of life, or a compromised build: 3CX Phone System, the 3CX desktop app builds of the March 2023 " +
     'supply-chain compromise (raised as high: the workstation running it is likely backdoored), Asterisk, ' +
-    'FreeSWITCH, Kamailio, OpenSIPS. Speaks once per (address that sent the header, product, version). The ' +
-    'version is what the header claims; the alert says which list entries matched and where each comes from.',
+    'FreeSWITCH, Kamailio, OpenSIPS. Headers of answers describe the server that sent them; the User-Agent ' +
+    'of a request counts only once the request was served (its credentials accepted, or answered 2xx/18x ' +
+    'without credentials, OPTIONS excepted), so a forged User-Agent in a scan is not reported. Speaks once per ' +
+    '(address that sent the header, product, version). The version is what the header claims; the alert says ' +
+    'which list entries matched and where each comes from.',
   falsePositives:
     'The header is what the software says about itself: an administrator may have replaced it (Kamailio ' +
     'server_header, Asterisk useragent) or a vendor may backport fixes without changing the number (distribution ' +
-    'packages), and a scanner may forge any User-Agent from its own address. Some CVEs only apply with a ' +
+    'packages), and anyone may answer with a forged Server header. Some CVEs only apply with a ' +
     'feature enabled or on one platform (the entry summary says so). The list is only as current as its ' +
     '`updated` date: point sipwarden at a newer list file to refresh it.',
   remediation:
@@ -145,9 +149,16 @@ export function createVulnerableVersionRule(list?: VersionList): RuleModule {
 
       return {
         onMessage(ev, _tx, retransmission): void {
-          if (retransmission) return;
+          // An answer's headers describe the server that sent it.
+          if (retransmission || ev.isRequest) return;
           check(ev, 'Server', ev.msg.server);
           check(ev, 'User-Agent', ev.msg.userAgent);
+        },
+        onAttempt(a: AuthAttempt): void {
+          // A request's User-Agent counts once the request was served: anyone can write any
+          // User-Agent into a scan, but only a real device gets its credentials accepted.
+          if (a.outcome !== 'accepted' && (a.outcome !== 'open' || a.method === 'OPTIONS')) return;
+          check(a.request, 'User-Agent', a.request.msg.userAgent);
         },
       };
     },

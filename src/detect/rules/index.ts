@@ -3,6 +3,13 @@ import { authBruteforce } from './auth-bruteforce.js';
 import { authCredentialStuffing } from './auth-credential-stuffing.js';
 import { authDistributedBruteforce } from './auth-distributed-bruteforce.js';
 import { authLowAndSlow } from './auth-low-and-slow.js';
+import { callUnauthenticatedAccepted } from './call-unauthenticated-accepted.js';
+import { exposureCleartextSignaling } from './exposure-cleartext-signaling.js';
+import { exposureVulnerableVersion } from './exposure-vulnerable-version.js';
+import { authDigestReplay } from './auth-digest-replay.js';
+import { authWeakPassword } from './auth-weak-password.js';
+import { cryptoPredictableIdentifiers } from './crypto-predictable-identifiers.js';
+import { cryptoWeakNonce } from './crypto-weak-nonce.js';
 import { authStaleCredentials } from './auth-stale-credentials.js';
 import { authSuccessAfterFailures } from './auth-success-after-failures.js';
 import { dosFlood } from './dos-flood.js';
@@ -23,7 +30,14 @@ export const ALL_RULES: readonly RuleModule[] = [
   authLowAndSlow,
   authStaleCredentials,
   authSuccessAfterFailures,
+  authDigestReplay,
+  authWeakPassword,
+  cryptoWeakNonce,
+  cryptoPredictableIdentifiers,
+  exposureCleartextSignaling,
+  exposureVulnerableVersion,
   dosFlood,
   protocolMalformed,
   protocolInjection,
+  callUnauthenticatedAccepted,
 ];

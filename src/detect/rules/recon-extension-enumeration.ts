@@ -18,6 +18,8 @@ interface Tried {
 interface State {
   readonly tried: Map<string, Tried>;
   overflow: number;
+  /** Requests that learned something (probes and challenges), repeats included. */
+  probeRequests: number;
   readonly methods: Record<string, number>;
   readonly statuses: Record<string, number>;
   readonly userAgents: Set<string>;
@@ -32,27 +34,30 @@ export const reconExtensionEnumeration: RuleModule = {
     severity: 'high',
     description:
       'One source (IPv6 /64) sends REGISTER, INVITE or OPTIONS requests to many distinct extensions and gets answers ' +
-      'it does not follow up: 404/403 for unknown users, challenges it never answers with credentials, or no answer. ' +
+      'it does not follow up: 404/403 for unknown users, challenges it never answers with credentials, or no answer; ' +
+      'and the targets are a sweep (at least `minDistinctPercent` of those requests go to distinct extensions). ' +
       'This is how svwar and similar tools map which extensions exist before guessing their passwords.',
     falsePositives:
       'A NATed office registering many phones from one address answers every challenge and registers: those ' +
       'extensions do not count. Trunks delivering calls to many extensions are not counted (declare them in the site ' +
-      'model); a monitoring system sending OPTIONS to many users can be trusted or excluded by threshold.',
+      'model); a monitoring system sending OPTIONS to many users can be trusted or excluded by threshold. A flood ' +
+      'cycling through a few users is dos.flood, not enumeration.',
     remediation:
       '3CX: keep Anti-Hacking on and block the source; 3CX answers unknown and known users alike, keep it so. Any ' +
       'PBX: answer unknown users exactly like known ones (challenge everyone; Asterisk alwaysauthreject=yes / PJSIP ' +
       'default, Kamailio: challenge before lookup), rate-limit per source, block scanners at the edge.',
     references: ['RFC 3261 §26.1.5 (threats: enumeration of user names)', 'SIPVicious svwar (the common enumeration tool)'],
-    thresholds: { extensions: 10, windowSeconds: 600 },
+    thresholds: { extensions: 10, minDistinctPercent: 25, windowSeconds: 600 },
     quietMs: 600_000,
   },
   create(ctx) {
     const threshold = ctx.thresholds.extensions ?? 10;
+    const minDistinct = (ctx.thresholds.minDistinctPercent ?? 25) / 100;
     const windows = new KeyedWindows<State>(
       'recon.extension-enumeration',
       DETECT_MAX_AUTH_KEYS,
       (ctx.thresholds.windowSeconds ?? 600) * 1000,
-      () => ({ tried: new Map(), overflow: 0, methods: {}, statuses: {}, userAgents: new Set(), frames: [] }),
+      () => ({ tried: new Map(), overflow: 0, probeRequests: 0, methods: {}, statuses: {}, userAgents: new Set(), frames: [] }),
     );
     return {
       onAttempt(a: AuthAttempt): void {
@@ -73,6 +78,7 @@ export const reconExtensionEnumeration: RuleModule = {
           t.time = a.time;
         }
         if (state === 'answered') return;
+        s.probeRequests++;
         s.methods[a.method] = (s.methods[a.method] ?? 0) + 1;
         const st = String(a.status);
         s.statuses[st] = (s.statuses[st] ?? 0) + 1;
@@ -87,7 +93,8 @@ export const reconExtensionEnumeration: RuleModule = {
             if (examples.length < 30) examples.push(ext);
           }
         }
-        if (probes < threshold) return;
+        // A sweep touches each extension once or twice; a flood hammers a few (not enumeration).
+        if (probes < threshold || probes < s.probeRequests * minDistinct) return;
         ctx.raise({
           key: group,
           time: a.time,

@@ -71,7 +71,9 @@ async function analyzeCapture(file: string, rules: readonly RuleModule[]): Promi
   const book = new AlertBook('default', 'lab');
   const engine = new DetectionEngine(rules, book, new SiteModel());
   const pipeline = new Pipeline({ listener: engine });
-  const r = await readCaptureFile(file, (f) => pipeline.frame(f.linkType, f.data, f.time, { kind: 'capture', file, frame: f.frame }));
+  const r = await readCaptureFile(file, (f) =>
+    pipeline.frame(f.linkType, f.data, f.time, { kind: 'capture', file, frame: f.frame }),
+  );
   assert.equal(r.error, undefined, `${file} reads cleanly`);
   pipeline.finish();
   engine.flush();
@@ -111,7 +113,15 @@ function challenge(nonce: string, stale = false): string {
 }
 
 /** An Authorization header computed for `password` over `method` and uri `sip:PBX`. */
-function authorization(opts: { user?: string; nonce: string; nc?: number; cnonce?: string; password?: string; method?: string; qop?: boolean }): string {
+function authorization(opts: {
+  user?: string;
+  nonce: string;
+  nc?: number;
+  cnonce?: string;
+  password?: string;
+  method?: string;
+  qop?: boolean;
+}): string {
   const qop = opts.qop ?? true;
   const ncRaw = (opts.nc ?? 1).toString(16).padStart(8, '0');
   const input = {
@@ -124,18 +134,33 @@ function authorization(opts: { user?: string; nonce: string; nc?: number; cnonce
     qop: qop ? 'auth' : undefined,
     ncRaw: qop ? ncRaw : undefined,
   };
-  const response = computeDigestResponse(input, opts.password ?? 'S3cure-Pass!', opts.method ?? 'REGISTER') as string;
+  const response = computeDigestResponse(
+    input,
+    opts.password ?? 'S3cure-Pass!',
+    opts.method ?? 'REGISTER',
+  ) as string;
   const q = qop ? `, qop=auth, nc=${ncRaw}, cnonce="${input.cnonce}"` : '';
   return `Authorization: Digest username="${input.username}", realm="${REALM}", nonce="${opts.nonce}", uri="${input.uri}", response="${response}", algorithm=MD5${q}\n`;
 }
 
 /** The phone registers: REGISTER, 401 with `nonce`, REGISTER with credentials, 200. Returns the
  * credentialed request's text and frame. */
-function login(h: ReturnType<typeof harness>, time: number, nonce: string, id: string): { req: string; frame: number } {
+function login(
+  h: ReturnType<typeof harness>,
+  time: number,
+  nonce: string,
+  id: string,
+): { req: string; frame: number } {
   const r1 = request({ src: PHONE, callId: `reg-${id}`, branch: `z9hG4bKp${id}a`, cseq: 1 });
   h.send(time, PHONE, PBX, r1);
   h.send(time + 5, PBX, PHONE, answer(r1, '401 Unauthorized', challenge(nonce)));
-  const r2 = request({ src: PHONE, callId: `reg-${id}`, branch: `z9hG4bKp${id}b`, cseq: 2, auth: authorization({ nonce }) });
+  const r2 = request({
+    src: PHONE,
+    callId: `reg-${id}`,
+    branch: `z9hG4bKp${id}b`,
+    cseq: 2,
+    auth: authorization({ nonce }),
+  });
   const frame = h.send(time + 10, PHONE, PBX, r2);
   h.send(time + 15, PBX, PHONE, answer(r2, '200 OK'));
   return { req: r2, frame };
@@ -156,7 +181,11 @@ test('a digest captured from the phone and sent again from another host is a rep
   assert.equal(a.source?.ip, ATTACKER);
   assert.equal(a.target?.ip, PBX);
   assert.equal(a.target?.identity, '101');
-  assert.deepEqual(a.evidence.reasons, { 'reused-from-other-source': 1, 'nonce-count-backwards': 0, 'nonce-never-issued': 0 });
+  assert.deepEqual(a.evidence.reasons, {
+    'reused-from-other-source': 1,
+    'nonce-count-backwards': 0,
+    'nonce-never-issued': 0,
+  });
   assert.deepEqual(a.evidence.originalSources, [PHONE]);
   assert.deepEqual(a.evidence.frames, [replayFrame]);
   assert.deepEqual(a.evidence.originalFrames, [frame]);
@@ -186,16 +215,31 @@ test('a proxy or SBC forwarding the credentials is a relay, not a replay', () =>
   const PROXY = '198.51.100.2';
   const UPSTREAM = '198.51.100.99';
   // The phone talks to the proxy (the proxy is the request's receiver).
-  const r = request({ src: PHONE, callId: 'relay-1', branch: 'z9hG4bKph1', cseq: 2, auth: authorization({ nonce: 'n-relay' }) });
+  const r = request({
+    src: PHONE,
+    callId: 'relay-1',
+    branch: 'z9hG4bKph1',
+    cseq: 2,
+    auth: authorization({ nonce: 'n-relay' }),
+  });
   h.send(T0, PHONE, PROXY, r);
   // 1) The proxy sends it on from the address it received it at, its own Via on top.
-  const fwd = r.replace('Via: SIP/2.0/UDP', `Via: SIP/2.0/UDP ${PROXY}:5060;branch=z9hG4bKpx1\nVia: SIP/2.0/UDP`);
+  const fwd = r.replace(
+    'Via: SIP/2.0/UDP',
+    `Via: SIP/2.0/UDP ${PROXY}:5060;branch=z9hG4bKpx1\nVia: SIP/2.0/UDP`,
+  );
   h.send(T0 + 3, PROXY, PBX, fwd);
   // 2) A second hop from another address (the SBC's other interface), keeping the phone's Via below.
-  const fwd2 = fwd.replace('Via: SIP/2.0/UDP', `Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKsbc1\nVia: SIP/2.0/UDP`);
+  const fwd2 = fwd.replace(
+    'Via: SIP/2.0/UDP',
+    `Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKsbc1\nVia: SIP/2.0/UDP`,
+  );
   h.send(T0 + 6, '10.0.0.2', UPSTREAM, fwd2);
   // 3) Topology hiding: the original Vias stripped, sent at once from yet another interface.
-  const hidden = r.replace(`Via: SIP/2.0/UDP ${PHONE}:5060;branch=z9hG4bKph1`, 'Via: SIP/2.0/UDP 172.16.0.9:5060;branch=z9hG4bKth1');
+  const hidden = r.replace(
+    `Via: SIP/2.0/UDP ${PHONE}:5060;branch=z9hG4bKph1`,
+    'Via: SIP/2.0/UDP 172.16.0.9:5060;branch=z9hG4bKth1',
+  );
   h.send(T0 + 9, '172.16.0.9', UPSTREAM, hidden);
   assert.deepEqual(h.finish(), []);
 });
@@ -232,11 +276,23 @@ test('the same nonce and cnonce with a lower count from another source is a repl
 test('a lower count the PBX answers stale=true is the device refreshing its nonce, not a replay', () => {
   const h = harness();
   const nonce = 'n-stale-1';
-  const hi = request({ src: PHONE, callId: 's-1', branch: 'z9hG4bKs1', cseq: 1, auth: authorization({ nonce, nc: 9 }) });
+  const hi = request({
+    src: PHONE,
+    callId: 's-1',
+    branch: 'z9hG4bKs1',
+    cseq: 1,
+    auth: authorization({ nonce, nc: 9 }),
+  });
   h.send(T0, PHONE, PBX, hi);
   h.send(T0 + 5, PBX, PHONE, answer(hi, '200 OK'));
   // After a reboot the phone reuses its stored nonce and cnonce with the count restarted at 1.
-  const lo = request({ src: PHONE, callId: 's-2', branch: 'z9hG4bKs2', cseq: 1, auth: authorization({ nonce, nc: 1 }) });
+  const lo = request({
+    src: PHONE,
+    callId: 's-2',
+    branch: 'z9hG4bKs2',
+    cseq: 1,
+    auth: authorization({ nonce, nc: 1 }),
+  });
   h.send(T0 + 1_800_000, PHONE, PBX, lo);
   h.send(T0 + 1_800_005, PBX, PHONE, answer(lo, '401 Unauthorized', challenge('n-stale-2', true)));
   assert.deepEqual(h.finish(), []);
@@ -249,12 +305,25 @@ test('accepted credentials for a nonce never issued, once every challenge has be
   // A request from the same phone whose answer the capture never saw: a lost challenge?
   const lost = request({ src: PHONE, callId: 'lost', branch: 'z9hG4bKlost', cseq: 1 });
   h.send(T0 + 320_000, PHONE, PBX, lost);
-  const early = request({ src: PHONE, callId: 'lost', branch: 'z9hG4bKlost2', cseq: 2, auth: authorization({ nonce: 'n-from-lost' }) });
+  const early = request({
+    src: PHONE,
+    callId: 'lost',
+    branch: 'z9hG4bKlost2',
+    cseq: 2,
+    auth: authorization({ nonce: 'n-from-lost' }),
+  });
   h.send(T0 + 320_010, PHONE, PBX, early);
   h.send(T0 + 320_020, PBX, PHONE, answer(early, '200 OK'));
   assert.equal(h.revisions.length, 0, 'not claimed while a request of that source is unanswered');
   // Now the attacker presents credentials for a nonce the PBX never issued, and the PBX accepts them.
-  const forged = request({ src: ATTACKER, user: '102', callId: 'forged', branch: 'z9hG4bKf1', cseq: 1, auth: authorization({ user: '102', nonce: 'n-made-up' }) });
+  const forged = request({
+    src: ATTACKER,
+    user: '102',
+    callId: 'forged',
+    branch: 'z9hG4bKf1',
+    cseq: 1,
+    auth: authorization({ user: '102', nonce: 'n-made-up' }),
+  });
   h.send(T0 + 500_000, ATTACKER, PBX, forged);
   h.send(T0 + 500_010, PBX, ATTACKER, answer(forged, '200 OK'));
   // A second use of that nonce is no longer "never issued" (it was met once).
@@ -266,7 +335,11 @@ test('accepted credentials for a nonce never issued, once every challenge has be
   const a = alerts[0] as AlertJson;
   assert.equal(a.source?.ip, ATTACKER);
   assert.equal(a.target?.identity, '102');
-  assert.deepEqual(a.evidence.reasons, { 'reused-from-other-source': 0, 'nonce-count-backwards': 0, 'nonce-never-issued': 1 });
+  assert.deepEqual(a.evidence.reasons, {
+    'reused-from-other-source': 0,
+    'nonce-count-backwards': 0,
+    'nonce-never-issued': 1,
+  });
   assert.equal(a.evidence.accepted, 1);
   assert.match(a.title, /never issued/);
 });
@@ -277,11 +350,23 @@ test('no "never issued" claim before the server was watched for one nonce lifeti
   login(h, T0 + 1000, 'n-b', 'x2');
   login(h, T0 + 2000, 'n-c', 'x3');
   // Credentials for an unknown nonce 10 minutes in: the nonce may predate the capture (3600 s assumed).
-  const r = request({ src: PHONE, callId: 'pre', branch: 'z9hG4bKpre', cseq: 5, auth: authorization({ nonce: 'n-before-capture' }) });
+  const r = request({
+    src: PHONE,
+    callId: 'pre',
+    branch: 'z9hG4bKpre',
+    cseq: 5,
+    auth: authorization({ nonce: 'n-before-capture' }),
+  });
   h.send(T0 + 600_000, PHONE, PBX, r);
   h.send(T0 + 600_010, PBX, PHONE, answer(r, '200 OK'));
   // Two hours in: an unknown nonce rejected (403) is the PBX doing its job, not a replay.
-  const bad = request({ src: ATTACKER, callId: 'bad', branch: 'z9hG4bKbad', cseq: 1, auth: authorization({ nonce: 'n-junk' }) });
+  const bad = request({
+    src: ATTACKER,
+    callId: 'bad',
+    branch: 'z9hG4bKbad',
+    cseq: 1,
+    auth: authorization({ nonce: 'n-junk' }),
+  });
   h.send(T0 + 7_200_000, ATTACKER, PBX, bad);
   h.send(T0 + 7_200_010, PBX, ATTACKER, answer(bad, '403 Forbidden'));
   assert.deepEqual(h.finish(), []);
@@ -291,11 +376,24 @@ test('a PBX seen accepting old nonces raises the lifetime assumed for it', () =>
   const h = harness({ 'auth.digest-replay': { thresholds: { nonceLifetimeSeconds: 300 } } });
   for (let i = 0; i < 3; i++) login(h, T0 + i * 1000, `n-old-${i}`, `o${i}`);
   // The phone uses the nonce it got at T0 two hours later (preemptive authentication): accepted.
-  const late = request({ src: PHONE, callId: 'late', branch: 'z9hG4bKlate', cseq: 9, auth: authorization({ nonce: 'n-old-0', nc: 2 }) });
+  const late = request({
+    src: PHONE,
+    callId: 'late',
+    branch: 'z9hG4bKlate',
+    cseq: 9,
+    auth: authorization({ nonce: 'n-old-0', nc: 2 }),
+  });
   h.send(T0 + 7_200_000, PHONE, PBX, late);
   h.send(T0 + 7_200_010, PBX, PHONE, answer(late, '200 OK'));
   // Three hours in, another phone's nonce from before the capture: not claimed (lifetime now >= 4 h).
-  const other = request({ src: '192.0.2.22', user: '103', callId: 'o', branch: 'z9hG4bKo', cseq: 3, auth: authorization({ user: '103', nonce: 'n-pre' }) });
+  const other = request({
+    src: '192.0.2.22',
+    user: '103',
+    callId: 'o',
+    branch: 'z9hG4bKo',
+    cseq: 3,
+    auth: authorization({ user: '103', nonce: 'n-pre' }),
+  });
   h.send(T0 + 10_800_000, '192.0.2.22', PBX, other);
   h.send(T0 + 10_800_010, PBX, '192.0.2.22', answer(other, '200 OK'));
   assert.deepEqual(h.finish(), []);
@@ -308,7 +406,13 @@ test('fuzz: random and mutated messages never throw, and the credential tables s
     seed = (seed * 1103515245 + 12345) >>> 0;
     return seed % n;
   };
-  const base = request({ src: PHONE, callId: 'fz', branch: 'z9hG4bKfz', cseq: 1, auth: authorization({ nonce: 'n-fz', nc: 3 }) });
+  const base = request({
+    src: PHONE,
+    callId: 'fz',
+    branch: 'z9hG4bKfz',
+    cseq: 1,
+    auth: authorization({ nonce: 'n-fz', nc: 3 }),
+  });
   for (let i = 0; i < 1000; i++) {
     let text: string;
     if (i % 3 === 0) {
@@ -318,11 +422,20 @@ test('fuzz: random and mutated messages never throw, and the credential tables s
     } else {
       const chars = [...base];
       for (let k = 0; k < 6; k++) chars[rnd(chars.length)] = String.fromCharCode(32 + rnd(95));
-      text = chars.join('').replace('n-fz', `n-${rnd(50)}`).replace('fz', `fz${i}`);
+      text = chars
+        .join('')
+        .replace('n-fz', `n-${rnd(50)}`)
+        .replace('fz', `fz${i}`);
     }
     const src = `203.0.${rnd(4)}.${rnd(250)}`;
     h.send(T0 + i * 10, src, PBX, text);
-    if (i % 2 === 0) h.send(T0 + i * 10 + 1, PBX, src, answer(text, rnd(2) === 0 ? '200 OK' : '401 Unauthorized', challenge(`n-${rnd(50)}`)));
+    if (i % 2 === 0)
+      h.send(
+        T0 + i * 10 + 1,
+        PBX,
+        src,
+        answer(text, rnd(2) === 0 ? '200 OK' : '401 Unauthorized', challenge(`n-${rnd(50)}`)),
+      );
   }
   const alerts = h.finish();
   for (const a of alerts) assert.equal(a.rule, 'auth.digest-replay');
@@ -339,18 +452,47 @@ test('bounds: more distinct digests and nonces than the tables hold are refused 
   // Events built once and varied in the credentials only: the parser's cost is not what is measured.
   const text = request({ src: PHONE, callId: 'bound', branch: 'z9hG4bKbound', cseq: 1 });
   const msg = parseSipMessage(Buffer.from(text.replace(/\n/g, '\r\n')));
-  const frame = { time: T0, srcIp: PHONE, srcPort: 5060, dstIp: PBX, dstPort: 5060, transport: 'udp' as const, provenance: { kind: 'capture' as const }, data: msg.data };
+  const frame = {
+    time: T0,
+    srcIp: PHONE,
+    srcPort: 5060,
+    dstIp: PBX,
+    dstPort: 5060,
+    transport: 'udp' as const,
+    provenance: { kind: 'capture' as const },
+    data: msg.data,
+  };
   const base = toSipEvent(frame, msg) as SipEvent;
   const n = DETECT_REPLAY_MAX_CREDENTIALS + 5_000;
   for (let i = 0; i < n; i++) {
     // Only what the detector reads of DigestCredentials (parsing 55,000 headers is not the point).
-    const authorization = { isDigest: true, username: `u${i}`, realm: REALM, nonce: `nb${i}`, response: `r${i}`, qop: 'auth', nc: 1, cnonce: `c${i}` };
-    const fake = { authorization, proxyAuthorization: undefined, vias: msg.vias, userAgent: undefined } as unknown as SipMessage;
+    const authorization = {
+      isDigest: true,
+      username: `u${i}`,
+      realm: REALM,
+      nonce: `nb${i}`,
+      response: `r${i}`,
+      qop: 'auth',
+      nc: 1,
+      cnonce: `c${i}`,
+    };
+    const fake = {
+      authorization,
+      proxyAuthorization: undefined,
+      vias: msg.vias,
+      userAgent: undefined,
+    } as unknown as SipMessage;
     det.onMessage({ ...base, msg: fake, time: T0 + i, branch: `z9hG4bKb${i}` }, undefined, false);
   }
   const sizes = det.sizes();
-  assert.ok(sizes.credentials > 1000 && sizes.credentials <= DETECT_REPLAY_MAX_CREDENTIALS, `credentials ${sizes.credentials}`);
-  assert.ok(sizes.nonceCounts > 1000 && sizes.nonceCounts <= DETECT_REPLAY_MAX_NONCE_COUNTS, `nonce counts ${sizes.nonceCounts}`);
+  assert.ok(
+    sizes.credentials > 1000 && sizes.credentials <= DETECT_REPLAY_MAX_CREDENTIALS,
+    `credentials ${sizes.credentials}`,
+  );
+  assert.ok(
+    sizes.nonceCounts > 1000 && sizes.nonceCounts <= DETECT_REPLAY_MAX_NONCE_COUNTS,
+    `nonce counts ${sizes.nonceCounts}`,
+  );
   assert.equal(h.revisions.length, 0);
 });
 
@@ -365,7 +507,8 @@ test('lab captures: a replay only where one was staged; stale nonces and retrans
   for (const c of expected) {
     const alerts = await analyzeCapture(`${CAPTURES}/${c.file}`, [authDigestReplay]);
     const raised = alerts.map((a) => `${a.rule}: ${a.title}`);
-    if (c.attacks.includes('auth.digest-replay')) assert.ok(raised.length > 0, `${c.file}: the staged replay is seen`);
+    if (c.attacks.includes('auth.digest-replay'))
+      assert.ok(raised.length > 0, `${c.file}: the staged replay is seen`);
     else assert.deepEqual(raised, [], `${c.file}: no replay was staged`);
   }
 });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { test } from 'node:test';
-import { DETECT_WEAK_PASSWORD_MAX_QUEUE } from '../../../src/config/limits.js';
+import { DETECT_WEAK_PASSWORD_MAX_QUEUE, TRACK_COMPLETED_LINGER_MS } from '../../../src/config/limits.js';
 import type { AlertJson } from '../../../src/core/alert.js';
 import { AlertBook } from '../../../src/detect/alert-book.js';
 import type { AuthAttempt } from '../../../src/detect/attempts.js';
@@ -38,7 +38,10 @@ function harness(settings: Record<string, RuleSettings> = {}) {
   const revisions: AlertJson[] = [];
   const book = new AlertBook('default', 'test', (a) => revisions.push(a));
   let detector: WeakPasswordDetector | undefined;
-  const rule: RuleModule = { meta: authWeakPassword.meta, create: (ctx) => (detector = authWeakPassword.create(ctx) as WeakPasswordDetector) };
+  const rule: RuleModule = {
+    meta: authWeakPassword.meta,
+    create: (ctx) => (detector = authWeakPassword.create(ctx) as WeakPasswordDetector),
+  };
   const engine = new DetectionEngine([rule], book, new SiteModel(), settings);
   const pipeline = new Pipeline({ listener: engine });
   let frame = 0;
@@ -105,7 +108,16 @@ function login(h: ReturnType<typeof harness>, time: number, o: Login): number {
   const r1 = req(1, `z9hG4bK${time}a`, '');
   h.send(time, PHONE, PBX, r1);
   const hdr = proxy ? 'Proxy-Authenticate' : 'WWW-Authenticate';
-  h.send(time + 2, PBX, PHONE, ans(r1, proxy ? '407 Proxy Authentication Required' : '401 Unauthorized', `${hdr}: Digest realm="${REALM}", nonce="${nonce}"${alg}${qopOffer}\n`));
+  h.send(
+    time + 2,
+    PBX,
+    PHONE,
+    ans(
+      r1,
+      proxy ? '407 Proxy Authentication Required' : '401 Unauthorized',
+      `${hdr}: Digest realm="${REALM}", nonce="${nonce}"${alg}${qopOffer}\n`,
+    ),
+  );
   const input: DigestInput = {
     username: identity,
     realm: REALM,
@@ -155,7 +167,11 @@ test('the bundled list loads from the repository and from the built package, wit
 });
 
 test('the list format: comments, classes, CRLF, duplicates and over-long lines', () => {
-  const l = parsePasswordList('# hello\r\n# class: numeric-pin\r\n1234\r\n\r\n1234\r\n# class: extension-derived\r\n{ext}!\r\n' + 'x'.repeat(200) + '\nplain\n');
+  const l = parsePasswordList(
+    '# hello\r\n# class: numeric-pin\r\n1234\r\n\r\n1234\r\n# class: extension-derived\r\n{ext}!\r\n' +
+      'x'.repeat(200) +
+      '\nplain\n',
+  );
   assert.deepEqual(l.entries, [
     { text: '1234', cls: 'numeric-pin' },
     { text: 'plain', cls: 'extension-derived' },
@@ -181,7 +197,7 @@ test('an accepted qop=auth MD5 REGISTER with a keyboard-walk password: critical 
   assert.ok(!JSON.stringify(h.revisions).includes('qwerty'), 'the password never appears in clear');
 });
 
-test('RFC 2069 digests (no qop) on an INVITE: the password equal to the caller\'s extension', () => {
+test("RFC 2069 digests (no qop) on an INVITE: the password equal to the caller's extension", () => {
   const h = harness();
   login(h, T0, { method: 'INVITE', user: '205', password: '205' });
   const [a] = h.finish();
@@ -196,7 +212,14 @@ test('RFC 2069 digests (no qop) on an INVITE: the password equal to the caller\'
 test('SHA-256 and auth-int digests are cracked too', () => {
   const h = harness();
   login(h, T0, { user: '301', password: '2024', algorithm: 'SHA-256', qop: 'auth' });
-  login(h, T0 + 1000, { method: 'INVITE', user: '302', password: 'admin', algorithm: 'SHA-256', qop: 'auth-int', body: 'v=0\r\no=- 1 1 IN IP4 192.0.2.31\r\n' });
+  login(h, T0 + 1000, {
+    method: 'INVITE',
+    user: '302',
+    password: 'admin',
+    algorithm: 'SHA-256',
+    qop: 'auth-int',
+    body: 'v=0\r\no=- 1 1 IN IP4 192.0.2.31\r\n',
+  });
   const alerts = h.finish();
   const by = new Map(alerts.map((a) => [a.target?.identity, a]));
   assert.equal(by.get('301')?.evidence.matchedClass, 'year');
@@ -211,7 +234,10 @@ test('a 3CX Auth ID: the extension comes from the To user, and derivations of it
   login(h, T0, { user: '101', identity: 'Hx7pQ2mZ', password: '101101', qop: 'auth' });
   const [a] = h.finish();
   assert.ok(a !== undefined);
-  assert.equal(a.title, 'Weak password for extension 101 (Auth ID Hx7pQ2mZ): cracked from its accepted digest');
+  assert.equal(
+    a.title,
+    'Weak password for extension 101 (Auth ID Hx7pQ2mZ): cracked from its accepted digest',
+  );
   assert.equal(a.evidence.matchedClass, 'extension-derived');
   assert.deepEqual(a.target, { ip: PBX, port: 5060, extension: '101', identity: 'Hx7pQ2mZ' });
 });
@@ -231,8 +257,14 @@ test('strong or rejected passwords raise nothing; each identity is tested once',
 
 test('the work is off the packet path: nothing on the accept, at most the budget per tick', () => {
   const raised: RaiseInput[] = [];
-  const ctx: DetectorContext = { thresholds: { candidatesPerTick: 5 }, site: new SiteModel(), raise: (r) => raised.push(r) };
-  const list = parsePasswordList(['# class: common-word', ...Array.from({ length: 30 }, (_, i) => `word${i}`)].join('\n'));
+  const ctx: DetectorContext = {
+    thresholds: { candidatesPerTick: 5 },
+    site: new SiteModel(),
+    raise: (r) => raised.push(r),
+  };
+  const list = parsePasswordList(
+    ['# class: common-word', ...Array.from({ length: 30 }, (_, i) => `word${i}`)].join('\n'),
+  );
   const d = new WeakPasswordDetector(ctx, list);
   d.onAttempt(acceptedAttempt('alice', 'word17'));
   assert.equal(d.stats.candidates, 0, 'the accept itself tries nothing');
@@ -250,19 +282,47 @@ test('the work is off the packet path: nothing on the accept, at most the budget
   assert.equal(evidenceOf(raised[0]).passwordMasked, 'w****7');
 });
 
-test('a job still pending when its transaction closes is finished then (end of input, quiet link)', () => {
+test('end of input: a job still pending is finished by the engine flush, not by closing its transaction', () => {
   const raised: RaiseInput[] = [];
-  const ctx: DetectorContext = { thresholds: { candidatesPerTick: 1 }, site: new SiteModel(), raise: (r) => raised.push(r) };
+  const ctx: DetectorContext = {
+    thresholds: { candidatesPerTick: 1 },
+    site: new SiteModel(),
+    raise: (r) => raised.push(r),
+  };
   const d = new WeakPasswordDetector(ctx, bundledPasswordList());
   const a = acceptedAttempt('101', '1234');
   d.onAttempt(a);
   d.onTick(T0 + 1);
   assert.equal(raised.length, 0);
+  // Closing the transaction does no work on the packet path.
   d.onTransactionClosed(a.tx);
+  assert.equal(raised.length, 0);
+  // End of input: no tick will follow, so the flush finishes the job.
+  d.onFlush();
   assert.equal(raised.length, 1);
   assert.equal(evidenceOf(raised[0]).passwordMasked, '1**4');
   assert.equal(evidenceOf(raised[0]).matchedClass, 'numeric-pin');
   assert.equal(d.stats.tested, 1);
+});
+
+test('a transaction that expires normally leaves its job to the ticks (nothing on the packet path)', () => {
+  const raised: RaiseInput[] = [];
+  const ctx: DetectorContext = {
+    thresholds: { candidatesPerTick: 20 },
+    site: new SiteModel(),
+    raise: (r) => raised.push(r),
+  };
+  const d = new WeakPasswordDetector(ctx, bundledPasswordList());
+  const a = acceptedAttempt('101', '1234');
+  d.onAttempt(a);
+  d.onTick(T0 + TRACK_COMPLETED_LINGER_MS + 1);
+  const before = d.stats.candidates;
+  d.onTransactionClosed(a.tx);
+  assert.equal(d.stats.candidates, before, 'no work at the close');
+  assert.equal(raised.length, 0);
+  for (let t = 2; t < 20 && raised.length === 0; t++) d.onTick(T0 + TRACK_COMPLETED_LINGER_MS + t);
+  assert.equal(raised.length, 1);
+  assert.equal(evidenceOf(raised[0]).passwordMasked, '1**4');
 });
 
 test('bounds: the queue holds at most its limit; the rest are dropped and counted', () => {
@@ -280,14 +340,32 @@ test('bounds: the queue holds at most its limit; the rest are dropped and counte
 });
 
 test('fuzz: garbage and half-formed credentials never throw nor crack', () => {
-  const ctx: DetectorContext = { thresholds: {}, site: new SiteModel(), raise: () => assert.fail('nothing to crack') };
+  const ctx: DetectorContext = {
+    thresholds: {},
+    site: new SiteModel(),
+    raise: () => assert.fail('nothing to crack'),
+  };
   const d = new WeakPasswordDetector(ctx, bundledPasswordList());
   let seed = 11;
   const rnd = (n: number): number => {
     seed = (seed * 1103515245 + 12345) >>> 0;
     return seed % n;
   };
-  const params = ['username="u"', 'realm="r"', 'nonce="n"', 'uri="sip:x"', 'response="00"', 'qop=auth', 'qop=auth-int', 'nc=00000001', 'cnonce="c"', 'algorithm=SHA-512-256', 'algorithm=MD5-sess', 'algorithm=ROT13', 'userhash=true'];
+  const params = [
+    'username="u"',
+    'realm="r"',
+    'nonce="n"',
+    'uri="sip:x"',
+    'response="00"',
+    'qop=auth',
+    'qop=auth-int',
+    'nc=00000001',
+    'cnonce="c"',
+    'algorithm=SHA-512-256',
+    'algorithm=MD5-sess',
+    'algorithm=ROT13',
+    'userhash=true',
+  ];
   for (let i = 0; i < 300; i++) {
     const picked = params.filter(() => rnd(2) === 0);
     const hdr = `Digest ${picked.join(', ')}`.replace('u"', `u${i}"`);
@@ -307,16 +385,35 @@ function evidenceOf(r: RaiseInput | undefined): Record<string, unknown> {
 /** An accepted attempt for `user` whose REGISTER carries a digest for `password` (or `header`). */
 function acceptedAttempt(user: string, password: string, header?: string): AuthAttempt {
   const nonce = 'abc123';
-  const input: DigestInput = { username: user, realm: REALM, nonce, uri: `sip:${PBX}`, algorithm: undefined, cnonce: 'cc', qop: 'auth', ncRaw: '00000001' };
+  const input: DigestInput = {
+    username: user,
+    realm: REALM,
+    nonce,
+    uri: `sip:${PBX}`,
+    algorithm: undefined,
+    cnonce: 'cc',
+    qop: 'auth',
+    ncRaw: '00000001',
+  };
   const response = computeDigestResponse(input, password, 'REGISTER') as string;
   const cred =
-    header ?? `Digest username="${user}", realm="${REALM}", nonce="${nonce}", uri="sip:${PBX}", response="${response}", qop=auth, nc=00000001, cnonce="cc"`;
+    header ??
+    `Digest username="${user}", realm="${REALM}", nonce="${nonce}", uri="sip:${PBX}", response="${response}", qop=auth, nc=00000001, cnonce="cc"`;
   const text =
     `REGISTER sip:${PBX} SIP/2.0\r\nVia: SIP/2.0/UDP ${PHONE};branch=z9hG4bK${user}\r\nFrom: <sip:${user}@${PBX}>;tag=1\r\n` +
     `To: <sip:${user}@${PBX}>\r\nCall-ID: ${user}\r\nCSeq: 2 REGISTER\r\nAuthorization: ${cred}\r\nContent-Length: 0\r\n\r\n`;
   const msg = parseSipMessage(Buffer.from(text));
   const ev = toSipEvent(
-    { time: T0, srcIp: PHONE, srcPort: 5060, dstIp: PBX, dstPort: 5060, transport: 'udp', provenance: { kind: 'capture', frame: 7 }, data: msg.data },
+    {
+      time: T0,
+      srcIp: PHONE,
+      srcPort: 5060,
+      dstIp: PBX,
+      dstPort: 5060,
+      transport: 'udp',
+      provenance: { kind: 'capture', frame: 7 },
+      data: msg.data,
+    },
     msg,
   ) as SipEvent;
   const tx: Transaction = {
@@ -387,7 +484,9 @@ async function analyzeCapture(file: string, rules: readonly RuleModule[]): Promi
   const book = new AlertBook('default', 'lab');
   const engine = new DetectionEngine(rules, book, new SiteModel());
   const pipeline = new Pipeline({ listener: engine });
-  const r = await readCaptureFile(file, (f) => pipeline.frame(f.linkType, f.data, f.time, { kind: 'capture', file, frame: f.frame }));
+  const r = await readCaptureFile(file, (f) =>
+    pipeline.frame(f.linkType, f.data, f.time, { kind: 'capture', file, frame: f.frame }),
+  );
   assert.equal(r.error, undefined, `${file} reads cleanly`);
   pipeline.finish();
   engine.flush();
@@ -397,26 +496,35 @@ async function analyzeCapture(file: string, rules: readonly RuleModule[]): Promi
 test('lab captures: every weak password the tools found is reported, masked; no strong one ever is', async () => {
   let cracked = 0;
   for (const c of lab.captures) {
-    const alerts = (await analyzeCapture(`${CAPTURES}/${c.file}`, [authWeakPassword])).filter((a) => a.rule === 'auth.weak-password');
+    const alerts = (await analyzeCapture(`${CAPTURES}/${c.file}`, [authWeakPassword])).filter(
+      (a) => a.rule === 'auth.weak-password',
+    );
     for (const a of alerts) {
       const id = a.target?.identity ?? '';
       const known = passwords.get(id);
       assert.ok(known !== undefined && known.weak, `${c.file}: ${id} is not a weak lab user`);
       assert.equal(a.evidence.passwordMasked, maskPassword(known.password), `${c.file}: ${id}`);
       // Never in clear (an identity that is its own password is the identity, not a leak).
-      for (const [k, v] of Object.entries(a.evidence)) if (k !== 'identity') assert.notEqual(v, known.password, k);
+      for (const [k, v] of Object.entries(a.evidence))
+        if (k !== 'identity') assert.notEqual(v, known.password, k);
       assert.equal(a.severity, 'critical');
     }
     const ids = alerts.map((a) => a.target?.identity);
     if (c.weakPassword !== null) {
-      assert.ok(ids.includes(c.weakPassword.identity), `${c.file}: ${c.weakPassword.identity} (${c.weakPassword.password}) must be cracked`);
+      assert.ok(
+        ids.includes(c.weakPassword.identity),
+        `${c.file}: ${c.weakPassword.identity} (${c.weakPassword.password}) must be cracked`,
+      );
       const a = alerts.find((x) => x.target?.identity === c.weakPassword?.identity) as AlertJson;
       assert.equal(a.target?.extension, c.weakPassword.extension);
       cracked++;
     }
-    if (c.mustNotFind.includes('auth.weak-password')) assert.deepEqual(ids, [], `${c.file}: must not find auth.weak-password`);
+    if (c.mustNotFind.includes('auth.weak-password'))
+      assert.deepEqual(ids, [], `${c.file}: must not find auth.weak-password`);
     // Raised only where the lab says a weak password is in use (must or may find).
-    const listed = [...c.attacks, ...c.findings, ...c.mayFind].includes('auth.weak-password') || (c.mayFindWeak ?? []).length > 0;
+    const listed =
+      [...c.attacks, ...c.findings, ...c.mayFind].includes('auth.weak-password') ||
+      (c.mayFindWeak ?? []).length > 0;
     if (ids.length > 0) assert.ok(listed, `${c.file}: unexpected auth.weak-password for ${ids.join(', ')}`);
   }
   assert.ok(cracked >= 1, 'at least one capture stages a weak password');

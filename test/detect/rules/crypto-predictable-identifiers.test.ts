@@ -10,7 +10,10 @@ import type { AlertJson } from '../../../src/core/alert.js';
 import { AlertBook } from '../../../src/detect/alert-book.js';
 import { DetectionEngine } from '../../../src/detect/engine.js';
 import type { RuleModule } from '../../../src/detect/rule.js';
-import { cryptoPredictableIdentifiers, IdentifierDetector } from '../../../src/detect/rules/crypto-predictable-identifiers.js';
+import {
+  cryptoPredictableIdentifiers,
+  IdentifierDetector,
+} from '../../../src/detect/rules/crypto-predictable-identifiers.js';
 import { SiteModel } from '../../../src/detect/site.js';
 import { Pipeline } from '../../../src/pipeline.js';
 import { parseSipMessage } from '../../../src/sip/message.js';
@@ -35,7 +38,11 @@ function harness() {
     revisions,
     detector: detector as unknown as IdentifierDetector,
     /** One request from `src` with these identifiers (and extra Vias below its own). */
-    request(time: number, src: string, o: { callId: string; branch: string; tag: string; method?: string; below?: string[]; ua?: string }): number {
+    request(
+      time: number,
+      src: string,
+      o: { callId: string; branch: string; tag: string; method?: string; below?: string[]; ua?: string },
+    ): number {
       const method = o.method ?? 'OPTIONS';
       const vias = [`Via: SIP/2.0/UDP ${src}:5060;branch=${o.branch}`, ...(o.below ?? [])];
       const text =
@@ -77,11 +84,18 @@ function prng(seed: number): (n: number) => string {
   };
 }
 
-test('SIPp\'s sequential Call-IDs, branches and tags are predictable: one low alert for the source', () => {
+test("SIPp's sequential Call-IDs, branches and tags are predictable: one low alert for the source", () => {
   const h = harness();
   const frames: number[] = [];
   for (let i = 1; i <= 40; i++) {
-    frames.push(h.request(T0 + i * 100, '192.0.2.40', { callId: `${i}-12345@192.0.2.40`, branch: `z9hG4bK-12345-${i}-0`, tag: `12345SIPpTag00${i}`, ua: 'SIPp' }));
+    frames.push(
+      h.request(T0 + i * 100, '192.0.2.40', {
+        callId: `${i}-12345@192.0.2.40`,
+        branch: `z9hG4bK-12345-${i}-0`,
+        tag: `12345SIPpTag00${i}`,
+        ua: 'SIPp',
+      }),
+    );
   }
   const alerts = h.finish();
   assert.equal(alerts.length, 1);
@@ -91,29 +105,52 @@ test('SIPp\'s sequential Call-IDs, branches and tags are predictable: one low al
   assert.equal(a.source?.ip, '192.0.2.40');
   assert.equal(a.title, 'Predictable Call-ID, branch, From tag values from 192.0.2.40');
   assert.deepEqual(a.evidence.flagged, ['callId', 'branch', 'fromTag']);
-  const fields = a.evidence.fields as Record<string, { verdict: string; examples: string[]; distinctValues: number }>;
+  const fields = a.evidence.fields as Record<
+    string,
+    { verdict: string; examples: string[]; distinctValues: number }
+  >;
   assert.equal(fields.callId?.verdict, 'sequential');
   assert.equal(fields.callId?.distinctValues, 8, 'judged at the eighth value');
-  assert.deepEqual(fields.callId?.examples, ['6-12345@192.0.2.40', '7-12345@192.0.2.40', '8-12345@192.0.2.40']);
+  assert.deepEqual(fields.callId?.examples, [
+    '6-12345@192.0.2.40',
+    '7-12345@192.0.2.40',
+    '8-12345@192.0.2.40',
+  ]);
   assert.deepEqual(a.evidence.frames, frames.slice(0, 8));
   assert.deepEqual(a.evidence.userAgents, ['SIPp']);
   assert.equal(h.revisions.filter((r) => r.state === 'open').length, 1, 'spoken once in the window');
 });
 
-test('a phone\'s random tags, branches and UUID Call-IDs are not predictable; REGISTER refreshes count once', () => {
+test("a phone's random tags, branches and UUID Call-IDs are not predictable; REGISTER refreshes count once", () => {
   const h = harness();
   const rnd = prng(99);
   const regCallId = `${rnd(16)}@192.0.2.41`;
   for (let i = 0; i < 60; i++) {
     const uuid = rnd(16);
     // Every other request is a REGISTER refresh: same Call-ID, new branch and tag.
-    const callId = i % 2 === 0 ? regCallId : `${uuid.slice(0, 8)}-${uuid.slice(8, 12)}-${uuid.slice(12, 16)}-${uuid.slice(16, 20)}-${uuid.slice(20)}`;
-    h.request(T0 + i * 30_000, '192.0.2.41', { method: i % 2 === 0 ? 'REGISTER' : 'INVITE', callId, branch: `z9hG4bK${rnd(6)}`, tag: rnd(4) });
+    const callId =
+      i % 2 === 0
+        ? regCallId
+        : `${uuid.slice(0, 8)}-${uuid.slice(8, 12)}-${uuid.slice(12, 16)}-${uuid.slice(16, 20)}-${uuid.slice(20)}`;
+    h.request(T0 + i * 30_000, '192.0.2.41', {
+      method: i % 2 === 0 ? 'REGISTER' : 'INVITE',
+      callId,
+      branch: `z9hG4bK${rnd(6)}`,
+      tag: rnd(4),
+    });
   }
   // Asterisk-style and decimal tags from two more phones.
   for (let i = 0; i < 30; i++) {
-    h.request(T0 + i * 1000, '192.0.2.42', { callId: `${rnd(12)}@pbx`, branch: `z9hG4bK-524287-1---${rnd(8)}`, tag: `as${rnd(4)}` });
-    h.request(T0 + i * 1000, '192.0.2.43', { callId: String(parseInt(rnd(4), 16)), branch: `z9hG4bK${parseInt(rnd(4), 16)}`, tag: String(parseInt(rnd(4), 16)) });
+    h.request(T0 + i * 1000, '192.0.2.42', {
+      callId: `${rnd(12)}@pbx`,
+      branch: `z9hG4bK-524287-1---${rnd(8)}`,
+      tag: `as${rnd(4)}`,
+    });
+    h.request(T0 + i * 1000, '192.0.2.43', {
+      callId: String(parseInt(rnd(4), 16)),
+      branch: `z9hG4bK${parseInt(rnd(4), 16)}`,
+      tag: String(parseInt(rnd(4), 16)),
+    });
   }
   assert.deepEqual(h.finish(), []);
 });
@@ -134,14 +171,25 @@ test('requests relayed by a proxy (more than one Via) are not judged against the
 test('low-entropy tags (16 random bits) are flagged; a new window speaks again', () => {
   const h = harness();
   const rnd = prng(5);
-  for (let i = 0; i < 20; i++) h.request(T0 + i * 1000, '192.0.2.44', { callId: `${rnd(16)}@x`, branch: `z9hG4bK${rnd(8)}`, tag: rnd(2) });
+  for (let i = 0; i < 20; i++)
+    h.request(T0 + i * 1000, '192.0.2.44', {
+      callId: `${rnd(16)}@x`,
+      branch: `z9hG4bK${rnd(8)}`,
+      tag: rnd(2),
+    });
   // Two hours of silence, then the same device again: a new window, a new alert.
-  for (let i = 0; i < 20; i++) h.request(T0 + 7_200_000 + i * 1000, '192.0.2.44', { callId: `${rnd(16)}@x`, branch: `z9hG4bK${rnd(8)}`, tag: rnd(2) });
+  for (let i = 0; i < 20; i++)
+    h.request(T0 + 7_200_000 + i * 1000, '192.0.2.44', {
+      callId: `${rnd(16)}@x`,
+      branch: `z9hG4bK${rnd(8)}`,
+      tag: rnd(2),
+    });
   const alerts = h.finish();
   assert.equal(alerts.length, 2);
   for (const a of alerts) {
     assert.deepEqual(a.evidence.flagged, ['fromTag']);
-    const tag = (a.evidence.fields as Record<string, { verdict: string; estimatedRandomBits: number }>).fromTag;
+    const tag = (a.evidence.fields as Record<string, { verdict: string; estimatedRandomBits: number }>)
+      .fromTag;
     assert.equal(tag?.verdict, 'low-entropy');
     assert.ok((tag?.estimatedRandomBits ?? 99) < 24);
   }
@@ -152,15 +200,30 @@ test('fuzz and bounds: garbage identifiers never throw; sources past the bound a
   const h = harness();
   const rnd = prng(17);
   for (let i = 0; i < 1500; i++) {
-    const junk = Buffer.from(rnd(1 + (i % 40)), 'hex').toString('latin1').replace(/[\r\n;,<>"\\ ]/g, 'z');
-    h.request(T0 + i, `10.0.${(i >> 8) & 255}.${i & 7}`, { callId: junk || 'c', branch: `z9hG4bK${junk}`, tag: junk || 't' });
+    const junk = Buffer.from(rnd(1 + (i % 40)), 'hex')
+      .toString('latin1')
+      .replace(/[\r\n;,<>"\\ ]/g, 'z');
+    h.request(T0 + i, `10.0.${(i >> 8) & 255}.${i & 7}`, {
+      callId: junk || 'c',
+      branch: `z9hG4bK${junk}`,
+      tag: junk || 't',
+    });
   }
   for (const a of h.finish()) assert.equal(a.rule, 'crypto.predictable-identifiers');
   // Past the bound: one event from each of many new sources (events built once, not parsed again).
   const d = h.detector;
   const ev = sampleEvent();
   for (let i = 0; i < DETECT_IDENTIFIER_MAX_SOURCES + 2000; i++) {
-    d.onMessage({ ...ev, frame: { ...ev.frame, srcIp: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` }, time: T0 + 10_000 + i, callId: `c${i}` }, undefined, false);
+    d.onMessage(
+      {
+        ...ev,
+        frame: { ...ev.frame, srcIp: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` },
+        time: T0 + 10_000 + i,
+        callId: `c${i}`,
+      },
+      undefined,
+      false,
+    );
   }
   assert.ok(d.sizes().sources <= DETECT_IDENTIFIER_MAX_SOURCES, `sources ${d.sizes().sources}`);
   assert.ok(d.sizes().sources > DETECT_IDENTIFIER_MAX_SOURCES / 2);
@@ -169,7 +232,16 @@ test('fuzz and bounds: garbage identifiers never throw; sources past the bound a
 function sampleEvent(): SipEvent {
   const text = `OPTIONS sip:100@${PBX} SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKx\r\nFrom: <sip:a@b>;tag=t\r\nTo: <sip:c@d>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n`;
   const msg = parseSipMessage(Buffer.from(text));
-  const frame = { time: T0, srcIp: '10.0.0.1', srcPort: 5060, dstIp: PBX, dstPort: 5060, transport: 'udp' as const, provenance: { kind: 'capture' as const }, data: msg.data };
+  const frame = {
+    time: T0,
+    srcIp: '10.0.0.1',
+    srcPort: 5060,
+    dstIp: PBX,
+    dstPort: 5060,
+    transport: 'udp' as const,
+    provenance: { kind: 'capture' as const },
+    data: msg.data,
+  };
   return toSipEvent(frame, msg) as SipEvent;
 }
 
@@ -186,7 +258,9 @@ async function analyzeCapture(file: string, rules: readonly RuleModule[]): Promi
   const book = new AlertBook('default', 'lab');
   const engine = new DetectionEngine(rules, book, new SiteModel());
   const pipeline = new Pipeline({ listener: engine });
-  const r = await readCaptureFile(file, (f) => pipeline.frame(f.linkType, f.data, f.time, { kind: 'capture', file, frame: f.frame }));
+  const r = await readCaptureFile(file, (f) =>
+    pipeline.frame(f.linkType, f.data, f.time, { kind: 'capture', file, frame: f.frame }),
+  );
   assert.equal(r.error, undefined, `${file} reads cleanly`);
   pipeline.finish();
   engine.flush();
@@ -202,7 +276,13 @@ test('lab captures: SIPp sources are reported (low), the PBX never is, nothing a
       assert.ok(!PBXS.has(a.source?.ip ?? ''), `${c.file}: the PBX is not blamed for relayed values`);
     }
     if (c.file.startsWith('sipp-flood-')) {
-      assert.ok(alerts.some((a) => c.attackers.includes(a.source?.ip ?? '') && (a.evidence.flagged as string[]).includes('callId')), `${c.file}: SIPp's Call-IDs`);
+      assert.ok(
+        alerts.some(
+          (a) =>
+            c.attackers.includes(a.source?.ip ?? '') && (a.evidence.flagged as string[]).includes('callId'),
+        ),
+        `${c.file}: SIPp's Call-IDs`,
+      );
       sipp++;
     }
   }

@@ -7,12 +7,20 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { DETECT_NONCE_MAX_SERVERS, DETECT_NONCE_RECENT_PER_SERVER, DETECT_NONCE_SAMPLES_PER_SERVER } from '../../../src/config/limits.js';
+import {
+  DETECT_NONCE_MAX_SERVERS,
+  DETECT_NONCE_RECENT_PER_SERVER,
+  DETECT_NONCE_SAMPLES_PER_SERVER,
+} from '../../../src/config/limits.js';
 import type { AlertJson } from '../../../src/core/alert.js';
 import { AlertBook } from '../../../src/detect/alert-book.js';
 import { DetectionEngine } from '../../../src/detect/engine.js';
 import type { RuleModule } from '../../../src/detect/rule.js';
-import { assessRandomness, cryptoWeakNonce, WeakNonceDetector } from '../../../src/detect/rules/crypto-weak-nonce.js';
+import {
+  assessRandomness,
+  cryptoWeakNonce,
+  WeakNonceDetector,
+} from '../../../src/detect/rules/crypto-weak-nonce.js';
 import { SiteModel } from '../../../src/detect/site.js';
 import { Pipeline } from '../../../src/pipeline.js';
 import { readCaptureFile } from '../../../src/sources/capture-file.js';
@@ -40,7 +48,10 @@ function harness() {
   const revisions: AlertJson[] = [];
   const book = new AlertBook('default', 'test', (a) => revisions.push(a));
   let detector: WeakNonceDetector | undefined;
-  const rule: RuleModule = { meta: cryptoWeakNonce.meta, create: (ctx) => (detector = cryptoWeakNonce.create(ctx) as WeakNonceDetector) };
+  const rule: RuleModule = {
+    meta: cryptoWeakNonce.meta,
+    create: (ctx) => (detector = cryptoWeakNonce.create(ctx) as WeakNonceDetector),
+  };
   const engine = new DetectionEngine([rule], book, new SiteModel());
   const pipeline = new Pipeline({ listener: engine });
   let frame = 0;
@@ -63,7 +74,14 @@ function harness() {
     detector: detector as unknown as WeakNonceDetector,
     send,
     /** A REGISTER from `client` answered 401 with `nonce` by `server`; returns the 401's frame. */
-    challenge(time: number, client: string, nonce: string, callId: string, branch = `z9hG4bK${callId}`, server = PBX): number {
+    challenge(
+      time: number,
+      client: string,
+      nonce: string,
+      callId: string,
+      branch = `z9hG4bK${callId}`,
+      server = PBX,
+    ): number {
       const req =
         `REGISTER sip:${server} SIP/2.0\nVia: SIP/2.0/UDP ${client}:5060;branch=${branch}\nMax-Forwards: 70\n` +
         `From: <sip:100@${server}>;tag=${callId}f\nTo: <sip:100@${server}>\nCall-ID: ${callId}\nCSeq: 1 REGISTER\nContent-Length: 0\n\n`;
@@ -99,23 +117,42 @@ test('the randomness test: counters, clocks and short values are predictable; ha
     ['SIPp Call-ID', series((i) => `${i + 1}-12345@127.0.0.1`), 'sequential'],
     ['SIPp branch', series((i) => `z9hG4bK-12345-${1 + (i >> 1)}-${(i & 1) * 5}`), 'sequential'],
     ['16 random bits', series(() => rnd(2).toString('hex')), 'low-entropy'],
-    ['one random char', series((i) => `abcdefgh${'0123456789abcdef'[(rnd(1)[0] as number) & 15]}-${'x'.repeat(i % 2)}`), 'low-entropy'],
-    ['Kamailio (time, time, MD5, index, flags)', series((i) => {
-      const b = Buffer.alloc(29);
-      b.writeUInt32BE(ts + 300 + i * 3);
-      b.writeUInt32BE(ts + i * 3, 4);
-      rnd(16).copy(b, 8);
-      b.writeUInt32BE(0x0a14d0e5 + i * 0x101, 24);
-      b[28] = 0x80;
-      return b.toString('base64');
-    }), 'healthy'],
+    [
+      'one random char',
+      series((i) => `abcdefgh${'0123456789abcdef'[(rnd(1)[0] as number) & 15]}-${'x'.repeat(i % 2)}`),
+      'low-entropy',
+    ],
+    [
+      'Kamailio (time, time, MD5, index, flags)',
+      series((i) => {
+        const b = Buffer.alloc(29);
+        b.writeUInt32BE(ts + 300 + i * 3);
+        b.writeUInt32BE(ts + i * 3, 4);
+        rnd(16).copy(b, 8);
+        b.writeUInt32BE(0x0a14d0e5 + i * 0x101, 24);
+        b[28] = 0x80;
+        return b.toString('base64');
+      }),
+      'healthy',
+    ],
     ['PJSIP / Asterisk (time/MD5)', series((i) => `${ts + i * 2}/${md5(i)}`), 'healthy'],
     ['MD5 then time (libre)', series((i) => `${md5(i)}${(ts + i).toString(16)}`), 'healthy'],
-    ['time then 9 random digits', series((i) => `${ts + i * 3}${String(rnd(4).readUInt32BE() % 1e9).padStart(9, '0')}`), 'healthy'],
+    [
+      'time then 9 random digits',
+      series((i) => `${ts + i * 3}${String(rnd(4).readUInt32BE() % 1e9).padStart(9, '0')}`),
+      'healthy',
+    ],
     ['32 random bits in hex (chan_sip)', series(() => rnd(4).toString('hex')), 'healthy'],
     ['random decimal tags', series(() => String(rnd(4).readUInt32BE())), 'healthy'],
     ['prefix + random hex', series(() => `as${rnd(4).toString('hex')}`), 'healthy'],
-    ['UUID', series(() => { const h = rnd(16).toString('hex'); return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`; }), 'healthy'],
+    [
+      'UUID',
+      series(() => {
+        const h = rnd(16).toString('hex');
+        return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+      }),
+      'healthy',
+    ],
   ];
   for (const [name, values, kind] of cases) {
     const v = assessRandomness(values, 8, 24);
@@ -138,7 +175,11 @@ test('random series of every shape, many times: the healthy ones are never calle
   let weak = 0;
   for (let trial = 0; trial < 300; trial++) {
     for (const shape of shapes) {
-      const v = assessRandomness(Array.from({ length: 8 + (trial % 9) }, () => shape(rnd)), 8, 24);
+      const v = assessRandomness(
+        Array.from({ length: 8 + (trial % 9) }, () => shape(rnd)),
+        8,
+        24,
+      );
       if (v.kind !== 'healthy') weak++;
     }
   }
@@ -148,7 +189,8 @@ test('random series of every shape, many times: the healthy ones are never calle
 test('the same nonce issued to other clients is a repeat; one alert per server', () => {
   const h = harness();
   const frames: number[] = [];
-  for (let i = 0; i < 30; i++) frames.push(h.challenge(T0 + i * 1000, `192.0.2.${10 + i}`, 'static-nonce-0001', `call-${i}`));
+  for (let i = 0; i < 30; i++)
+    frames.push(h.challenge(T0 + i * 1000, `192.0.2.${10 + i}`, 'static-nonce-0001', `call-${i}`));
   const alerts = h.finish();
   assert.equal(alerts.length, 1, 'spoken once');
   const a = alerts[0] as AlertJson;
@@ -182,9 +224,18 @@ test('not repeats: retransmitted challenges, re-challenges within one Call-ID, o
 
 test('sequential and low-entropy nonces are predictable', () => {
   const h = harness();
-  for (let i = 0; i < 10; i++) h.challenge(T0 + i * 5000, `192.0.2.${i + 1}`, String(1000 + i), `s-${i}`, undefined, '198.51.100.21');
+  for (let i = 0; i < 10; i++)
+    h.challenge(T0 + i * 5000, `192.0.2.${i + 1}`, String(1000 + i), `s-${i}`, undefined, '198.51.100.21');
   const rnd = prng(5);
-  for (let i = 0; i < 10; i++) h.challenge(T0 + i * 5000, `192.0.2.${i + 1}`, rnd(2).toString('hex'), `l-${i}`, undefined, '198.51.100.22');
+  for (let i = 0; i < 10; i++)
+    h.challenge(
+      T0 + i * 5000,
+      `192.0.2.${i + 1}`,
+      rnd(2).toString('hex'),
+      `l-${i}`,
+      undefined,
+      '198.51.100.22',
+    );
   const alerts = h.finish();
   const by = new Map(alerts.map((a) => [a.target?.ip, a]));
   assert.equal(alerts.length, 2);
@@ -206,7 +257,14 @@ test('timestamp-and-hash nonces (Kamailio, PJSIP) are healthy', () => {
     b.writeUInt32BE(0x0a14d0e5 + i, 24);
     b[28] = 0x80;
     h.challenge(T0 + i * 1000, `192.0.2.${(i % 5) + 1}`, b.toString('base64'), `k-${i}`);
-    h.challenge(T0 + i * 1000, `192.0.2.${(i % 5) + 1}`, `${ts + i}/${rnd(16).toString('hex')}`, `p-${i}`, undefined, '198.51.100.23');
+    h.challenge(
+      T0 + i * 1000,
+      `192.0.2.${(i % 5) + 1}`,
+      `${ts + i}/${rnd(16).toString('hex')}`,
+      `p-${i}`,
+      undefined,
+      '198.51.100.23',
+    );
   }
   assert.deepEqual(h.finish(), []);
 });
@@ -225,21 +283,28 @@ test('fuzz: garbage challenges never throw; the server table stays bounded', () 
   for (const a of alerts) assert.equal(a.rule, 'crypto.weak-nonce');
   const sizes = h.detector.sizes();
   assert.ok(sizes.servers > 100 && sizes.servers <= DETECT_NONCE_MAX_SERVERS, `servers ${sizes.servers}`);
-  assert.ok(sizes.maxRecent <= DETECT_NONCE_RECENT_PER_SERVER && sizes.maxSamples <= DETECT_NONCE_SAMPLES_PER_SERVER);
+  assert.ok(
+    sizes.maxRecent <= DETECT_NONCE_RECENT_PER_SERVER && sizes.maxSamples <= DETECT_NONCE_SAMPLES_PER_SERVER,
+  );
 });
 
 // ── lab captures: real Kamailio nonces ────────────────────────────────────────────────────────
 
 const CAPTURES = 'test/fixtures/captures';
-const expected = (JSON.parse(readFileSync(`${CAPTURES}/expected.json`, 'utf8')) as { captures: { file: string; attacks: string[]; findings: string[] }[] })
-  .captures;
+const expected = (
+  JSON.parse(readFileSync(`${CAPTURES}/expected.json`, 'utf8')) as {
+    captures: { file: string; attacks: string[]; findings: string[] }[];
+  }
+).captures;
 
 /** Runs `rules` over a capture with the wiring of analyzeFiles (src/cli/analyze.ts). */
 async function analyzeCapture(file: string, rules: readonly RuleModule[]): Promise<AlertJson[]> {
   const book = new AlertBook('default', 'lab');
   const engine = new DetectionEngine(rules, book, new SiteModel());
   const pipeline = new Pipeline({ listener: engine });
-  const r = await readCaptureFile(file, (f) => pipeline.frame(f.linkType, f.data, f.time, { kind: 'capture', file, frame: f.frame }));
+  const r = await readCaptureFile(file, (f) =>
+    pipeline.frame(f.linkType, f.data, f.time, { kind: 'capture', file, frame: f.frame }),
+  );
   assert.equal(r.error, undefined, `${file} reads cleanly`);
   pipeline.finish();
   engine.flush();
@@ -253,20 +318,26 @@ function nonceCollector(out: string[]): RuleModule {
     create: () => ({
       onMessage(ev, _tx, retransmission): void {
         if (ev.isRequest || retransmission) return;
-        for (const c of [...ev.msg.wwwAuthenticate, ...ev.msg.proxyAuthenticate]) if (c.nonce !== undefined) out.push(c.nonce);
+        for (const c of [...ev.msg.wwwAuthenticate, ...ev.msg.proxyAuthenticate])
+          if (c.nonce !== undefined) out.push(c.nonce);
       },
     }),
   };
 }
 
-test('lab captures: Kamailio\'s real nonces are judged healthy and raise nothing', async () => {
+test("lab captures: Kamailio's real nonces are judged healthy and raise nothing", async () => {
   let judged = 0;
   for (const c of expected) {
     const nonces: string[] = [];
     const alerts = await analyzeCapture(`${CAPTURES}/${c.file}`, [cryptoWeakNonce, nonceCollector(nonces)]);
     const mine = alerts.filter((a) => a.rule === 'crypto.weak-nonce');
     if ([...c.attacks, ...c.findings].includes('crypto.weak-nonce')) assert.ok(mine.length > 0, c.file);
-    else assert.deepEqual(mine.map((a) => a.title), [], c.file);
+    else
+      assert.deepEqual(
+        mine.map((a) => a.title),
+        [],
+        c.file,
+      );
     const distinct = [...new Set(nonces)];
     if (distinct.length < 8) continue;
     const v = assessRandomness(distinct.slice(0, 32), 8, 24);

@@ -117,13 +117,47 @@ test('a compromised 3CX desktop-app build in a client User-Agent is raised as hi
   const reg =
     'REGISTER sip:198.51.100.2 SIP/2.0\nVia: SIP/2.0/TLS 203.0.113.80:50123;branch=z9hG4bK-r1\nMax-Forwards: 70\n' +
     'From: <sip:105@198.51.100.2>;tag=a\nTo: <sip:105@198.51.100.2>\nCall-ID: r1@x\nCSeq: 1 REGISTER\n' +
-    'User-Agent: 3CXDesktopApp/18.12.416 (Windows)\nContent-Length: 0\n\n';
+    'User-Agent: 3CXDesktopApp/18.12.416 (Windows)\n' +
+    'Authorization: Digest username="105", realm="pbx", nonce="n", uri="sip:198.51.100.2", response="00"\n' +
+    'Content-Length: 0\n\n';
   h.send('203.0.113.80', '198.51.100.2', reg);
+  h.send('198.51.100.2', '203.0.113.80', ok(reg));
   const [a] = h.finish();
   assert.equal(a?.severity, 'high');
   assert.equal(a?.title, '3CX Desktop App 18.12.416 at 203.0.113.80: compromised build');
   assert.equal(a?.evidence.header, 'User-Agent');
   assert.deepEqual((a?.evidence.findings as { ids: string[] }[])[0]?.ids, ['CVE-2023-29059']);
+});
+
+test('a User-Agent in requests that were challenged, rejected, unanswered or are OPTIONS is not reported', () => {
+  const h = harness();
+  const ua = 'Asterisk PBX 16.0.0';
+  const reg = (n: number, cred: boolean): string =>
+    `REGISTER sip:198.51.100.2 SIP/2.0\nVia: SIP/2.0/UDP 203.0.113.9:5060;branch=z9hG4bK-s${n}\nMax-Forwards: 70\n` +
+    `From: <sip:1${n}@198.51.100.2>;tag=s${n}\nTo: <sip:1${n}@198.51.100.2>\nCall-ID: s${n}@x\nCSeq: 1 REGISTER\n` +
+    `User-Agent: ${ua}\n` +
+    (cred ? 'Authorization: Digest username="1", realm="p", nonce="n", uri="sip:x", response="00"\n' : '') +
+    'Content-Length: 0\n\n';
+  const challenged = reg(1, false);
+  h.send('203.0.113.9', '198.51.100.2', challenged);
+  h.send('198.51.100.2', '203.0.113.9', ok(challenged).replace('200 OK', '401 Unauthorized'));
+  const rejected = reg(2, true);
+  h.send('203.0.113.9', '198.51.100.2', rejected);
+  h.send('198.51.100.2', '203.0.113.9', ok(rejected).replace('200 OK', '403 Forbidden'));
+  h.send('203.0.113.9', '198.51.100.2', reg(3, true)); // never answered
+  const probe = options('203.0.113.9', '198.51.100.2', ua);
+  h.send('203.0.113.9', '198.51.100.2', probe);
+  h.send('198.51.100.2', '203.0.113.9', ok(probe));
+  assert.deepEqual(h.finish(), []);
+  // The same User-Agent with accepted credentials is a real device: reported.
+  const h2 = harness();
+  const accepted = reg(4, true);
+  h2.send('203.0.113.9', '198.51.100.2', accepted);
+  h2.send('198.51.100.2', '203.0.113.9', ok(accepted));
+  assert.deepEqual(
+    h2.finish().map((a) => a.title),
+    ['Asterisk 16.0.0 at 203.0.113.9: past end of life'],
+  );
 });
 
 test('current versions, unknown products, hidden versions and forged garbage raise nothing', () => {
