@@ -11,7 +11,11 @@
  *   (same length, so Content-Length stays right; a request and its responses carry the same value,
  *   so they get the same tag). A digit is overwritten by a digit and a letter by a letter of the
  *   same case, so tool fingerprints (SIPVicious' decimal Call-ID and `z9hG4bK-<decimal>` branch)
- *   survive the rewrite.
+ *   survive the rewrite;
+ * - the SDP media ports (`m=` lines, `a=rtcp:`) move per replica, in place and keeping their
+ *   parity, as a phone allocates new RTP ports per call: otherwise every replicated call would
+ *   announce the same media endpoint, which real traffic does not (and which makes tshark chain
+ *   one RTP conversation per call on a single address and port).
  * Only the UDP frames are used (no lab TCP capture is needed for the mix); ICMP errors quoting SIP
  * are dropped. Output is written by a streaming pcap writer (one fixed buffer), and reused while
  * the generator, its inputs and its options are unchanged (see the manifest next to each file).
@@ -194,6 +198,8 @@ interface TemplateFrame {
   readonly srcSlot: number;
   readonly dstSlot: number;
   readonly occurrences: readonly Occurrence[];
+  /** SDP media ports: frame offset of the first digit, digit count and value, per port. */
+  readonly ports: readonly { readonly at: number; readonly digits: number; readonly port: number }[];
 }
 
 interface Template {
@@ -248,6 +254,7 @@ async function loadTemplate(name: string): Promise<Template> {
       srcSlot: slot(data, ip + 12),
       dstSlot: slot(data, ip + 16),
       occurrences: findOccurrences(data, payload),
+      ports: findMediaPorts(data, payload),
     });
     bytes += data.length;
   }
@@ -318,6 +325,21 @@ function findOccurrences(b: Buffer, at: number): Occurrence[] {
         end: at + e,
         value: b.toString('latin1', at + s, at + e),
       });
+  }
+  return out;
+}
+
+/** Ports of `m=` and `a=rtcp:` lines in the body of the SIP message at `at` (4 or 5 digits). */
+function findMediaPorts(b: Buffer, at: number): { at: number; digits: number; port: number }[] {
+  const body = b.indexOf('\r\n\r\n', at, 'latin1');
+  if (body < 0) return [];
+  const out: { at: number; digits: number; port: number }[] = [];
+  const text = b.toString('latin1', body + 2);
+  const re = /\r?\n(?:m=[a-z]+ |a=rtcp:)([0-9]{4,5})(?=[ /\r\n])/g;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    const port = Number(m[1]);
+    if (port >= 1000 && port <= 65535)
+      out.push({ at: body + 2 + m.index + m[0].length - m[1]!.length, digits: m[1]!.length, port });
   }
   return out;
 }
@@ -765,6 +787,16 @@ function rewrite(buf: Buffer, at: number, f: TemplateFrame, j: Job, edits: reado
   while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
   buf.writeUInt16BE(~sum & 0xffff, ip + 10);
   buf.writeUInt16BE(0, ip + ihl + 6);
+  for (const p of f.ports) {
+    // Same digit count and parity; distinct for the first (hi - lo) / 2 replicas of the file.
+    const lo = p.digits === 4 ? 1000 : 10000;
+    const span = (p.digits === 4 ? 10000 : 65536) - lo;
+    let port = lo + ((p.port - lo + 2 * j.id) % span);
+    for (let k = p.digits - 1; k >= 0; k--) {
+      buf[at + p.at + k] = 0x30 + (port % 10);
+      port = Math.floor(port / 10);
+    }
+  }
   for (const e of edits) {
     const p = j.plan;
     let n = p.offset[e.kind]! + j.replica * p.g[e.kind]! + e.group;

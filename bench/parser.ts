@@ -142,7 +142,9 @@ function measure(name: string, fn: (d: Buffer) => void, data: Buffer): void {
 }
 
 const load = (await import('node:os')).loadavg()[0] ?? 0;
-console.log(`node ${process.version}, load average ${load.toFixed(1)}, best of 7 rounds of 200k messages, CPU time`);
+console.log(
+  `node ${process.version}, load average ${load.toFixed(1)}, best of 7 rounds of 200k messages, CPU time`,
+);
 measure('REGISTER: parse only', parseOnly, REGISTER);
 measure('REGISTER: parse + hot fields', hot, REGISTER);
 measure('REGISTER: parse + hot fields + anomalies', full, REGISTER);

@@ -498,8 +498,8 @@ function renderMarkdown(machineInfo: Machine, results: readonly CaptureResult[],
       'phone side moves to fresh addresses in 10.0.0.0/8 and the attacker side to 198.18.0.0/15 per replica ' +
       '(PBX and trunk addresses kept), with the IPv4 checksum recomputed and the UDP checksum zeroed; every ' +
       'Call-ID and Via branch gets a replica tag written in place over a few characters (same length; digits ' +
-      'stay digits in all-digit values so tool fingerprints survive), so replicas are distinct calls and ' +
-      'transactions, not retransmissions. ICMP errors quoting SIP and the TCP/TLS captures are left out. The ' +
+      'stay digits in all-digit values so tool fingerprints survive), and SDP media ports move per replica ' +
+      '(same digits and parity), so replicas are distinct calls and transactions, not retransmissions. ICMP errors quoting SIP and the TCP/TLS captures are left out. The ' +
       'file is written by a streaming writer in constant memory.',
   );
   L.push('');

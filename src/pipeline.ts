@@ -4,7 +4,14 @@
  * One direction only: each stage sees the next one through a small interface.
  */
 import { PIPELINE_MAX_STREAMS } from './config/limits.js';
-import type { Anomaly, DatagramPayload, Payload, Provenance, SipFrame, StreamPayload } from './core/records.js';
+import type {
+  Anomaly,
+  DatagramPayload,
+  Payload,
+  Provenance,
+  SipFrame,
+  StreamPayload,
+} from './core/records.js';
 import { decodeHep, HepStreamFramer, HEP_PROTO_TYPE } from './decode/hep.js';
 import { PacketDecoder, type DecoderOptions } from './decode/decoder.js';
 import { detectWebSocketUpgrade, WebSocketDeframer } from './decode/websocket.js';
@@ -24,6 +31,7 @@ export interface PipelineOptions {
 }
 
 const HEP3 = 0x48455033;
+const EMPTY = Buffer.alloc(0);
 
 /** Per-direction state of a TCP stream: what protocol it carries and its framer. */
 interface StreamState {
@@ -93,9 +101,17 @@ export class Pipeline {
       case 'stream':
         this.stream(p);
         return;
-      case 'stream-end':
+      case 'stream-end': {
+        const s = this.streams.get(p.streamId);
+        if (s === undefined) return;
+        // Report what the stream left unfinished (a message cut off, a resync in progress).
+        s.current = { ...p, kind: 'stream', transport: 'tcp', data: EMPTY, gap: false };
+        s.sip?.end();
+        s.ws?.end();
+        s.hep?.end();
         this.streams.delete(p.streamId);
         return;
+      }
     }
   }
 
@@ -173,7 +189,14 @@ export class Pipeline {
         this.streams.delete(oldest);
         this.stats.streamEvictions++;
       }
-      s = { mode: 'probe', head: undefined, sip: undefined, ws: undefined, hep: undefined, current: undefined };
+      s = {
+        mode: 'probe',
+        head: undefined,
+        sip: undefined,
+        ws: undefined,
+        hep: undefined,
+        current: undefined,
+      };
       this.streams.set(p.streamId, s);
       this.stats.streams++;
     }
@@ -190,7 +213,7 @@ export class Pipeline {
         (s.ws as WebSocketDeframer).push(data, gap);
         return;
       case 'hep':
-        (s.hep as HepStreamFramer).push(data);
+        (s.hep as HepStreamFramer).push(data, gap);
         return;
       case 'probe':
       case 'ws-head':
@@ -215,7 +238,8 @@ export class Pipeline {
     const up = detectWebSocketUpgrade(head);
     if (up.kind === 'incomplete') {
       s.mode = 'ws-head';
-      s.head = head;
+      // Own the bytes: the decoder's payloads are views into the capture's read buffer.
+      s.head = Buffer.from(head);
       return;
     }
     if (up.kind === 'request' || up.kind === 'response') {

@@ -42,7 +42,9 @@ export function renderTextReport(doc: { summary: SummaryJson; alerts: AlertJson[
         : a.source === undefined && a.sources !== undefined
           ? ` from ${a.sourcesTotal ?? a.sources.length} sources`
           : '';
-    out.push(`  [${a.severity.toUpperCase()}] ${a.rule}: ${escapeText(a.title, 200)}${src} (count ${a.count}, ${a.firstSeen} … ${a.lastSeen})`);
+    out.push(
+      `  [${a.severity.toUpperCase()}] ${a.rule}: ${escapeText(a.title, 200)}${src} (count ${a.count}, ${a.firstSeen} … ${a.lastSeen})`,
+    );
   }
   out.push('');
   return out.join('\n');

@@ -37,7 +37,10 @@ export interface AnalyzeOptions {
 }
 
 /** Runs the pipeline over every input file and returns the report document. */
-export async function analyzeFiles(files: readonly string[], options: AnalyzeOptions = {}): Promise<AnalyzeResult> {
+export async function analyzeFiles(
+  files: readonly string[],
+  options: AnalyzeOptions = {},
+): Promise<AnalyzeResult> {
   const config = options.config ?? defaultConfig();
   const site = new SiteModel({
     name: config.site,
@@ -98,7 +101,8 @@ export async function analyzeFiles(files: readonly string[], options: AnalyzeOpt
     dialogs: t.dialogs.stats.dialogs,
     registrations: t.registrations.stats.registrations,
   });
-  summary.retransmissions = t.transactions.stats.requestRetransmissions + t.transactions.stats.responseRetransmissions;
+  summary.retransmissions =
+    t.transactions.stats.requestRetransmissions + t.transactions.stats.responseRetransmissions;
   return { document: { summary, alerts: book.alerts() }, errors };
 }
 
@@ -116,9 +120,12 @@ export async function runAnalyze(args: string[]): Promise<number> {
   }
   const failOn = values['fail-on'] as string | undefined;
   if (failOn !== undefined && !isSeverity(failOn)) {
-    throw new UsageError(`analyze: --fail-on must be one of info, low, medium, high, critical (got '${failOn}')`);
+    throw new UsageError(
+      `analyze: --fail-on must be one of info, low, medium, high, critical (got '${failOn}')`,
+    );
   }
-  if (positionals.length === 0) throw new UsageError('analyze: give at least one capture or SIP message file');
+  if (positionals.length === 0)
+    throw new UsageError('analyze: give at least one capture or SIP message file');
   const sensor = values.sensor as string | undefined;
   const configPath = values.config as string | undefined;
   let config: Config | undefined;
@@ -138,7 +145,8 @@ export async function runAnalyze(args: string[]): Promise<number> {
     ...(sensor !== undefined ? { sensor } : {}),
   });
   if (format === 'json') process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
-  else if (format === 'jsonl') for (const a of document.alerts) process.stdout.write(`${JSON.stringify(a)}\n`);
+  else if (format === 'jsonl')
+    for (const a of document.alerts) process.stdout.write(`${JSON.stringify(a)}\n`);
   else process.stdout.write(renderTextReport(document));
   for (const e of errors) process.stderr.write(`sipwarden: ${e}\n`);
   if (failOn !== undefined) {
@@ -158,7 +166,9 @@ async function sniff(file: string): Promise<Sniffed> {
   try {
     fh = await open(file, 'r');
   } catch (err) {
-    throw new Error(`${file}: cannot open: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new Error(`${file}: cannot open: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    });
   }
   try {
     const head = Buffer.alloc(64);
@@ -169,7 +179,8 @@ async function sniff(file: string): Promise<Sniffed> {
     const msg = parseSipMessage(head.subarray(0, bytesRead));
     if (msg.kind !== 'invalid') return 'sip';
     // A start line longer than the probe: accept text that begins like a request or status line.
-    if (/^(?:\r?\n)*(?:SIP\/|[A-Z]{2,20} \S)/.test(head.subarray(0, bytesRead).toString('latin1'))) return 'sip';
+    if (/^(?:\r?\n)*(?:SIP\/|[A-Z]{2,20} \S)/.test(head.subarray(0, bytesRead).toString('latin1')))
+      return 'sip';
     return { reason: 'expected a pcap/pcapng magic number, gzip, or a SIP start line' };
   } finally {
     await fh.close();
@@ -180,7 +191,9 @@ async function sniff(file: string): Promise<Sniffed> {
 async function readSipFile(file: string, pipeline: Pipeline): Promise<number> {
   const size = (await stat(file)).size;
   if (size > ANALYZE_MAX_SIP_FILE_BYTES) {
-    throw new Error(`${file}: a SIP message file may be at most ${ANALYZE_MAX_SIP_FILE_BYTES} bytes (it has ${size})`);
+    throw new Error(
+      `${file}: a SIP message file may be at most ${ANALYZE_MAX_SIP_FILE_BYTES} bytes (it has ${size})`,
+    );
   }
   const buf = await readFile(file);
   let off = 0;

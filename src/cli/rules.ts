@@ -4,7 +4,9 @@ import { UsageError } from './exit-codes.js';
 
 /** `sipwarden rules`: the catalog with default severities and thresholds. */
 export function runRules(args: string[]): number {
-  const { values } = parseCommandArgs('rules', args, { format: { type: 'string', short: 'f', default: 'text' } });
+  const { values } = parseCommandArgs('rules', args, {
+    format: { type: 'string', short: 'f', default: 'text' },
+  });
   const format = values.format as string;
   if (format === 'json') {
     const out = ALL_RULES.map((r) => ({
@@ -25,7 +27,9 @@ export function runRules(args: string[]): number {
     const t = Object.entries(r.meta.thresholds)
       .map(([k, v]) => `${k}=${v}`)
       .join(' ');
-    process.stdout.write(`${r.meta.id.padEnd(34)} ${r.meta.severity.padEnd(9)} ${r.meta.title}${t === '' ? '' : `  [${t}]`}\n`);
+    process.stdout.write(
+      `${r.meta.id.padEnd(34)} ${r.meta.severity.padEnd(9)} ${r.meta.title}${t === '' ? '' : `  [${t}]`}\n`,
+    );
   }
   process.stdout.write(`\n${ALL_RULES.length} rules; each is documented in docs/rules/<id>.md\n`);
   return 0;

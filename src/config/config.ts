@@ -76,8 +76,12 @@ export function parseConfig(text: string, source: string, knownRules?: ReadonlyS
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
-    const where = e?.linePos?.[0] ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : 'unknown position';
-    throw new ConfigError(`${source}: ${where}: ${e?.code ?? 'YAML error'}: ${(e?.message ?? '').split('\n')[0]}`);
+    const where = e?.linePos?.[0]
+      ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}`
+      : 'unknown position';
+    throw new ConfigError(
+      `${source}: ${where}: ${e?.code ?? 'YAML error'}: ${(e?.message ?? '').split('\n')[0]}`,
+    );
   }
   const raw: unknown = doc.toJS() ?? {};
   const r = ConfigSchema.safeParse(raw);
@@ -88,7 +92,8 @@ export function parseConfig(text: string, source: string, knownRules?: ReadonlyS
   }
   if (knownRules !== undefined) {
     for (const id of Object.keys(r.data.rules)) {
-      if (!knownRules.has(id)) throw new ConfigError(`${source}: rules.${id}: no such rule (see 'sipwarden rules')`);
+      if (!knownRules.has(id))
+        throw new ConfigError(`${source}: rules.${id}: no such rule (see 'sipwarden rules')`);
     }
   }
   return r.data;
@@ -100,7 +105,9 @@ export async function loadConfig(path: string, knownRules?: ReadonlySet<string>)
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new ConfigError(`${path}: cannot read: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new ConfigError(`${path}: cannot read: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    });
   }
   return parseConfig(text, path, knownRules);
 }

@@ -170,7 +170,7 @@ export const SIP_STREAM_MAX_HEADER_BYTES = 65_536;
 export const SIP_STREAM_MAX_BODY_BYTES = 262_144;
 /** Media sections read from one SDP body; more are skipped with anomaly `sdp_too_many_media`. */
 export const SDP_MAX_MEDIA = 32;
-/** Attribute, bandwidth, time and connection lines kept per SDP body (session and media levels
+/** Repeatable lines kept per SDP body (a=, b=, c=, t=, r=, e=, p=; session and media levels
  * together); more are skipped with anomaly `sdp_too_many_lines`. */
 export const SDP_MAX_LINES = 512;
 

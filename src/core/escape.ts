@@ -9,7 +9,14 @@ export function escapeText(s: string, max = 200): string {
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
     if (c < 0x20 || c === 0x7f || (c >= 0x80 && c < 0xa0)) {
-      out += c === 0x0a ? '\\n' : c === 0x0d ? '\\r' : c === 0x09 ? '\\t' : `\\x${c.toString(16).padStart(2, '0')}`;
+      out +=
+        c === 0x0a
+          ? '\\n'
+          : c === 0x0d
+            ? '\\r'
+            : c === 0x09
+              ? '\\t'
+              : `\\x${c.toString(16).padStart(2, '0')}`;
     } else if (c === 0x5c) {
       out += '\\\\';
     } else if (c >= 0x2028 && c <= 0x202e) {

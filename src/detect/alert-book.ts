@@ -37,7 +37,14 @@ export interface AlertBookStats {
  * firstSeen, so replaying the same input gives the same ids.
  */
 export class AlertBook {
-  readonly stats: AlertBookStats = { opened: 0, revisions: 0, closed: 0, evicted: 0, rejected: 0, dropped: 0 };
+  readonly stats: AlertBookStats = {
+    opened: 0,
+    revisions: 0,
+    closed: 0,
+    evicted: 0,
+    rejected: 0,
+    dropped: 0,
+  };
   private readonly open = new BoundedTable<string, OpenAlert>('alerts', ALERT_MAX_OPEN);
   /** Latest revision of every alert of this run, for reports (bounded). */
   private readonly kept = new Map<string, AlertJson>();
@@ -96,7 +103,9 @@ export class AlertBook {
   /** Latest revision of every alert seen in this run, in the order they were raised. */
   alerts(): AlertJson[] {
     for (const a of this.open.values()) this.materialise(a);
-    return [...this.kept.values()].sort((a, b) => (a.raisedAt < b.raisedAt ? -1 : a.raisedAt > b.raisedAt ? 1 : 0));
+    return [...this.kept.values()].sort((a, b) =>
+      a.raisedAt < b.raisedAt ? -1 : a.raisedAt > b.raisedAt ? 1 : 0,
+    );
   }
 
   private create(meta: RuleMeta, input: RaiseInput, severityOverride?: Severity): OpenAlert {
@@ -120,7 +129,14 @@ export class AlertBook {
       references: [...meta.references],
     };
     if (input.source !== undefined) json.source = input.source;
-    const a: OpenAlert = { json, meta, lastSeenMs: input.time, emittedCount: input.count, latest: input, fresh: false };
+    const a: OpenAlert = {
+      json,
+      meta,
+      lastSeenMs: input.time,
+      emittedCount: input.count,
+      latest: input,
+      fresh: false,
+    };
     this.materialise(a);
     return a;
   }
@@ -192,5 +208,8 @@ function severityRankOf(s: Severity): number {
 
 /** Stable alert id: the first 16 hex digits of SHA-256(rule, key, firstSeen). */
 export function alertId(rule: string, key: string, firstSeenMs: number): string {
-  return createHash('sha256').update(`${rule}\u0000${key}\u0000${Math.floor(firstSeenMs)}`).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(`${rule}\u0000${key}\u0000${Math.floor(firstSeenMs)}`)
+    .digest('hex')
+    .slice(0, 16);
 }

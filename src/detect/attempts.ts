@@ -96,10 +96,18 @@ export function classifyAttempt(tx: Transaction, final: SipEvent | undefined, ti
   };
 }
 
+/** Reason phrases with which servers say the nonce, not the password, was the problem. */
+const STALE_REASON = /stale|nonce (?:has )?(?:changed|expired)|expired nonce|nonce is (?:stale|expired)/i;
+
+/**
+ * A challenge to credentials that only refreshes the nonce: `stale=true` (RFC 2617 §3.2.1), or a
+ * reason phrase that says so (e.g. "401 nonce has changed", seen from real registrars that omit the
+ * parameter when a user took too long to type the password).
+ */
 function isStale(final: SipEvent): boolean {
   const challenges = final.status === 407 ? final.msg.proxyAuthenticate : final.msg.wwwAuthenticate;
   for (const c of challenges) if (c.stale === true) return true;
-  return false;
+  return STALE_REASON.test(final.msg.reason);
 }
 
 /** The user part a request targets: the To user for REGISTER, the Request-URI user otherwise. */

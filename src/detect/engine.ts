@@ -63,7 +63,13 @@ export class DetectionEngine implements TrackListener {
     this.tick(ev.time);
     for (const d of this.onMessages) d.onMessage?.(ev, tx, retransmission);
     // A request's outcome is known at its first final answer.
-    if (!ev.isRequest && !retransmission && tx !== undefined && tx.final === ev && this.onAttempts.length > 0) {
+    if (
+      !ev.isRequest &&
+      !retransmission &&
+      tx !== undefined &&
+      tx.final === ev &&
+      this.onAttempts.length > 0
+    ) {
       const a = classifyAttempt(tx, ev, ev.time);
       for (const d of this.onAttempts) d.onAttempt?.(a);
     }

@@ -4,7 +4,10 @@ import type { RuleMeta } from './rule.js';
 export function renderRulePage(meta: RuleMeta): string {
   const lines: string[] = [];
   lines.push(`# \`${meta.id}\` — ${meta.title}`, '');
-  lines.push(`Default severity: **${meta.severity}**. An open alert closes after ${humanMs(meta.quietMs)} without new events.`, '');
+  lines.push(
+    `Default severity: **${meta.severity}**. An open alert closes after ${humanMs(meta.quietMs)} without new events.`,
+    '',
+  );
   lines.push('## What it sees', '', meta.description, '');
   lines.push('## Thresholds', '');
   const keys = Object.keys(meta.thresholds);
@@ -12,7 +15,10 @@ export function renderRulePage(meta: RuleMeta): string {
   else {
     lines.push('| threshold | default |', '|---|---|');
     for (const k of keys) lines.push(`| \`${k}\` | ${meta.thresholds[k]} |`);
-    lines.push('', `Override per site in the configuration: \`rules: { "${meta.id}": { thresholds: { ... } } }\`.`);
+    lines.push(
+      '',
+      `Override per site in the configuration: \`rules: { "${meta.id}": { thresholds: { ... } } }\`.`,
+    );
   }
   lines.push('', '## What does not count', '', meta.falsePositives, '');
   lines.push('## How to fix', '', meta.remediation, '');

@@ -59,7 +59,8 @@ export interface RaiseInput {
   readonly source?: AlertEndpoint;
   /** Per-source counts for rules that group many sources (absolute counts). A function is only
    * called when a revision is sent, which keeps per-event raises cheap. */
-  readonly sources?: readonly { ip: string; count: number }[] | (() => readonly { ip: string; count: number }[]);
+  readonly sources?:
+    readonly { ip: string; count: number }[] | (() => readonly { ip: string; count: number }[]);
   readonly sourcesTotal?: number;
   readonly target?: AlertTarget;
   /** Counts, methods, User-Agents, frames...; a function is only called when a revision is sent. */

@@ -33,7 +33,12 @@ export class KeyedWindows<S> {
 
   /** Counts one event for `key` at `time` and returns its window, or undefined if refused. */
   hit(key: string, time: number): WindowState<S> | undefined {
-    const w = this.table.touch(key, () => ({ firstTime: time, lastTime: time, count: 0, data: this.create() }));
+    const w = this.table.touch(key, () => ({
+      firstTime: time,
+      lastTime: time,
+      count: 0,
+      data: this.create(),
+    }));
     if (w === undefined) return undefined;
     if (time - w.lastTime > this.gapMs) {
       // A new window: replace the state rather than mutate, so detectors never see stale data.
@@ -105,7 +110,10 @@ export function sourceGroup(ip: string): string {
   const groups = ip.includes('::')
     ? [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
     : left;
-  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
 }
 
 /** Keeps at most `n` frame numbers as evidence (the first ones: where the attack began). */

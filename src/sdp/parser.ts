@@ -163,21 +163,24 @@ function isIpv4Text(s: string): boolean {
 }
 
 function isIpv6Text(s: string): boolean {
-  if (!/^[0-9A-Fa-f:.]+$/.test(s) || s.length < 2) return false;
-  const dbl = s.split('::');
-  if (dbl.length > 2) return false;
-  const groups = (part: string): string[] => (part === '' ? [] : part.split(':'));
-  const all = dbl.flatMap(groups);
+  if (s.length < 2 || !/^[0-9A-Fa-f:.]+$/.test(s)) return false;
+  const halves = s.split('::');
+  if (halves.length > 2) return false;
   let count = 0;
-  for (let i = 0; i < all.length; i++) {
-    const g = all[i]!;
-    if (i === all.length - 1 && g.includes('.')) {
-      if (!isIpv4Text(g)) return false;
-      count += 2;
-    } else if (!/^[0-9A-Fa-f]{1,4}$/.test(g)) return false;
-    else count++;
+  for (let h = 0; h < halves.length; h++) {
+    const half = halves[h]!;
+    if (half === '') continue;
+    const groups = half.split(':');
+    for (let i = 0; i < groups.length; i++) {
+      const g = groups[i]!;
+      if (h === halves.length - 1 && i === groups.length - 1 && g.includes('.')) {
+        if (!isIpv4Text(g)) return false;
+        count += 2;
+      } else if (!/^[0-9A-Fa-f]{1,4}$/.test(g)) return false;
+      else count++;
+    }
   }
-  return dbl.length === 2 ? count <= 7 : count === 8;
+  return halves.length === 2 ? count <= 7 : count === 8;
 }
 
 function isFqdn(s: string): boolean {
@@ -269,8 +272,14 @@ function parseConnection(v: string, st: State, offset: number): SdpConnection | 
   let ttl: number | undefined;
   let count: number | undefined;
   const isV4 = addrType.toUpperCase() === 'IP4';
-  const nums = parts.slice(1).map((p) => (/^\d{1,10}$/.test(p) ? Number(p) : NaN));
-  if (nums.some((n) => Number.isNaN(n)) || nums.length > 2 || (!isV4 && nums.length > 1)) {
+  const nums: number[] = [];
+  let bad = false;
+  for (let i = 1; i < parts.length; i++) {
+    const part = parts[i]!;
+    if (/^\d{1,10}$/.test(part)) nums.push(Number(part));
+    else bad = true;
+  }
+  if (bad || nums.length > 2 || (!isV4 && nums.length > 1)) {
     flag(st, 'sdp_bad_connection', offset);
   } else if (isV4) {
     ttl = nums[0];

@@ -72,7 +72,7 @@ import {
   unfoldText,
 } from './headers.js';
 import { MAX_DELTA_SECONDS, NameAddr, parseNameAddr } from './name-addr.js';
-import { SipUri, parseUri } from './uri.js';
+import { SipUri, parseUri, requestUriIssues } from './uri.js';
 import { MAGIC_COOKIE, Via, parseVias } from './via.js';
 
 /** What the start line says the message is; `invalid` when it is neither a request nor a response. */
@@ -386,7 +386,9 @@ export class SipMessage {
         const colon = buf.indexOf(COLON, p);
         const code = colon >= 0 && colon < lf ? 'sip_bad_header_name' : 'sip_header_without_colon';
         anomalies ??= [];
-        if (!anomalies.some((a) => a.code === code)) anomalies.push({ code, offset: ns });
+        let seen = false;
+        for (let i = 0; i < anomalies.length; i++) if (anomalies[i]!.code === code) seen = true;
+        if (!seen) anomalies.push({ code, offset: ns });
         p = lf < end ? lf + 1 : end;
         continue;
       }
@@ -508,7 +510,8 @@ export class SipMessage {
   /** The body as framed (a view into `data`, made on first read: a Buffer view costs ~50 ns). */
   get body(): Buffer {
     if (this.#body === undefined) {
-      this.#body = this.#bodyEnd > this.#bodyStart ? this.data.subarray(this.#bodyStart, this.#bodyEnd) : EMPTY_BUFFER;
+      this.#body =
+        this.#bodyEnd > this.#bodyStart ? this.data.subarray(this.#bodyStart, this.#bodyEnd) : EMPTY_BUFFER;
     }
     return this.#body;
   }
@@ -708,8 +711,7 @@ export class SipMessage {
   get from(): NameAddr | undefined {
     if (this.#from === null) {
       const o = this.#firstFrom;
-      this.#from =
-        o < 0 ? undefined : parseNameAddr(this.data, this.#vs(o), this.#ve(o), false);
+      this.#from = o < 0 ? undefined : parseNameAddr(this.data, this.#vs(o), this.#ve(o), false);
     }
     return this.#from;
   }
@@ -718,8 +720,7 @@ export class SipMessage {
   get to(): NameAddr | undefined {
     if (this.#to === null) {
       const o = this.#firstTo;
-      this.#to =
-        o < 0 ? undefined : parseNameAddr(this.data, this.#vs(o), this.#ve(o), false);
+      this.#to = o < 0 ? undefined : parseNameAddr(this.data, this.#vs(o), this.#ve(o), false);
     }
     return this.#to;
   }
@@ -1059,11 +1060,16 @@ export class SipMessage {
     if (date >= 0 && !RFC1123.test(this.#valueAt(date))) this.#flag('sip_bad_date', 'Date', date);
 
     if (this.kind === 'request') {
-      const ru = this.requestUri;
-      if (ru !== undefined) {
-        if (ru.issues.length > 0) this.#flagAll(ru.issues, 'Request-URI', -1);
-        if (ru.hasHeaders && ru.isSip) this.#flag('sip_escaped_headers_in_request_uri', 'Request-URI', -1);
-      }
+      // A plain Request-URI is checked in place; one that needed cleaning goes through the parse.
+      const d0 = this.data[this.#part2Start];
+      const plain =
+        this.#requestUri === null &&
+        d0 !== LAQUOT &&
+        this.data.indexOf(SP, this.#part2Start) >= this.#part2End;
+      const codes = plain
+        ? requestUriIssues(this.data, this.#part2Start, this.#part2End)
+        : this.#requestUriCodes();
+      if (codes.length > 0) this.#flagAll(codes, 'Request-URI', -1);
     }
 
     const notes = this.#notes;
@@ -1073,6 +1079,12 @@ export class SipMessage {
         this.#flag(notes[i + 1]!, name, this.#findFirst(headerId(name)));
       }
     }
+  }
+
+  #requestUriCodes(): readonly string[] {
+    const ru = this.requestUri;
+    if (ru === undefined) return [];
+    return ru.hasHeaders && ru.isSip ? [...ru.issues, 'sip_escaped_headers_in_request_uri'] : ru.issues;
   }
 
   /** delta-seconds, optionally followed by parameters (Retry-After, Session-Expires). */

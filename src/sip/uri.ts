@@ -373,7 +373,11 @@ function scanUri(buf: Buffer, s: number, e: number): number {
   p++;
   let kind = SCHEME_OTHER;
   const n = schemeEnd - s;
-  if ((n === 3 || n === 4) && equalsLower(buf, s, s + 3, 'sip') && (n === 3 || (buf[s + 3]! | 0x20) === 0x73)) {
+  if (
+    (n === 3 || n === 4) &&
+    equalsLower(buf, s, s + 3, 'sip') &&
+    (n === 3 || (buf[s + 3]! | 0x20) === 0x73)
+  ) {
     kind = SCHEME_SIP;
   } else if (n === 3 && equalsLower(buf, s, schemeEnd, 'tel')) kind = SCHEME_TEL;
   if (kind !== SCHEME_SIP) {
@@ -509,7 +513,10 @@ function scanUri(buf: Buffer, s: number, e: number): number {
 /** True when buf[i] starts a %HH escape that ends before e. */
 function escapeAt(buf: Buffer, i: number, e: number): boolean {
   return (
-    buf[i] === PERCENT && i + 2 < e && (CHAR[buf[i + 1]!]! & C_HEX) !== 0 && (CHAR[buf[i + 2]!]! & C_HEX) !== 0
+    buf[i] === PERCENT &&
+    i + 2 < e &&
+    (CHAR[buf[i + 1]!]! & C_HEX) !== 0 &&
+    (CHAR[buf[i + 2]!]! & C_HEX) !== 0
   );
 }
 
@@ -523,6 +530,17 @@ export function parseUri(buf: Buffer, s: number, e: number): SipUri {
   const scheme =
     kind === SCHEME_NONE ? '' : kind === SCHEME_TEL ? 'tel' : lowerScheme(buf, s, scan.schemeEnd);
   return new SipUri(buf, s, e, scheme, scan.port < 0 ? undefined : scan.port);
+}
+
+/**
+ * Anomaly codes of a Request-URI in [s, e), without building it; a SIP URI carrying ?headers adds
+ * `sip_escaped_headers_in_request_uri` (RFC 3261 section 19.1.5).
+ */
+export function requestUriIssues(buf: Buffer, s: number, e: number): readonly string[] {
+  const kind = scanUri(buf, s, e);
+  const codes = ISSUE_SETS[scan.issues]!;
+  if (kind !== SCHEME_SIP || scan.headerStart < 0) return codes;
+  return [...codes, 'sip_escaped_headers_in_request_uri'];
 }
 
 /** Anomaly codes of the URI in [s, e), without building it. */

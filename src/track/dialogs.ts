@@ -218,7 +218,11 @@ export class DialogTable {
     byState.set(d.key, d);
   }
 
-  private end(d: Dialog, time: number, reason: 'bye' | 'rejected' | 'cancelled' | 'expired' | 'evicted'): void {
+  private end(
+    d: Dialog,
+    time: number,
+    reason: 'bye' | 'rejected' | 'cancelled' | 'expired' | 'evicted',
+  ): void {
     if (d.state === 'terminated') return;
     d.state = 'terminated';
     d.endedAt = time;

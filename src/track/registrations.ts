@@ -75,7 +75,13 @@ export class RegistrationTable {
     if (aor === '') return;
     const now = final.time;
     const before = this.table.stats.evictions;
-    const reg = this.table.touch(aor, () => ({ aor, bindings: [], refreshes: 0, firstTime: now, lastTime: now }));
+    const reg = this.table.touch(aor, () => ({
+      aor,
+      bindings: [],
+      refreshes: 0,
+      firstTime: now,
+      lastTime: now,
+    }));
     this.stats.evictions += this.table.stats.evictions - before;
     if (reg === undefined) {
       this.stats.rejections++;
@@ -154,5 +160,7 @@ export class RegistrationTable {
 export function addressOfRecord(req: SipEvent): string {
   const uri = req.msg.to?.uri;
   if (uri === undefined) return '';
-  return uri.user === undefined || uri.user === '' ? uri.host.toLowerCase() : `${uri.user}@${uri.host.toLowerCase()}`;
+  return uri.user === undefined || uri.user === ''
+    ? uri.host.toLowerCase()
+    : `${uri.user}@${uri.host.toLowerCase()}`;
 }

@@ -107,7 +107,8 @@ export class TransactionTable {
 
   /** Closes everything (end of input). */
   flush(): void {
-    for (const tx of [...this.open.values()]) this.close(tx, tx.final === undefined ? 'timeout' : 'completed');
+    for (const tx of [...this.open.values()])
+      this.close(tx, tx.final === undefined ? 'timeout' : 'completed');
   }
 
   private addRequest(ev: SipEvent): void {

@@ -22,7 +22,8 @@ const DECODE_AS: Record<string, string[]> = {
 /** Captures tshark cannot be compared on, and why. */
 const SKIP: Record<string, string> = {
   'hep/hep.pcap': 'HEP: tshark 4.0 has no HEP dissector (test/decode/hep.test.ts checks it)',
-  'hep/hep3_compressed.pcap.pcapng': 'HEP: tshark 4.0 has no HEP dissector (test/decode/hep.test.ts checks it)',
+  'hep/hep3_compressed.pcap.pcapng':
+    'HEP: tshark 4.0 has no HEP dissector (test/decode/hep.test.ts checks it)',
   'heplify/sip_sctp.pcap': 'SIP over SCTP is not decoded by sipwarden yet',
 };
 
@@ -56,12 +57,17 @@ for (const rel of corpusCaptures().filter((r) => SKIP[r] === undefined)) {
 }
 
 const LAB = 'test/fixtures/captures';
-const labCaptures = readdirSync(LAB).filter((f) => /\.pcap(ng)?$/.test(f)).sort();
+const labCaptures = readdirSync(LAB)
+  .filter((f) => /\.pcap(ng)?$/.test(f))
+  .sort();
 for (const f of labCaptures) {
   test(`SIP counts equal tshark's: lab ${f}`, async () => {
     const file = join(LAB, f);
     const expected = tsharkSipCounts(file);
     const { document } = await analyzeFiles([file]);
-    assert.deepEqual({ requests: document.summary.requests, responses: document.summary.responses }, expected);
+    assert.deepEqual(
+      { requests: document.summary.requests, responses: document.summary.responses },
+      expected,
+    );
   });
 }

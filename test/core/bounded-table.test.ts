@@ -29,8 +29,16 @@ test('a flood of one-off keys cannot evict a key that keeps coming back', () => 
 test('a real key arriving during a flood is admitted on its second event', () => {
   const t = new BoundedTable<string, number>('t', 50);
   for (let i = 0; i < 5000; i++) t.touch(`spoof-${i}`, () => 0);
-  assert.equal(t.touch('late-real', () => 1), undefined, 'first event refused while full of peers');
-  assert.equal(t.touch('late-real', () => 1), 1, 'second event admitted');
+  assert.equal(
+    t.touch('late-real', () => 1),
+    undefined,
+    'first event refused while full of peers',
+  );
+  assert.equal(
+    t.touch('late-real', () => 1),
+    1,
+    'second event admitted',
+  );
 });
 
 test('sketch estimates are upper bounds of true counts and fade with age', () => {

@@ -21,7 +21,14 @@ test('an alert opens once, gains revisions as its count doubles, and closes afte
   const book = new AlertBook('default', 's1', (a) => seen.push(a));
   const t0 = Date.UTC(2026, 10, 24, 5, 0, 0);
   for (let n = 5; n <= 40; n++) {
-    book.raise(META, { key: '203.0.113.7|101', time: t0 + n * 1000, firstTime: t0, count: n, title: 'x', evidence: { n } });
+    book.raise(META, {
+      key: '203.0.113.7|101',
+      time: t0 + n * 1000,
+      firstTime: t0,
+      count: n,
+      title: 'x',
+      evidence: { n },
+    });
   }
   // Opened at 5, revised at 10, 20, 40.
   assert.deepEqual(

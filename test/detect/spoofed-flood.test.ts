@@ -22,7 +22,14 @@ const PBX = '192.0.2.10';
 const FLOOD = Number(process.env.SIPWARDEN_FLOOD ?? 1_000_000);
 const ATTACK_EVERY = 10_000;
 
-function register(src: string, user: string, callId: string, branch: string, cseq: number, cred: boolean): Buffer {
+function register(
+  src: string,
+  user: string,
+  callId: string,
+  branch: string,
+  cseq: number,
+  cred: boolean,
+): Buffer {
   const auth = cred
     ? `Authorization: Digest username="${user}", realm="pbx", nonce="abc${cseq}", uri="sip:${PBX}", response="0123456789abcdef0123456789abcdef"\r\n`
     : '';

@@ -20,9 +20,27 @@ export function tsharkSipCounts(
   file: string,
   decodeAs: readonly string[] = [],
 ): { requests: Record<string, number>; responses: Record<string, number> } {
-  const args = ['-r', file, '-n', '-Y', 'sip && !icmp && !icmpv6', '-T', 'fields', '-E', 'separator=\t', '-e', 'sip.Method', '-e', 'sip.Status-Code'];
+  const args = [
+    '-r',
+    file,
+    '-n',
+    '-Y',
+    'sip && !icmp && !icmpv6',
+    '-T',
+    'fields',
+    '-E',
+    'separator=\t',
+    '-e',
+    'sip.Method',
+    '-e',
+    'sip.Status-Code',
+  ];
   for (const d of decodeAs) args.push('-d', d);
-  const out = execFileSync('tshark', args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'ignore'] });
+  const out = execFileSync('tshark', args, {
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   const requests: Record<string, number> = {};
   const responses: Record<string, number> = {};
   for (const line of out.split('\n')) {

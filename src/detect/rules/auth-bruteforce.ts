@@ -19,7 +19,7 @@ export const authBruteforce: RuleModule = {
       'this rule. A user typing a wrong password a few times stays under the threshold.',
     remediation:
       '3CX: keep Security → Anti-Hacking enabled (failed-authentication count and block time), add the source to the ' +
-      'IP Blocklist, and change the targeted extension\'s Auth ID and password; restrict the extension to the LAN if it ' +
+      "IP Blocklist, and change the targeted extension's Auth ID and password; restrict the extension to the LAN if it " +
       'never registers from outside. Any PBX: block the source at the firewall or SBC, use long random digest ' +
       'passwords, rate-limit authentication failures per source (fail2ban, pike).',
     references: ['RFC 3261 §22 (Usage of HTTP Authentication)', 'RFC 8760 (digest algorithms for SIP)'],

@@ -17,12 +17,12 @@ export const authDistributedBruteforce: RuleModule = {
     severity: 'high',
     description:
       'Credentials for one identity are rejected from many distinct sources (IPv6 grouped by /64): guessing spread ' +
-      'over a botnet so that no single address crosses a per-IP limit such as fail2ban\'s or 3CX\'s.',
+      "over a botnet so that no single address crosses a per-IP limit such as fail2ban's or 3CX's.",
     falsePositives:
-      'One user\'s several devices behind different networks all holding an old password: each then looks stale ' +
+      "One user's several devices behind different networks all holding an old password: each then looks stale " +
       '(slow, one Call-ID); a real distributed attack shows many more sources than a user has devices.',
     remediation:
-      '3CX: change the targeted extension\'s Auth ID and password at once, restrict it to the LAN or to known ' +
+      "3CX: change the targeted extension's Auth ID and password at once, restrict it to the LAN or to known " +
       'networks, and consider the country-based console/SIP restrictions. Any PBX: per-IP blocking does not stop ' +
       'this; lock or re-key the identity, use long random passwords, limit registration to known networks or VPN.',
     references: ['RFC 3261 §22'],

@@ -14,9 +14,10 @@ export const authStaleCredentials: RuleModule = {
       'One source keeps sending credentials for one identity that are rejected, slowly (median interval of at least ' +
       '15 s) and with one or two Call-IDs: a phone or trunk still configured with a password that was changed. A ' +
       'misconfiguration, not an attack, but it fills logs, can trip blocking, and leaves the device unregistered.',
-    falsePositives: 'A careful attacker imitating a device pace is caught by auth.low-and-slow across identities and time.',
+    falsePositives:
+      'A careful attacker imitating a device pace is caught by auth.low-and-slow across identities and time.',
     remediation:
-      '3CX: re-provision the phone (Phones → select → Reprovision) or correct the trunk\'s credentials; if the ' +
+      "3CX: re-provision the phone (Phones → select → Reprovision) or correct the trunk's credentials; if the " +
       'device is gone, remove it. Any PBX: update the device configuration or retire it.',
     references: ['RFC 3261 §10.2.4 (refreshing bindings)', 'RFC 3261 §22'],
     thresholds: { rejections: 3, windowSeconds: 7200 },

@@ -22,7 +22,7 @@ export const dosFlood: RuleModule = {
       'stopped answering (it blocked the source) are counted as blocked in the evidence, not as new harm.',
     falsePositives:
       'A NATed office re-registering all its phones at once after an outage sends a burst of REGISTERs and challenges ' +
-      'from one address; the default per-source threshold (300 in 10 s per method) sits well above fifty phones\' ' +
+      "from one address; the default per-source threshold (300 in 10 s per method) sits well above fifty phones' " +
       'two-step registration. Raise it for a site behind a large NAT or an SBC (or declare the SBC as a trunk).',
     remediation:
       '3CX: keep Security → Anti-Hacking / flood protection on, block the source in the IP Blocklist, and do not ' +
@@ -45,10 +45,16 @@ export const dosFlood: RuleModule = {
         const method = ev.method.length > 16 ? 'OTHER' : ev.method;
         const group = sourceGroup(ev.frame.srcIp);
         const key = `${group}\u0000${method}`;
-        const s = sources.touch(key, () => ({ rate: newRate(ev.time), answered: 0, unanswered: 0, frames: [] }));
+        const s = sources.touch(key, () => ({
+          rate: newRate(ev.time),
+          answered: 0,
+          unanswered: 0,
+          frames: [],
+        }));
         if (s !== undefined) {
           const n = slidingCount(s.rate, ev.time, windowMs);
-          if (s.frames.length < 20 && ev.frame.provenance.frame !== undefined) s.frames.push(ev.frame.provenance.frame);
+          if (s.frames.length < 20 && ev.frame.provenance.frame !== undefined)
+            s.frames.push(ev.frame.provenance.frame);
           if (n > perSource) {
             ctx.raise({
               key: `${group}|${method}`,
@@ -92,7 +98,11 @@ export const dosFlood: RuleModule = {
             target: { ip: ev.frame.dstIp, port: ev.frame.dstPort },
             sources: () => [...per.entries()].map(([ip, count]) => ({ ip, count })),
             sourcesTotal: per.size,
-            evidence: () => ({ method, ratePerSecond: Math.round((all / windowMs) * 10_000) / 10, requests: t.total }),
+            evidence: () => ({
+              method,
+              ratePerSecond: Math.round((all / windowMs) * 10_000) / 10,
+              requests: t.total,
+            }),
           });
         }
       },

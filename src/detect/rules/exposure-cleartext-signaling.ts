@@ -20,6 +20,10 @@ interface PairState {
   readonly methods: Record<string, number>;
   readonly transports: string[];
   credentials: boolean;
+  /** Credentials were sent from a public address (DESIGN.md: medium only then). */
+  publicCredentials: boolean;
+  /** The latest raise already mentioned credentials. */
+  reportedCredentials: boolean;
   /** Digest user name of the first credentials seen (a name, never the response). */
   identity: string;
   credentialFrame: number | undefined;
@@ -42,6 +46,8 @@ function newPair(ev: SipEvent): PairState {
     methods: {},
     transports: [],
     credentials: false,
+    publicCredentials: false,
+    reportedCredentials: false,
     identity: '',
     credentialFrame: undefined,
     frames: [],
@@ -57,7 +63,7 @@ function isPublic(ip: string): boolean {
 
 /**
  * exposure.cleartext-signaling: SIP over UDP/TCP/SCTP/WS with at least one public end, once per
- * peer pair; raised to medium when digest credentials travel in it.
+ * peer pair; raised to medium when digest credentials are sent from a public address.
  */
 export const exposureCleartextSignaling: RuleModule = {
   meta: {
@@ -69,10 +75,10 @@ export const exposureCleartextSignaling: RuleModule = {
       'one is public (not private, loopback, link-local, CGNAT shared space or reserved; the documentation ranges ' +
       'count as public so that examples and tests behave like internet traffic). Anyone on the path reads who ' +
       'calls whom, and can alter or inject messages. The rule speaks once per pair of addresses, once the pair has ' +
-      'shown a two-way exchange (a request sent after an answer came back), and raises the alert to medium when a request of that pair carries ' +
-      'Authorization or Proxy-Authorization: a digest captured in clear text can be cracked offline. A private ' +
-      'address talking to a public one is behind NAT, so its messages cross the internet between public ' +
-      'addresses all the same.',
+      'shown a two-way exchange (a request sent after an answer came back). Credentials (Authorization or ' +
+      'Proxy-Authorization) in the pair are named in the evidence — a digest captured in clear text can be cracked ' +
+      'offline — and raise the alert to medium when they are sent from a public address (a phone or attacker on the ' +
+      'internet). A phone behind NAT registering with its provider stays low: the common small-office setup.',
     falsePositives:
       'Loopback and private-network traffic (a lab, phones on the office LAN) never counts. A provider that ' +
       'only offers SIP over UDP makes this finding unavoidable on the trunk: it is still true, and the fix is ' +
@@ -124,18 +130,26 @@ export const exposureCleartextSignaling: RuleModule = {
           if (st.methods[ev.method] !== undefined || Object.keys(st.methods).length < 16) {
             st.methods[ev.method] = (st.methods[ev.method] ?? 0) + 1;
           }
-          if (!st.credentials && (ev.msg.has('Authorization') || ev.msg.has('Proxy-Authorization'))) {
+          if (!st.publicCredentials && (ev.msg.has('Authorization') || ev.msg.has('Proxy-Authorization'))) {
             const cred = ev.msg.authorization ?? ev.msg.proxyAuthorization;
+            if (!st.credentials) {
+              st.identity = escapeText(cred?.username ?? '', 64);
+              st.credentialFrame = frame;
+            }
             st.credentials = true;
-            st.identity = escapeText(cred?.username ?? '', 64);
-            st.credentialFrame = frame;
+            st.publicCredentials = isPublic(f.srcIp);
           }
         } else st.responses++;
         pushFrame(st.frames, frame, 10);
         // Only a two-way exchange counts: a spoofed or unanswered source is not a peer.
         if (!st.proven) return;
-        const level = st.credentials ? 'medium' : 'low';
-        if (st.raised === level || st.raised === 'medium') return;
+        // A phone behind NAT sending credentials to a provider is the ordinary case of a small
+        // office: low, with the credentials in the evidence; from a public address, medium.
+        const level = st.publicCredentials ? 'medium' : 'low';
+        if (st.raised === level || st.raised === 'medium') {
+          if (!st.credentials || st.reportedCredentials) return;
+        }
+        st.reportedCredentials = st.credentials;
         st.raised = level;
         const transport = st.transports.join('/').toUpperCase();
         const between = `${st.client.ip} and ${st.server.ip}`;

@@ -5,7 +5,17 @@ import type { RuleModule } from '../rule.js';
 import { KeyedWindows, sourceGroup } from '../window.js';
 
 /** Header fields an attacker controls and a PBX stores, logs or shows (CDRs, web console, CRM). */
-const FIELDS = ['From', 'To', 'Contact', 'User-Agent', 'Subject', 'Call-ID', 'Reason', 'Referred-By', 'Refer-To'];
+const FIELDS = [
+  'From',
+  'To',
+  'Contact',
+  'User-Agent',
+  'Subject',
+  'Call-ID',
+  'Reason',
+  'Referred-By',
+  'Refer-To',
+];
 /** Bytes of a field examined (a longer value is examined up to here). */
 const MAX_FIELD_BYTES = 2048;
 
@@ -23,8 +33,14 @@ const PATTERNS: readonly Pattern[] = [
   { kind: 'sql', re: /'\s*(?:--|#|\/\*)/ },
   { kind: 'shell', re: /\(\)\s*\{\s*:?\s*;\s*\}\s*;/ },
   { kind: 'shell', re: /\$\([^)]{1,200}\)|`[^`]{1,200}`/ },
-  { kind: 'shell', re: /[;|&]\s*(?:\/bin\/|\/usr\/bin\/)?(?:sh|bash|nc|ncat|wget|curl|cat|rm|chmod|python3?|perl)\b[^;|&]{0,100}(?:\/|\s-)/i },
-  { kind: 'script', re: /<\s*(?:script|img|svg|iframe|body)\b|javascript\s*:|\bon(?:error|load|mouseover)\s*=/i },
+  {
+    kind: 'shell',
+    re: /[;|&]\s*(?:\/bin\/|\/usr\/bin\/)?(?:sh|bash|nc|ncat|wget|curl|cat|rm|chmod|python3?|perl)\b[^;|&]{0,100}(?:\/|\s-)/i,
+  },
+  {
+    kind: 'script',
+    re: /<\s*(?:script|img|svg|iframe|body)\b|javascript\s*:|\bon(?:error|load|mouseover)\s*=/i,
+  },
   { kind: 'format-string', re: /(?:%[0-9$]*[nsxp]){4,}|%n/ },
 ];
 
@@ -54,7 +70,7 @@ export const protocolInjection: RuleModule = {
       'display: the Request-URI user, From/To/Contact display names and users, User-Agent, Subject, Call-ID. Such ' +
       'payloads target CDR databases, web consoles and log viewers behind the PBX.',
     falsePositives:
-      'Display names with apostrophes (O\'Brien) or percent-escapes do not match: a pattern needs the syntax of an ' +
+      "Display names with apostrophes (O'Brien) or percent-escapes do not match: a pattern needs the syntax of an " +
       'injection (quote then OR/UNION/comment, command substitution, tags, repeated %n/%s).',
     remediation:
       '3CX: keep it updated and block the source; never expose the management console to the internet. Any PBX: ' +
@@ -90,7 +106,11 @@ export const protocolInjection: RuleModule = {
           title: `${hit.kind} injection attempt in ${hit.field} from ${ev.frame.srcIp}`,
           source: { ip: ev.frame.srcIp, port: ev.frame.srcPort, transport: ev.frame.transport },
           target: { ip: ev.frame.dstIp, port: ev.frame.dstPort },
-          evidence: () => ({ kinds: { ...w.data.kinds }, samples: [...w.data.samples], frames: [...w.data.frames] }),
+          evidence: () => ({
+            kinds: { ...w.data.kinds },
+            samples: [...w.data.samples],
+            frames: [...w.data.frames],
+          }),
         });
       },
     };

@@ -48,7 +48,8 @@ export const protocolMalformed: RuleModule = {
         if (w === undefined) return;
         const s = w.data;
         for (const a of anomalies) s.codes.add(a.code);
-        if (frame.provenance.frame !== undefined && s.frames.length < 20) s.frames.push(frame.provenance.frame);
+        if (frame.provenance.frame !== undefined && s.frames.length < 20)
+          s.frames.push(frame.provenance.frame);
         if (frame.time - s.burstStart > burstMs) {
           s.burstStart = frame.time;
           s.burst = 0;

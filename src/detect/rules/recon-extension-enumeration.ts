@@ -46,7 +46,10 @@ export const reconExtensionEnumeration: RuleModule = {
       '3CX: keep Anti-Hacking on and block the source; 3CX answers unknown and known users alike, keep it so. Any ' +
       'PBX: answer unknown users exactly like known ones (challenge everyone; Asterisk alwaysauthreject=yes / PJSIP ' +
       'default, Kamailio: challenge before lookup), rate-limit per source, block scanners at the edge.',
-    references: ['RFC 3261 §26.1.5 (threats: enumeration of user names)', 'SIPVicious svwar (the common enumeration tool)'],
+    references: [
+      'RFC 3261 §26.1.5 (threats: enumeration of user names)',
+      'SIPVicious svwar (the common enumeration tool)',
+    ],
     thresholds: { extensions: 10, minDistinctPercent: 25, windowSeconds: 600 },
     quietMs: 600_000,
   },
@@ -57,7 +60,15 @@ export const reconExtensionEnumeration: RuleModule = {
       'recon.extension-enumeration',
       DETECT_MAX_AUTH_KEYS,
       (ctx.thresholds.windowSeconds ?? 600) * 1000,
-      () => ({ tried: new Map(), overflow: 0, probeRequests: 0, methods: {}, statuses: {}, userAgents: new Set(), frames: [] }),
+      () => ({
+        tried: new Map(),
+        overflow: 0,
+        probeRequests: 0,
+        methods: {},
+        statuses: {},
+        userAgents: new Set(),
+        frames: [],
+      }),
     );
     return {
       onAttempt(a: AuthAttempt): void {
@@ -71,7 +82,8 @@ export const reconExtensionEnumeration: RuleModule = {
         if (state === undefined) return;
         const t = s.tried.get(a.extension);
         if (t === undefined) {
-          if (s.tried.size < MAX_EXTENSIONS) s.tried.set(a.extension, { state, time: a.time, method: a.method, status: a.status });
+          if (s.tried.size < MAX_EXTENSIONS)
+            s.tried.set(a.extension, { state, time: a.time, method: a.method, status: a.status });
           else if (state === 'probe') s.overflow++;
         } else if (state === 'answered' || (state === 'probe' && t.state === 'pending')) {
           t.state = state;

@@ -49,7 +49,10 @@ export function toolMarks(ev: SipEvent): Marks {
   }
   const from = msg.from;
   const to = msg.to;
-  if ((from?.display !== undefined && TOOL_NAMES.test(from.display)) || (from?.uri?.user !== undefined && TOOL_NAMES.test(from.uri.user))) {
+  if (
+    (from?.display !== undefined && TOOL_NAMES.test(from.display)) ||
+    (from?.uri?.user !== undefined && TOOL_NAMES.test(from.uri.user))
+  ) {
     marks.push('from-name');
     tool ??= 'SIPVicious';
   }
@@ -71,7 +74,12 @@ export function toolMarks(ev: SipEvent): Marks {
     }
   }
   const fromUri = from?.rawUri;
-  if (fromUri !== undefined && fromUri === to?.rawUri && from?.display !== undefined && from.display === from.uri?.user) {
+  if (
+    fromUri !== undefined &&
+    fromUri === to?.rawUri &&
+    from?.display !== undefined &&
+    from.display === from.uri?.user
+  ) {
     marks.push('from-equals-to-with-user-as-name');
   }
   const hosts = [from?.uri?.host, to?.uri?.host, msg.contacts[0]?.uri?.host];
@@ -96,13 +104,13 @@ export const scanToolFingerprint: RuleModule = {
     title: 'SIP attack tool detected',
     severity: 'medium',
     description:
-      'Requests carry the marks of known attack tools: a tool\'s User-Agent or From name (friendly-scanner, ' +
+      "Requests carry the marks of known attack tools: a tool's User-Agent or From name (friendly-scanner, " +
       'sipvicious, sipcli, ...), or at least `marks` structural marks together — a bare decimal Call-ID, a ' +
       '`z9hG4bK-<decimal>` branch, a hex-encoded From tag that decodes to text (svcrack encodes the password it ' +
       'tries), From equal to To with the user as display name, placeholder host 1.1.1.1. A faked phone User-Agent ' +
       'does not hide the structure.',
     falsePositives:
-      'SIPp\'s branches and sequential Call-IDs and phones\' random hex tags each match at most one weak mark; one ' +
+      "SIPp's branches and sequential Call-IDs and phones' random hex tags each match at most one weak mark; one " +
       'mark alone (other than a tool User-Agent or name) never raises the alert.',
     remediation:
       '3CX: keep Anti-Hacking on, block the source (IP Blocklist), and do not expose 5060 to the whole internet: ' +
