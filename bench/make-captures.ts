@@ -7,11 +7,13 @@
  * - the phone and attacker addresses get fresh ones per replica (phones in 10.0.0.0/8, attackers in
  *   the benchmarking range 198.18.0.0/15), the PBX and trunk addresses are kept; the IPv4 header
  *   checksum is recomputed and the UDP checksum zeroed (0 = not computed, valid for IPv4);
- * - every Call-ID and Via branch gets a replica tag written IN PLACE over a few of its characters
- *   (same length, so Content-Length stays right; a request and its responses carry the same value,
- *   so they get the same tag). A digit is overwritten by a digit and a letter by a letter of the
- *   same case, so tool fingerprints (SIPVicious' decimal Call-ID and `z9hG4bK-<decimal>` branch)
- *   survive the rewrite;
+ * - every Call-ID, Via branch and digest nonce gets a replica tag written IN PLACE over a few of
+ *   its characters (same length, so Content-Length stays right; a request and its responses carry
+ *   the same value, so they get the same tag). All-digit values get digits, so tool fingerprints
+ *   (SIPVicious' decimal Call-ID and `z9hG4bK-<decimal>` branch) survive; others get base 36.
+ *   Without the nonce tag every replica of a login would resend the same digest from another
+ *   address, which is a replay (auth.digest-replay) and not what an office sends. The digest
+ *   response is not recomputed, so a replica's digest no longer cracks (auth.weak-password);
  * - the SDP media ports (`m=` lines, `a=rtcp:`) move per replica, in place and keeping their
  *   parity, as a phone allocates new RTP ports per call: otherwise every replicated call would
  *   announce the same media endpoint, which real traffic does not (and which makes tshark chain
@@ -165,7 +167,7 @@ export interface CaptureManifest {
   readonly phoneAddresses: number;
   readonly attackerAddresses: number;
   /** Most characters of a Call-ID / branch overwritten by the replica tag. */
-  readonly tagChars: { readonly callId: number; readonly branch: number };
+  readonly tagChars: { readonly callId: number; readonly branch: number; readonly nonce: number };
   /** Per lab capture: replicas and SIP messages. */
   readonly parts: readonly { capture: string; replicas: number; sipMessages: number }[];
   readonly generatedAt: string;
@@ -177,7 +179,9 @@ export interface CaptureManifest {
 
 const KIND_CALL_ID = 0;
 const KIND_BRANCH = 1;
-type Kind = typeof KIND_CALL_ID | typeof KIND_BRANCH;
+const KIND_NONCE = 2;
+type Kind = typeof KIND_CALL_ID | typeof KIND_BRANCH | typeof KIND_NONCE;
+const KINDS: readonly Kind[] = [KIND_CALL_ID, KIND_BRANCH, KIND_NONCE];
 
 /** One Call-ID or branch value inside a frame. */
 interface Occurrence {
@@ -292,7 +296,7 @@ function isTokenEnd(c: number): boolean {
   );
 }
 
-/** Every Via branch value and Call-ID header value in the SIP header of the payload at `at`. */
+/** Every Via branch, Call-ID and digest nonce value in the SIP header of the payload at `at`. */
 function findOccurrences(b: Buffer, at: number): Occurrence[] {
   const out: Occurrence[] = [];
   let headEnd = b.indexOf('\r\n\r\n', at, 'latin1');
@@ -303,6 +307,16 @@ function findOccurrences(b: Buffer, at: number): Occurrence[] {
     let end = start;
     while (end < headEnd && !isTokenEnd(b[end]!)) end++;
     if (end > start) out.push({ kind: KIND_BRANCH, start, end, value: b.toString('latin1', start, end) });
+  }
+  // Digest nonces, in challenges and in credentials alike (not cnonce or nextnonce).
+  for (let i = text.indexOf('nonce="'); i >= 0; i = text.indexOf('nonce="', i + 7)) {
+    const before = text.charCodeAt(i - 1);
+    if (before >= 0x61 && before <= 0x7a) continue;
+    const start = at + i + 7;
+    const end = b.indexOf(0x22, start);
+    if (end > start && end < headEnd) {
+      out.push({ kind: KIND_NONCE, start, end, value: b.toString('latin1', start, end) });
+    }
   }
   // Header lines only (each starts after CRLF): `Call-ID:` or its compact form `i:`.
   for (let i = text.indexOf('\r\n'); i >= 0; i = text.indexOf('\r\n', i + 2)) {
@@ -360,10 +374,15 @@ const ANCHOR_START = 0;
 const ANCHOR_END = 1;
 const MIN_TAG_CHARS = 4;
 const MAX_TAG_CHARS = 12;
+/** Characters of a nonce left alone before its tag (Kamailio: 8 base64 characters of timestamps). */
+const NONCE_SKIP = 12;
 
 /** Where tagging may start: after the branch's magic cookie. */
 function tagFrom(kind: Kind, value: string): number {
-  return kind === KIND_BRANCH && value.startsWith(BRANCH_COOKIE) ? BRANCH_COOKIE.length : 0;
+  if (kind === KIND_BRANCH && value.startsWith(BRANCH_COOKIE)) return BRANCH_COOKIE.length;
+  // Kamailio's nonce starts with its expiry time: keep it, tag the hash after it.
+  if (kind === KIND_NONCE) return Math.min(NONCE_SKIP, Math.max(0, value.length - 2 * MIN_TAG_CHARS));
+  return 0;
 }
 
 /** 10 when the taggable part is digits (after an optional '-'), else 36. */
@@ -460,10 +479,10 @@ function chooseAnchor(t: Template, kind: Kind, w: number): TagChoice | undefined
  * narrowest windows whose capacity holds every tag of the file.
  */
 function planTags(templates: readonly Template[], replicas: readonly number[]): Plan[] {
-  const width = templates.map(() => [MIN_TAG_CHARS, MIN_TAG_CHARS]);
+  const width = templates.map(() => KINDS.map(() => MIN_TAG_CHARS));
   for (;;) {
     const choices = templates.map((t, ti) =>
-      [KIND_CALL_ID, KIND_BRANCH].map((k) => {
+      KINDS.map((k) => {
         const c = chooseAnchor(t, k as Kind, width[ti]![k]!);
         if (c === undefined)
           throw new Error(
@@ -472,9 +491,9 @@ function planTags(templates: readonly Template[], replicas: readonly number[]): 
         return c;
       }),
     );
-    const total = [0, 0];
+    const total = KINDS.map(() => 0);
     const offsets = templates.map((_, ti) =>
-      [0, 1].map((k) => {
+      KINDS.map((k) => {
         const at = total[k]!;
         total[k] = at + replicas[ti]! * choices[ti]![k]!.size;
         return at;
@@ -482,7 +501,7 @@ function planTags(templates: readonly Template[], replicas: readonly number[]): 
     );
     let widened = false;
     templates.forEach((t, ti) => {
-      for (const k of [0, 1]) {
+      for (const k of KINDS) {
         if (choices[ti]![k]!.capacity >= total[k]!) continue;
         if (++width[ti]![k]! > MAX_TAG_CHARS)
           throw new Error(`${t.name}: cannot tag ${total[k]} ${kindName(k as Kind)}s`);
@@ -513,7 +532,7 @@ function planTags(templates: readonly Template[], replicas: readonly number[]): 
 }
 
 function kindName(k: Kind): string {
-  return k === KIND_CALL_ID ? 'Call-ID' : 'branch';
+  return k === KIND_CALL_ID ? 'Call-ID' : k === KIND_BRANCH ? 'branch' : 'nonce';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -766,6 +785,7 @@ function writeMix(
     tagChars: {
       callId: Math.max(...plans.map((p) => p.width[KIND_CALL_ID]!)),
       branch: Math.max(...plans.map((p) => p.width[KIND_BRANCH]!)),
+      nonce: Math.max(...plans.map((p) => p.width[KIND_NONCE]!)),
     },
     parts: mix.parts.map((p, i) => ({
       capture: p.capture,

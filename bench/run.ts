@@ -228,6 +228,8 @@ interface Machine {
   tshark: string;
   timer: string;
   loadAtStart: number[];
+  /** The sipwarden measured: commit, and whether src/ had uncommitted changes. */
+  commit: string;
 }
 
 async function machine(haveTime: boolean, tshark: boolean): Promise<Machine> {
@@ -239,6 +241,8 @@ async function machine(haveTime: boolean, tshark: boolean): Promise<Machine> {
     // Not Linux: keep os.cpus().
   }
   const nproc = Number(await output(['nproc'])) || cpus().length;
+  const head = await output(['git', 'rev-parse', '--short', 'HEAD']);
+  const dirty = (await output(['git', 'status', '--porcelain', '--', 'src', 'bin'])) !== '';
   const tsharkVersion = tshark ? ((await output(['tshark', '--version'])).split('\n')[0] ?? '') : 'not run';
   return {
     date: new Date().toISOString(),
@@ -250,6 +254,7 @@ async function machine(haveTime: boolean, tshark: boolean): Promise<Machine> {
     tshark: tsharkVersion,
     timer: haveTime ? `${TIME_BIN} -v (kernel rusage)` : '/proc polling every 20 ms (no /usr/bin/time)',
     loadAtStart: loadavg().map((x) => Math.round(x * 100) / 100),
+    commit: head === '' ? 'unknown' : `${head}${dirty ? ' with uncommitted changes in src/ or bin/' : ''}`,
   };
 }
 
@@ -419,6 +424,7 @@ function renderMarkdown(machineInfo: Machine, results: readonly CaptureResult[],
     `- CPU: ${machineInfo.cpuModel}, \`nproc\` = ${machineInfo.nproc}; ${machineInfo.memGiB} GiB RAM; Linux ${machineInfo.kernel}`,
   );
   L.push(`- Node ${machineInfo.node}; ${machineInfo.tshark}`);
+  L.push(`- sipwarden: commit ${machineInfo.commit}`);
   L.push(`- Measured with ${machineInfo.timer}; wall time from the parent process (\`process.hrtime\`).`);
   const loads = results.flatMap((r) => r.steps.flatMap((s) => s.runs.map((x) => x.loadBefore)));
   L.push(
