@@ -53,7 +53,7 @@ export class AlertBook {
   constructor(
     private readonly site: string,
     private readonly sensor: string,
-    private readonly sink: RevisionSink = () => {},
+    private readonly sink?: RevisionSink,
   ) {}
 
   /** Records a detector's raise: opens the alert or updates it. */
@@ -182,7 +182,8 @@ export class AlertBook {
     this.materialise(a);
     this.stats.revisions++;
     this.keep(a.json);
-    this.sink(structuredClone(a.json));
+    // Sinks get a snapshot (the open alert keeps changing); with no sink, nothing is copied.
+    if (this.sink !== undefined) this.sink(structuredClone(a.json));
   }
 
   private keep(j: AlertJson): void {
