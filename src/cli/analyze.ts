@@ -4,6 +4,7 @@ import { isSeverity, severityRank, type AlertJson, type Severity } from '../core
 import { AlertBook } from '../detect/alert-book.js';
 import { DetectionEngine } from '../detect/engine.js';
 import { ALL_RULES } from '../detect/rules/index.js';
+import type { RuleModule } from '../detect/rule.js';
 import { SiteModel } from '../detect/site.js';
 import { parseSipMessage } from '../sip/message.js';
 import { readCaptureFile } from '../sources/capture-file.js';
@@ -32,6 +33,8 @@ export interface AnalyzeOptions {
   readonly config?: Config;
   /** Overrides the configuration's sensor name. */
   readonly sensor?: string;
+  /** The rules to run (default: every shipped rule). */
+  readonly rules?: readonly RuleModule[];
   /** Receives every alert revision as it is made (the report keeps only the latest). */
   readonly onRevision?: (alert: AlertJson) => void;
 }
@@ -50,7 +53,7 @@ export async function analyzeFiles(
     identities: config.identities,
   });
   const book = new AlertBook(site.name, options.sensor ?? config.sensor, options.onRevision);
-  const engine = new DetectionEngine(ALL_RULES, book, site, config.rules);
+  const engine = new DetectionEngine(options.rules ?? ALL_RULES, book, site, config.rules);
   const decoder: { sipPorts?: number[]; hepPorts?: number[] } = {};
   if (config.decode.sipPorts !== undefined) decoder.sipPorts = config.decode.sipPorts;
   if (config.decode.hepPorts !== undefined) decoder.hepPorts = config.decode.hepPorts;

@@ -16,12 +16,12 @@ import { Pipeline } from '../../../src/pipeline.js';
 import { computeDigestResponse } from '../../../src/sip/digest.js';
 import { parseSipMessage, type SipMessage } from '../../../src/sip/message.js';
 import { toSipEvent, type SipEvent } from '../../../src/track/sip-event.js';
-import { readCaptureFile } from '../../../src/sources/capture-file.js';
 import {
   DETECT_REPLAY_MAX_CREDENTIALS,
   DETECT_REPLAY_MAX_ISSUED_NONCES,
   DETECT_REPLAY_MAX_NONCE_COUNTS,
 } from '../../../src/config/limits.js';
+import { analyzeCapture } from '../../helpers/analyze-capture.js';
 
 const PBX = '198.51.100.10';
 const PHONE = '192.0.2.21';
@@ -64,20 +64,6 @@ function harness(settings: Record<string, RuleSettings> = {}) {
       return book.alerts();
     },
   };
-}
-
-/** The wiring of `analyzeFiles` (src/cli/analyze.ts) with a local rule list. */
-async function analyzeCapture(file: string, rules: readonly RuleModule[]): Promise<AlertJson[]> {
-  const book = new AlertBook('default', 'lab');
-  const engine = new DetectionEngine(rules, book, new SiteModel());
-  const pipeline = new Pipeline({ listener: engine });
-  const r = await readCaptureFile(file, (f) =>
-    pipeline.frame(f.linkType, f.data, f.time, { kind: 'capture', file, frame: f.frame }),
-  );
-  assert.equal(r.error, undefined, `${file} reads cleanly`);
-  pipeline.finish();
-  engine.flush();
-  return book.alerts();
 }
 
 interface Req {

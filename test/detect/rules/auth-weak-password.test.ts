@@ -25,9 +25,9 @@ import { SiteModel } from '../../../src/detect/site.js';
 import { Pipeline } from '../../../src/pipeline.js';
 import { computeDigestResponse, type DigestInput } from '../../../src/sip/digest.js';
 import { parseSipMessage } from '../../../src/sip/message.js';
-import { readCaptureFile } from '../../../src/sources/capture-file.js';
 import { toSipEvent, type SipEvent } from '../../../src/track/sip-event.js';
 import type { Transaction } from '../../../src/track/transactions.js';
+import { analyzeCapture } from '../../helpers/analyze-capture.js';
 
 const PBX = '198.51.100.10';
 const PHONE = '192.0.2.31';
@@ -478,19 +478,6 @@ for (const [ext, u] of Object.entries(lab.users)) {
   if (!/^\d+$/.test(ext) || u.password === undefined) continue;
   passwords.set(ext, { password: u.password, weak: u.weak === true });
   if (u.authId3cx !== undefined) passwords.set(u.authId3cx, { password: u.password, weak: u.weak === true });
-}
-
-async function analyzeCapture(file: string, rules: readonly RuleModule[]): Promise<AlertJson[]> {
-  const book = new AlertBook('default', 'lab');
-  const engine = new DetectionEngine(rules, book, new SiteModel());
-  const pipeline = new Pipeline({ listener: engine });
-  const r = await readCaptureFile(file, (f) =>
-    pipeline.frame(f.linkType, f.data, f.time, { kind: 'capture', file, frame: f.frame }),
-  );
-  assert.equal(r.error, undefined, `${file} reads cleanly`);
-  pipeline.finish();
-  engine.flush();
-  return book.alerts();
 }
 
 test('lab captures: every weak password the tools found is reported, masked; no strong one ever is', async () => {

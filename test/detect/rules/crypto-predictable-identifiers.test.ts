@@ -17,8 +17,8 @@ import {
 import { SiteModel } from '../../../src/detect/site.js';
 import { Pipeline } from '../../../src/pipeline.js';
 import { parseSipMessage } from '../../../src/sip/message.js';
-import { readCaptureFile } from '../../../src/sources/capture-file.js';
 import { toSipEvent, type SipEvent } from '../../../src/track/sip-event.js';
+import { analyzeCapture } from '../../helpers/analyze-capture.js';
 
 const PBX = '198.51.100.30';
 const T0 = Date.UTC(2026, 10, 24, 12, 0, 0);
@@ -253,19 +253,6 @@ const lab = JSON.parse(readFileSync(`${CAPTURES}/expected.json`, 'utf8')) as {
   captures: { file: string; tool: string; attackers: string[] }[];
 };
 const PBXS = new Set(Object.values(lab.addresses.pbx));
-
-async function analyzeCapture(file: string, rules: readonly RuleModule[]): Promise<AlertJson[]> {
-  const book = new AlertBook('default', 'lab');
-  const engine = new DetectionEngine(rules, book, new SiteModel());
-  const pipeline = new Pipeline({ listener: engine });
-  const r = await readCaptureFile(file, (f) =>
-    pipeline.frame(f.linkType, f.data, f.time, { kind: 'capture', file, frame: f.frame }),
-  );
-  assert.equal(r.error, undefined, `${file} reads cleanly`);
-  pipeline.finish();
-  engine.flush();
-  return book.alerts();
-}
 
 test('lab captures: SIPp sources are reported (low), the PBX never is, nothing above low', async () => {
   let sipp = 0;

@@ -23,7 +23,7 @@ import {
 } from '../../../src/detect/rules/crypto-weak-nonce.js';
 import { SiteModel } from '../../../src/detect/site.js';
 import { Pipeline } from '../../../src/pipeline.js';
-import { readCaptureFile } from '../../../src/sources/capture-file.js';
+import { analyzeCapture } from '../../helpers/analyze-capture.js';
 
 const PBX = '198.51.100.20';
 const T0 = Date.UTC(2026, 10, 24, 11, 0, 0);
@@ -296,20 +296,6 @@ const expected = (
     captures: { file: string; attacks: string[]; findings: string[] }[];
   }
 ).captures;
-
-/** Runs `rules` over a capture with the wiring of analyzeFiles (src/cli/analyze.ts). */
-async function analyzeCapture(file: string, rules: readonly RuleModule[]): Promise<AlertJson[]> {
-  const book = new AlertBook('default', 'lab');
-  const engine = new DetectionEngine(rules, book, new SiteModel());
-  const pipeline = new Pipeline({ listener: engine });
-  const r = await readCaptureFile(file, (f) =>
-    pipeline.frame(f.linkType, f.data, f.time, { kind: 'capture', file, frame: f.frame }),
-  );
-  assert.equal(r.error, undefined, `${file} reads cleanly`);
-  pipeline.finish();
-  engine.flush();
-  return book.alerts();
-}
 
 /** A rule that only collects the nonces of challenges, in order. */
 function nonceCollector(out: string[]): RuleModule {
