@@ -7,12 +7,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import type { AlertJson } from '../../../src/core/alert.js';
-import { AlertBook } from '../../../src/detect/alert-book.js';
-import { DetectionEngine, type RuleSettings } from '../../../src/detect/engine.js';
+import type { RuleSettings } from '../../../src/detect/engine.js';
 import { authDigestReplay, ReplayDetector } from '../../../src/detect/rules/auth-digest-replay.js';
-import type { RuleModule } from '../../../src/detect/rule.js';
-import { SiteModel } from '../../../src/detect/site.js';
-import { Pipeline } from '../../../src/pipeline.js';
 import { computeDigestResponse } from '../../../src/sip/digest.js';
 import { parseSipMessage, type SipMessage } from '../../../src/sip/message.js';
 import { toSipEvent, type SipEvent } from '../../../src/track/sip-event.js';
@@ -22,6 +18,7 @@ import {
   DETECT_REPLAY_MAX_NONCE_COUNTS,
 } from '../../../src/config/limits.js';
 import { analyzeCapture } from '../../helpers/analyze-capture.js';
+import { ruleHarness, type RuleHarness } from '../../helpers/rule-harness.js';
 
 const PBX = '198.51.100.10';
 const PHONE = '192.0.2.21';
@@ -30,40 +27,8 @@ const REALM = 'pbx.example';
 const T0 = Date.UTC(2026, 10, 24, 9, 0, 0);
 
 /** The pipeline with only this rule, recording every alert revision. */
-function harness(settings: Record<string, RuleSettings> = {}) {
-  const revisions: AlertJson[] = [];
-  const book = new AlertBook('default', 'test', (a) => revisions.push(a));
-  let detector: ReplayDetector | undefined;
-  const rule: RuleModule = {
-    meta: authDigestReplay.meta,
-    create: (ctx) => (detector = authDigestReplay.create(ctx) as ReplayDetector),
-  };
-  const engine = new DetectionEngine([rule], book, new SiteModel(), settings);
-  const pipeline = new Pipeline({ listener: engine });
-  let frame = 0;
-  return {
-    revisions,
-    detector: detector as unknown as ReplayDetector,
-    send(time: number, src: string, dst: string, text: string): number {
-      frame++;
-      pipeline.sipFrame({
-        time,
-        srcIp: src,
-        srcPort: 5060,
-        dstIp: dst,
-        dstPort: 5060,
-        transport: 'udp',
-        provenance: { kind: 'capture', file: 'unit', frame },
-        data: Buffer.from(text.replace(/\r?\n/g, '\r\n'), 'latin1'),
-      });
-      return frame;
-    },
-    finish(): AlertJson[] {
-      pipeline.finish();
-      engine.flush();
-      return book.alerts();
-    },
-  };
+function harness(settings: Record<string, RuleSettings> = {}): RuleHarness<ReplayDetector> {
+  return ruleHarness<ReplayDetector>(authDigestReplay, settings);
 }
 
 interface Req {

@@ -8,10 +8,9 @@ import { resolve } from 'node:path';
 import { test } from 'node:test';
 import { DETECT_WEAK_PASSWORD_MAX_QUEUE, TRACK_COMPLETED_LINGER_MS } from '../../../src/config/limits.js';
 import type { AlertJson } from '../../../src/core/alert.js';
-import { AlertBook } from '../../../src/detect/alert-book.js';
 import type { AuthAttempt } from '../../../src/detect/attempts.js';
-import { DetectionEngine, type RuleSettings } from '../../../src/detect/engine.js';
-import type { DetectorContext, RaiseInput, RuleModule } from '../../../src/detect/rule.js';
+import type { RuleSettings } from '../../../src/detect/engine.js';
+import type { DetectorContext, RaiseInput } from '../../../src/detect/rule.js';
 import {
   authWeakPassword,
   bundledPasswordList,
@@ -22,53 +21,21 @@ import {
   WeakPasswordDetector,
 } from '../../../src/detect/rules/auth-weak-password.js';
 import { SiteModel } from '../../../src/detect/site.js';
-import { Pipeline } from '../../../src/pipeline.js';
 import { computeDigestResponse, type DigestInput } from '../../../src/sip/digest.js';
 import { parseSipMessage } from '../../../src/sip/message.js';
 import { toSipEvent, type SipEvent } from '../../../src/track/sip-event.js';
 import type { Transaction } from '../../../src/track/transactions.js';
 import { analyzeCapture } from '../../helpers/analyze-capture.js';
+import { ruleHarness, type RuleHarness } from '../../helpers/rule-harness.js';
 
 const PBX = '198.51.100.10';
 const PHONE = '192.0.2.31';
 const REALM = 'pbx.example';
 const T0 = Date.UTC(2026, 10, 24, 10, 0, 0);
 
-function harness(settings: Record<string, RuleSettings> = {}) {
-  const revisions: AlertJson[] = [];
-  const book = new AlertBook('default', 'test', (a) => revisions.push(a));
-  let detector: WeakPasswordDetector | undefined;
-  const rule: RuleModule = {
-    meta: authWeakPassword.meta,
-    create: (ctx) => (detector = authWeakPassword.create(ctx) as WeakPasswordDetector),
-  };
-  const engine = new DetectionEngine([rule], book, new SiteModel(), settings);
-  const pipeline = new Pipeline({ listener: engine });
-  let frame = 0;
-  return {
-    revisions,
-    engine,
-    detector: detector as unknown as WeakPasswordDetector,
-    send(time: number, src: string, dst: string, text: string): number {
-      frame++;
-      pipeline.sipFrame({
-        time,
-        srcIp: src,
-        srcPort: 5060,
-        dstIp: dst,
-        dstPort: 5060,
-        transport: 'udp',
-        provenance: { kind: 'capture', file: 'unit', frame },
-        data: Buffer.from(text.replace(/\r?\n/g, '\r\n'), 'latin1'),
-      });
-      return frame;
-    },
-    finish(): AlertJson[] {
-      pipeline.finish();
-      engine.flush();
-      return book.alerts();
-    },
-  };
+/** The pipeline with only this rule, recording every alert revision. */
+function harness(settings: Record<string, RuleSettings> = {}): RuleHarness<WeakPasswordDetector> {
+  return ruleHarness<WeakPasswordDetector>(authWeakPassword, settings);
 }
 
 interface Login {
