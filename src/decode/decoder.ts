@@ -565,31 +565,16 @@ export class PacketDecoder {
     const pOff = off + hl;
     const ports = this.ports;
     const addrLen = h.version === 4 ? 4 : 16;
-    if (((ports[sport] ?? 0) | (ports[dport] ?? 0)) !== 0) {
-      this.tcp.segment(
-        h.addrBuf,
-        h.srcOff,
-        addrLen,
-        sport,
-        dport,
-        u32(buf, off + 4),
-        u32(buf, off + 8),
-        buf[off + 13] ?? 0,
-        buf,
-        pOff,
-        end,
-        missing,
-        true,
-        false,
-        this.time,
-        this.prov,
-      );
-      return;
-    }
-    const sniffed = end > pOff && looksLikeStreamStart(buf, pOff, end, this.lim.sniffBytes);
-    if (!sniffed && !this.tcp.mayTrack(sport, dport)) {
-      this.tcp.stats.untracked++;
-      return;
+    // On a SIP port every connection is tracked; elsewhere only those whose bytes look like SIP,
+    // a WebSocket upgrade or HEP (or that the reassembler already follows).
+    const onSipPort = ((ports[sport] ?? 0) | (ports[dport] ?? 0)) !== 0;
+    let sniffed = true;
+    if (!onSipPort) {
+      sniffed = end > pOff && looksLikeStreamStart(buf, pOff, end, this.lim.sniffBytes);
+      if (!sniffed && !this.tcp.mayTrack(sport, dport)) {
+        this.tcp.stats.untracked++;
+        return;
+      }
     }
     this.tcp.segment(
       h.addrBuf,
@@ -605,7 +590,7 @@ export class PacketDecoder {
       end,
       missing,
       sniffed,
-      true,
+      !onSipPort,
       this.time,
       this.prov,
     );
