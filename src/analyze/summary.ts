@@ -1,3 +1,4 @@
+import { countInto } from '../core/counts.js';
 import { SUMMARY_MAX_TOP_KEYS, SUMMARY_TOP_N } from '../config/limits.js';
 import { BoundedTable } from '../core/bounded-table.js';
 import type { Anomaly, Transport } from '../core/records.js';
@@ -51,9 +52,9 @@ export class Summary {
     this.sipMessages++;
     if (ev.time < this.firstTime) this.firstTime = ev.time;
     if (ev.time > this.lastTime) this.lastTime = ev.time;
-    if (ev.isRequest) bump(this.requests, ev.method);
-    else bump(this.responses, String(ev.status));
-    bump(this.transports, transport);
+    if (ev.isRequest) countInto(this.requests, ev.method);
+    else countInto(this.responses, String(ev.status));
+    countInto(this.transports, transport);
     const s = this.sources.touch(ev.frame.srcIp, () => ({ n: 0 }));
     if (s !== undefined) s.n++;
     const ua = ev.isRequest ? ev.msg.userAgent : (ev.msg.server ?? ev.msg.userAgent);
@@ -65,7 +66,7 @@ export class Summary {
 
   /** Counts anomalies (from any stage). */
   anomaly(a: Anomaly): void {
-    bump(this.anomalies, a.code);
+    countInto(this.anomalies, a.code);
   }
 
   /** The JSON shape, with tracking counts added by the caller. */
@@ -88,10 +89,6 @@ export class Summary {
       inputs: this.inputs,
     };
   }
-}
-
-function bump(r: Record<string, number>, k: string): void {
-  r[k] = (r[k] ?? 0) + 1;
 }
 
 function sorted(r: Record<string, number>): Record<string, number> {

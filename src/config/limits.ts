@@ -334,3 +334,8 @@ export const DETECT_MAX_LEARNED_PBX = 4_096;
 export const DETECT_MAX_UNAUTH_CALL_SOURCES = 10_000;
 /** Dialled numbers remembered per source as evidence (the rest are counted, not stored). */
 export const DETECT_UNAUTH_CALL_NUMBERS_PER_SOURCE = 50;
+
+// ── core: counters keyed by wire values ─────────────────────────────────────────────────────────
+
+/** Distinct keys (methods, statuses) one counter record keeps; more are counted under "(other)". */
+export const COUNT_MAX_KEYS = 64;

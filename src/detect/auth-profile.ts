@@ -7,6 +7,7 @@
  * User-Agent. A guesser is fast or rotates Call-IDs. "Stale-like" = few Call-IDs AND a slow,
  * regular pace.
  */
+import { countInto } from '../core/counts.js';
 import { CappedSet } from './window.js';
 import type { AuthAttempt } from './attempts.js';
 
@@ -34,9 +35,9 @@ export class RejectionProfile {
   add(a: AuthAttempt): void {
     this.callIds.add(a.request.callId);
     if (a.userAgent !== '') this.userAgents.add(a.userAgent);
-    this.methods[a.method] = (this.methods[a.method] ?? 0) + 1;
+    countInto(this.methods, a.method);
     const st = String(a.status);
-    this.statuses[st] = (this.statuses[st] ?? 0) + 1;
+    countInto(this.statuses, st);
     if (a.request.frame.provenance.frame !== undefined && this.frames.length < 20) {
       this.frames.push(a.request.frame.provenance.frame);
     }

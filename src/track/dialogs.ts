@@ -1,3 +1,4 @@
+import { countInto } from '../core/counts.js';
 import {
   TRACK_DIALOG_IDLE_TIMEOUT_MS,
   TRACK_EARLY_DIALOG_TIMEOUT_MS,
@@ -93,7 +94,7 @@ export class DialogTable {
     const d = this.dialogs.get(dialogKey(ev.callId, ev.fromTag, ev.toTag));
     if (d === undefined) return;
     this.touch(d, ev.time);
-    d.inDialog[ev.method] = (d.inDialog[ev.method] ?? 0) + 1;
+    countInto(d.inDialog, ev.method);
     this.listener.dialogRequest(d, ev, tx);
     if (ev.method === 'BYE') this.end(d, ev.time, 'bye');
   }

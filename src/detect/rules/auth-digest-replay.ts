@@ -1,3 +1,4 @@
+import { countInto } from '../../core/counts.js';
 import { createHash } from 'node:crypto';
 import {
   DETECT_MAX_AUTH_KEYS,
@@ -452,7 +453,7 @@ export class ReplayDetector {
     const s = w.data;
     s.reasons[v.reason]++;
     if (accepted) s.accepted++;
-    s.methods[ev.method] = (s.methods[ev.method] ?? 0) + 1;
+    countInto(s.methods, ev.method);
     if (ev.msg.userAgent !== undefined) s.userAgents.add(escapeText(ev.msg.userAgent, 80));
     pushFrame(s.frames, ev.frame.provenance.frame);
     if (v.original !== undefined) {

@@ -1,3 +1,4 @@
+import { countInto } from '../../core/counts.js';
 import { DETECT_MAX_CLEARTEXT_PAIRS } from '../../config/limits.js';
 import { BoundedTable } from '../../core/bounded-table.js';
 import { escapeText } from '../../core/escape.js';
@@ -127,9 +128,7 @@ export const exposureCleartextSignaling: RuleModule = {
         if (ev.isRequest) {
           if (st.responses > 0) st.proven = true;
           st.requests++;
-          if (st.methods[ev.method] !== undefined || Object.keys(st.methods).length < 16) {
-            st.methods[ev.method] = (st.methods[ev.method] ?? 0) + 1;
-          }
+          countInto(st.methods, ev.method, 16);
           if (!st.publicCredentials && (ev.msg.has('Authorization') || ev.msg.has('Proxy-Authorization'))) {
             const cred = ev.msg.authorization ?? ev.msg.proxyAuthorization;
             if (!st.credentials) {

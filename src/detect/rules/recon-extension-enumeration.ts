@@ -1,3 +1,4 @@
+import { countInto } from '../../core/counts.js';
 import { DETECT_MAX_AUTH_KEYS } from '../../config/limits.js';
 import type { AuthAttempt } from '../attempts.js';
 import type { RuleModule } from '../rule.js';
@@ -91,9 +92,9 @@ export const reconExtensionEnumeration: RuleModule = {
         }
         if (state === 'answered') return;
         s.probeRequests++;
-        s.methods[a.method] = (s.methods[a.method] ?? 0) + 1;
+        countInto(s.methods, a.method);
         const st = String(a.status);
-        s.statuses[st] = (s.statuses[st] ?? 0) + 1;
+        countInto(s.statuses, st);
         if (a.userAgent !== '' && s.userAgents.size < 4) s.userAgents.add(a.userAgent);
         const frame = a.request.frame.provenance.frame;
         if (frame !== undefined && s.frames.length < 20) s.frames.push(frame);

@@ -1,3 +1,4 @@
+import { countInto } from '../../core/counts.js';
 import { DETECT_MAX_AUTH_KEYS } from '../../config/limits.js';
 import { escapeText } from '../../core/escape.js';
 import type { SipEvent } from '../../track/sip-event.js';
@@ -142,7 +143,7 @@ export const scanToolFingerprint: RuleModule = {
         if (w === undefined) return;
         const s = w.data;
         for (const k of m.marks) s.marks.add(k);
-        s.methods[ev.method] = (s.methods[ev.method] ?? 0) + 1;
+        countInto(s.methods, ev.method);
         if (ev.msg.userAgent !== undefined) s.userAgents.add(escapeText(ev.msg.userAgent, 80));
         const target = ev.msg.requestUri?.user ?? ev.msg.to?.uri?.user;
         if (target !== undefined) s.targets.add(target);
