@@ -13,17 +13,14 @@ import {
   DETECT_NONCE_SAMPLES_PER_SERVER,
 } from '../../../src/config/limits.js';
 import type { AlertJson } from '../../../src/core/alert.js';
-import { AlertBook } from '../../../src/detect/alert-book.js';
-import { DetectionEngine } from '../../../src/detect/engine.js';
 import type { RuleModule } from '../../../src/detect/rule.js';
 import {
   assessRandomness,
   cryptoWeakNonce,
   WeakNonceDetector,
 } from '../../../src/detect/rules/crypto-weak-nonce.js';
-import { SiteModel } from '../../../src/detect/site.js';
-import { Pipeline } from '../../../src/pipeline.js';
 import { analyzeCapture } from '../../helpers/analyze-capture.js';
+import { ruleHarness } from '../../helpers/rule-harness.js';
 
 const PBX = '198.51.100.20';
 const T0 = Date.UTC(2026, 10, 24, 11, 0, 0);
@@ -45,34 +42,10 @@ function prng(seed: number): (n: number) => Buffer {
 }
 
 function harness() {
-  const revisions: AlertJson[] = [];
-  const book = new AlertBook('default', 'test', (a) => revisions.push(a));
-  let detector: WeakNonceDetector | undefined;
-  const rule: RuleModule = {
-    meta: cryptoWeakNonce.meta,
-    create: (ctx) => (detector = cryptoWeakNonce.create(ctx) as WeakNonceDetector),
-  };
-  const engine = new DetectionEngine([rule], book, new SiteModel());
-  const pipeline = new Pipeline({ listener: engine });
-  let frame = 0;
-  const send = (time: number, src: string, dst: string, text: string): number => {
-    frame++;
-    pipeline.sipFrame({
-      time,
-      srcIp: src,
-      srcPort: 5060,
-      dstIp: dst,
-      dstPort: 5060,
-      transport: 'udp',
-      provenance: { kind: 'capture', file: 'unit', frame },
-      data: Buffer.from(text.replace(/\r?\n/g, '\r\n'), 'latin1'),
-    });
-    return frame;
-  };
+  const h = ruleHarness<WeakNonceDetector>(cryptoWeakNonce);
+  const send = h.send;
   return {
-    revisions,
-    detector: detector as unknown as WeakNonceDetector,
-    send,
+    ...h,
     /** A REGISTER from `client` answered 401 with `nonce` by `server`; returns the 401's frame. */
     challenge(
       time: number,
@@ -93,11 +66,6 @@ function harness() {
         client,
         `SIP/2.0 401 Unauthorized\n${keep.join('\n')}\nWWW-Authenticate: Digest realm="pbx", nonce="${nonce}", qop="auth"\nContent-Length: 0\n\n`,
       );
-    },
-    finish(): AlertJson[] {
-      pipeline.finish();
-      engine.flush();
-      return book.alerts();
     },
   };
 }
