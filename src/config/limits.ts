@@ -339,3 +339,15 @@ export const DETECT_UNAUTH_CALL_NUMBERS_PER_SOURCE = 50;
 
 /** Distinct keys (methods, statuses) one counter record keeps; more are counted under "(other)". */
 export const COUNT_MAX_KEYS = 64;
+
+// ── logs: PBX log line parsers ──────────────────────────────────────────────────────────────────
+
+// ── sources: live (HEP listener, syslog receiver, log tail, interface capture, health) ─────────
+
+// ── store: SQLite ───────────────────────────────────────────────────────────────────────────────
+
+// ── sinks and metrics ───────────────────────────────────────────────────────────────────────────
+
+// ── watch: blocking ─────────────────────────────────────────────────────────────────────────────
+
+// ── audit ───────────────────────────────────────────────────────────────────────────────────────

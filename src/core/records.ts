@@ -79,3 +79,49 @@ export interface SipFrame extends PayloadBase {
   readonly transport: Transport;
   readonly data: Buffer;
 }
+
+/** PBX products whose logs sipwarden reads. */
+export type LogProduct = '3cx' | 'asterisk' | 'freeswitch' | 'kamailio';
+
+/**
+ * What one PBX log line says happened (produced by logs/ parsers). Detection reads these the way it
+ * reads SIP outcomes: `auth-failed` is a rejected password, `unknown-user` a 404, and so on.
+ * - auth-failed: credentials rejected (wrong password, challenge response failed, auth name mismatch);
+ * - auth-succeeded: a registration or login the PBX accepted;
+ * - unknown-user: no such extension, peer or account (the enumeration answer);
+ * - acl-rejected: refused by an ACL, not allowed to register, not a local domain;
+ * - call-rejected: a call to a destination the dial plan does not know (toll-fraud route probing);
+ * - blocked: the PBX itself blocked the source (3CX blacklist, Kamailio pike);
+ * - web-login-failed: the management console or manager interface (3CX web, Asterisk AMI) refused a login.
+ */
+export type LogEventKind =
+  | 'auth-failed'
+  | 'auth-succeeded'
+  | 'unknown-user'
+  | 'acl-rejected'
+  | 'call-rejected'
+  | 'blocked'
+  | 'web-login-failed';
+
+/** One security-relevant event read from a PBX log line. Wire-derived text must be escaped when shown. */
+export interface PbxLogEvent {
+  readonly time: number;
+  readonly kind: LogEventKind;
+  readonly product: LogProduct;
+  /** The remote address the line blames, normalised (IPv6 compressed, no brackets or port). */
+  readonly srcIp: string;
+  readonly srcPort?: number;
+  /** SIP method when the line names one (REGISTER, INVITE, ...). */
+  readonly method?: string;
+  /** Account / digest user name / peer the attempt used. */
+  readonly identity?: string;
+  /** Extension or dialled destination the attempt aimed at. */
+  readonly extension?: string;
+  readonly userAgent?: string;
+  readonly transport?: Transport;
+  /** Subsystem: SIP, PJSIP, IAX2, AMI, web... */
+  readonly service?: string;
+  /** The line's own reason text, cut to a bound. */
+  readonly detail: string;
+  readonly provenance: Provenance;
+}
