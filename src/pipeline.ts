@@ -121,7 +121,16 @@ export class Pipeline {
     // read chunk (1 MiB) it points into.
     const data = Buffer.allocUnsafe(f.data.length);
     f.data.copy(data);
-    f = { ...f, data };
+    f = {
+      time: f.time,
+      srcIp: f.srcIp,
+      srcPort: f.srcPort,
+      dstIp: f.dstIp,
+      dstPort: f.dstPort,
+      transport: f.transport,
+      provenance: f.provenance,
+      data,
+    };
     const msg = parseSipMessage(data);
     for (const a of msg.anomalies) this.summary.anomaly(a);
     const ev = toSipEvent(f, msg);
@@ -131,6 +140,7 @@ export class Pipeline {
     if (ev === undefined) return false;
     this.summary.message(ev, f.transport);
     this.tracker.add(ev);
+    msg.shed();
     return true;
   }
 

@@ -1,14 +1,33 @@
 import { runAnalyze } from './analyze.js';
+import { runAlerts } from './alerts.js';
+import { runAudit } from './audit.js';
+import { runBlock } from './block.js';
 import { runRules } from './rules.js';
+import { runWatch } from './watch.js';
 import { EXIT_USAGE, UsageError } from './exit-codes.js';
 
 const HELP = `sipwarden — security monitor and hardening auditor for SIP phone systems
 
 Usage:
+  sipwarden watch [--hep URL] [--interface NAME] [--log KIND:PATH] [--syslog URL] [--db FILE]
+                  [--jsonl FILE] [--http ADDR] [--config FILE]     (help: watch --help)
   sipwarden analyze <capture|sip-file>... [--format text|json|jsonl] [--fail-on SEVERITY]
+  sipwarden alerts [--db FILE] [--since T] [--until T] [--rule R] [--state open|closed]
+                   [--severity S] [--format text|json|jsonl] [--limit N] [--all]
+  sipwarden alerts show ID | ack ID [--by NAME] [--note TEXT] | suppressions | unsuppress N
+  sipwarden alerts suppress [--rule R] [--source IP/CIDR] [--identity X] --for DURATION [--reason TEXT]
+  sipwarden audit <host>[:port]... [--rate N] [--extensions LIST] [--test-number N] [--intrusive]
+                  [--wordlist FILE] [--format text|json|md|html] [--baseline FILE] (help: audit --help)
   sipwarden rules [--format text|json]
+  sipwarden block list --state FILE [--format text|json]
+  sipwarden block add IP --state FILE [--for DURATION]
+  sipwarden block unblock IP|CIDR --state FILE
   sipwarden version
   sipwarden help
+
+alerts reads the store that \`watch --db\` writes (default ./sipwarden.db); T is an ISO time or a
+duration ago (2h, 7d). audit probes only the targets given, at a declared rate, and only systems you
+own or may test.
 
 analyze reads pcap/pcapng captures (gzip too) and raw SIP message files, decodes every SIP message
 (UDP, TCP, fragments, WebSocket, HEP), and reports what it saw and the alerts it raised.
@@ -21,10 +40,18 @@ export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
+      case 'watch':
+        return await runWatch(rest);
       case 'analyze':
         return await runAnalyze(rest);
       case 'rules':
         return runRules(rest);
+      case 'alerts':
+        return await runAlerts(rest);
+      case 'audit':
+        return await runAudit(rest);
+      case 'block':
+        return await runBlock(rest);
       case 'version':
       case '--version':
       case '-V':

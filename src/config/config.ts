@@ -8,6 +8,11 @@ import { isIP } from 'node:net';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { SEVERITIES } from '../core/alert.js';
+import { isValidTimeZone } from '../logs/time.js';
+import { BlockingConfigSchema } from '../sinks/block/config.js';
+import { SinksConfigSchema } from '../sinks/sinks-config.js';
+import { LiveSourcesConfigSchema } from '../sources/live-config.js';
+import { StoreConfigSchema } from '../store/store-config.js';
 
 const cidr = z.string().refine(
   (s) => {
@@ -55,6 +60,28 @@ export const ConfigSchema = z
       .strict()
       .default({}),
     hep: z.object({ authKey: z.string().optional() }).strict().default({}),
+    /** The site's IANA time zone: PBX log and RFC 3164 syslog times without an offset are read in it. */
+    timeZone: z
+      .string()
+      .refine(isValidTimeZone, { message: 'expected an IANA time zone such as Europe/Berlin or UTC' })
+      .default('UTC'),
+    /** `watch`: what it listens to (HEP, syslog, log files, interfaces) and how sources are watched. */
+    sources: LiveSourcesConfigSchema.prefault({}),
+    /** `watch`: the SQLite store every alert revision is committed to before any sink. */
+    store: StoreConfigSchema.prefault({}),
+    /** `watch`: where alerts go once stored (stdout, JSONL, syslog/CEF, webhooks, email). */
+    sinks: SinksConfigSchema.prefault({}),
+    /** `watch`: block lists fed by chosen rules (off by default, dry run first). */
+    blocking: BlockingConfigSchema.prefault({}),
+    /** `watch`: the HTTP API and /metrics; `listen: ""` turns it off. */
+    http: z
+      .object({
+        listen: z.string().default('127.0.0.1:8080'),
+        /** Bearer token required for writes (acknowledge, suppress). */
+        token: z.string().min(16).optional(),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

@@ -244,6 +244,14 @@ export const ANALYZE_MAX_SIP_FILE_BYTES = 64 * 1024 * 1024;
 export const DETECT_MAX_AUTH_KEYS = 50_000;
 /** (source, method) keys dos.flood keeps rates for; frequency admission past it. */
 export const DETECT_MAX_RATE_KEYS = 50_000;
+/** Recent (source, identity, outcome) attempts kept to recognise a log line that reports an attempt
+ * already seen on the wire (HEP or capture); oldest forgotten first (a miss only double-counts). */
+export const DETECT_LOG_DEDUP_MAX_KEYS = 20_000;
+/** Wire attempts remembered per key for that match. */
+export const DETECT_LOG_DEDUP_PER_KEY = 8;
+/** How far apart a log line's time and the wire attempt's may be and still be one attempt: log
+ * times have one-second precision and the PBX's clock may differ from the sensor's by a little. */
+export const DETECT_LOG_DEDUP_WINDOW_MS = 5_000;
 
 // ── detect: credential rules (digest replay, weak passwords, nonces, identifiers) ───────────────
 
@@ -342,12 +350,344 @@ export const COUNT_MAX_KEYS = 64;
 
 // ── logs: PBX log line parsers ──────────────────────────────────────────────────────────────────
 
+/**
+ * Characters of one log line that the PBX log parsers look at; the rest is cut before any parsing
+ * (no regular expression ever runs over more), so a megabyte line costs the same as a short one.
+ * Real attack lines are < 1 KiB; 8 KiB keeps long PJSIP/security-event lines whole.
+ */
+export const LOGS_MAX_LINE_CHARS = 8192;
+
+/** Characters of a log line's reason text kept in `PbxLogEvent.detail` (the rest is cut, `…` added). */
+export const LOGS_MAX_DETAIL_CHARS = 256;
+
+/** Characters kept of each extracted field (identity, extension, user agent, service, method). */
+export const LOGS_MAX_FIELD_CHARS = 128;
+
+/**
+ * Cached time-zone offsets (one per zone and 15-minute bucket of UTC time, since zone transitions
+ * fall on quarter hours); the cache is cleared when full, so it never grows past this.
+ */
+export const LOGS_TZ_OFFSET_CACHE_ENTRIES = 4096;
+
+/**
+ * Occurrences of a marker (e.g. `,RemoteAddress="` in an Asterisk security event, whose attacker-
+ * chosen SessionID may repeat it) examined per line; later ones are ignored.
+ */
+export const LOGS_MAX_MARKER_OCCURRENCES = 16;
+
 // ── sources: live (HEP listener, syslog receiver, log tail, interface capture, health) ─────────
+
+/**
+ * UDP receive buffer asked for on HEP and syslog sockets (SO_RCVBUF): a burst of agent traffic
+ * waits here while the event loop is busy. The kernel caps it at net.core.rmem_max (often 208 KiB:
+ * raise it with `sysctl -w net.core.rmem_max=8388608`); `stats()` reports what was granted.
+ */
+export const LIVE_UDP_RECV_BUFFER_BYTES = 8 * 1024 * 1024;
+
+/**
+ * SIP frames waiting between the HEP sockets and the consumer. When full, queued OPTIONS
+ * keepalives are shed first (oldest first), then the arriving packet; each is counted per reason
+ * (`shed.options`, `shed.overflow`) and in `dropped`.
+ */
+export const HEP_LISTEN_QUEUE_MAX = 16_384;
+
+/** Payload bytes held by that queue; past it the same shedding applies. */
+export const HEP_LISTEN_QUEUE_MAX_BYTES = 64 * 1024 * 1024;
+
+/** Frames handed to the consumer per event-loop turn, so socket reads interleave with processing. */
+export const HEP_LISTEN_DRAIN_BATCH = 512;
+
+/**
+ * Concurrent TCP connections per HEP or syslog listener (each holds at most one packet or message
+ * of buffer); one more is closed at once and counted in `dropped`.
+ */
+export const LIVE_MAX_TCP_CONNECTIONS = 256;
+
+/** A TCP connection (HEP or syslog) silent this long is closed, so idle peers cannot hold slots. */
+export const LIVE_TCP_IDLE_TIMEOUT_MS = 15 * 60_000;
+
+/**
+ * Largest syslog message (UDP datagram or TCP frame), and so the per-connection buffer. A longer
+ * UDP message is delivered cut to this size (counted in `truncated`); a longer TCP frame is skipped
+ * to its end (counted in `dropped`). RFC 5424 receivers must take 480 bytes and should take 2048;
+ * PBX lines with SIP headers can run to several KiB.
+ */
+export const SYSLOG_MAX_MESSAGE_BYTES = 32 * 1024;
+
+/** Log tail: how often the file is checked (stat) when fs.watch says nothing; fs.watch only hints. */
+export const LOG_TAIL_POLL_MS = 1000;
+
+/** Log tail: longest line kept; the rest of a longer line is skipped and counted in `dropped`. */
+export const LOG_TAIL_MAX_LINE_BYTES = 64 * 1024;
+
+/** Log tail: bytes read per read() call. */
+export const LOG_TAIL_READ_CHUNK_BYTES = 256 * 1024;
+
+/** Log tail: bytes read per poll, so a large backlog is read over several turns, not in one. */
+export const LOG_TAIL_MAX_BYTES_PER_POLL = 16 * 1024 * 1024;
+
+/** Interface capture: characters of the capture tool's stderr kept (its last words, for `error`). */
+export const LIVE_CAPTURE_STDERR_MAX_CHARS = 4096;
+
+/** Interface capture: time the tool gets to start capturing before start() rejects. */
+export const LIVE_CAPTURE_START_TIMEOUT_MS = 10_000;
+
+/** Interface capture: first restart delay after the tool died; doubled per failure up to the max. */
+export const LIVE_CAPTURE_RESTART_MIN_MS = 1000;
+
+/** Interface capture: longest restart delay. */
+export const LIVE_CAPTURE_RESTART_MAX_MS = 60_000;
+
+/** Interface capture: a run this long resets the restart delay to the minimum. */
+export const LIVE_CAPTURE_HEALTHY_RUN_MS = 60_000;
+
+/** Interface capture: ports put in the BPF filter (SIP plus HEP); more is a configuration error. */
+export const LIVE_CAPTURE_MAX_PORTS = 64;
+
+/** Health: default quiet period of a log tail or syslog receiver before it is reported silent. */
+export const HEALTH_QUIET_LOG_MS = 15 * 60_000;
+
+/** Health: default quiet period of a HEP listener or interface capture before it is reported silent. */
+export const HEALTH_QUIET_PACKET_MS = 5 * 60_000;
+
+/** Health: lines a recognition window needs before its rate is judged (parse-collapse). */
+export const HEALTH_COLLAPSE_MIN_LINES = 100;
+
+/** Health: a window recognising less than this share of its lines has collapsed... */
+export const HEALTH_COLLAPSE_LOW_RATIO = 0.05;
+
+/** ...when an earlier window recognised at least this share (a format change, not a quiet parser). */
+export const HEALTH_COLLAPSE_HEALTHY_RATIO = 0.5;
+
+/** Health: sources watched by one monitor; more are refused by `add()`. */
+export const HEALTH_MAX_SOURCES = 256;
 
 // ── store: SQLite ───────────────────────────────────────────────────────────────────────────────
 
+/**
+ * Alert revisions kept (table `alert_revisions`, ~1-4 KiB each). Age retention normally keeps it
+ * far below; past it the oldest revisions are deleted in batches of STORE_EVICT_BATCH (counter
+ * `stats.evicted.revisions`), except the latest revision of an alert that is still open.
+ */
+export const STORE_MAX_ALERT_REVISIONS = 2_000_000;
+
+/**
+ * Alerts kept in `alerts` (the latest revision per id). Past it the alerts seen least recently are
+ * deleted, closed ones first (counter `stats.evicted.alerts`).
+ */
+export const STORE_MAX_ALERTS = 500_000;
+
+/** Rows deleted at once when a table passes its bound: amortises the delete, bounds the overshoot. */
+export const STORE_EVICT_BATCH = 1000;
+
+/**
+ * Largest stored alert JSON. A bigger revision is stored with its `evidence` replaced by
+ * `{ "truncated": <bytes> }` (counter `stats.truncated`); alerts from the engine are far smaller.
+ */
+export const STORE_MAX_ALERT_JSON_BYTES = 256 * 1024;
+
+/** Acknowledgements kept per alert (the oldest are deleted past it); humans write them, through the API. */
+export const STORE_MAX_ACKS_PER_ALERT = 100;
+
+/** Characters kept of an acknowledgement's `by`, a note, or a suppression's reason (cut past it). */
+export const STORE_MAX_NOTE_CHARS = 1000;
+
+/** Suppressions not yet expired at once; one more is refused (StoreError `full`). */
+export const STORE_MAX_ACTIVE_SUPPRESSIONS = 10_000;
+
+/**
+ * Per-minute counter rows (one per minute, site and sensor: 30 days of one sensor is 43 200). Past
+ * it the oldest minutes are deleted (counter `stats.evicted.counters`).
+ */
+export const STORE_MAX_COUNTER_ROWS = 500_000;
+
+/** Entries kept in each top list (sources, identities) of a counter row; merged lists are cut to it. */
+export const STORE_COUNTER_TOP_N = 20;
+
+/** Characters kept of a key in a counter's top list (an identity from the wire can be long). */
+export const STORE_MAX_KEY_CHARS = 256;
+
+/**
+ * Bytes of journal payload kept (table `journal`); past it the oldest entries are deleted (counter
+ * `stats.evicted.journal`). Configurable (`journalMaxBytes`).
+ */
+export const STORE_JOURNAL_MAX_BYTES = 64 * 1024 * 1024;
+
+/** Age of the oldest journal entry kept, by its append time; configurable (`journalMaxAgeMinutes`). */
+export const STORE_JOURNAL_MAX_AGE_MS = 15 * 60_000;
+
+/** Largest single journal entry; a bigger one is not stored (counter `stats.journalRejected`). */
+export const STORE_JOURNAL_MAX_ENTRY_BYTES = 1024 * 1024;
+
+/** Largest detector or block-list snapshot; a bigger one is refused (StoreError `invalid`). */
+export const STORE_MAX_SNAPSHOT_BYTES = 256 * 1024 * 1024;
+
+/** Rows one read returns at most (`list`, `revisions`, `readAfter`, `counters`, `journalSince` pages). */
+export const STORE_MAX_READ_ROWS = 10_000;
+
+/** Rows `list` returns when no limit is given. */
+export const STORE_DEFAULT_LIST_ROWS = 100;
+
+/** Milliseconds a writer waits for another process's lock (the CLI acknowledging while `watch` writes). */
+export const STORE_BUSY_TIMEOUT_MS = 5000;
+
+/** Largest HTTP API request body (acknowledgement, suppression); past it: 413, connection closed. */
+export const API_MAX_BODY_BYTES = 64 * 1024;
+
+/** Concurrent HTTP API connections; more are refused by the server. */
+export const API_MAX_CONNECTIONS = 64;
+
+/** Time a client has to send a whole HTTP API request (slow-loris bound). */
+export const API_REQUEST_TIMEOUT_MS = 10_000;
+
 // ── sinks and metrics ───────────────────────────────────────────────────────────────────────────
+
+/**
+ * Alert revisions one sink holds in memory (waiting plus in flight). Sinks read from the store's
+ * outbox, so the queue is only a read-ahead: a sink with overflow `wait` stops reading when it is
+ * full (the outbox keeps the rest); one with `drop-oldest` evicts its oldest waiting revisions
+ * (counted in `sipwarden_sink_dropped_total`), since for a live feed a newer revision supersedes.
+ */
+export const SINK_QUEUE_MAX_ALERTS = 1000;
+
+/** Alert revisions handed to one `send` call at most (a sink may ask for fewer). */
+export const SINK_BATCH_MAX_ALERTS = 100;
+
+/**
+ * Attempts per batch (first try included). Past it the batch is dropped (counted) and the cursor
+ * moves on, so one alert a receiver always rejects cannot wedge the sink.
+ */
+export const SINK_MAX_ATTEMPTS = 5;
+
+/** First retry delay; doubled each attempt, with jitter, up to SINK_RETRY_MAX_MS. */
+export const SINK_RETRY_BASE_MS = 1000;
+
+/** Longest backoff between two attempts of one batch. */
+export const SINK_RETRY_MAX_MS = 60_000;
+
+/** A receiver's Retry-After is honoured up to this much (a hostile one cannot park a sink forever). */
+export const SINK_RETRY_AFTER_MAX_MS = 300_000;
+
+/** A `send` that has not settled after this long counts as a failed attempt (a hung receiver). */
+export const SINK_SEND_TIMEOUT_MS = 30_000;
+
+/** Default deadline for `SinkRunner.close()` to drain the queues before it gives up. */
+export const SINK_CLOSE_DEADLINE_MS = 5000;
+
+/**
+ * Largest syslog message sent over UDP (rsyslog's default maxMessageSize is 8 KiB); a longer one
+ * is cut on a character boundary (counted in the sink's `truncated`). TCP messages are not cut.
+ */
+export const SINK_SYSLOG_UDP_MAX_BYTES = 8192;
+
+/** HTTP timeout of one webhook POST (connect, send and the answer's status). */
+export const SINK_WEBHOOK_TIMEOUT_MS = 10_000;
+
+/** Alerts listed in one Slack or Teams message; the rest of the batch is summarised as "and N more". */
+export const SINK_CHAT_MAX_ALERTS_PER_MESSAGE = 10;
+
+/** Webhooks one configuration may declare. */
+export const SINK_MAX_WEBHOOKS = 16;
+
+/** Default time an email sink waits after the first alert of a batch, so one mail carries many. */
+export const SINK_EMAIL_LINGER_MS = 60_000;
+
+/** Nesting depth of evidence that redaction walks; deeper values become "[truncated]". */
+export const REDACT_MAX_DEPTH = 32;
+
+/**
+ * Label-value combinations (series) one metric keeps. Past it new combinations fold into a series
+ * whose labels are all `other`, counted in `sipwarden_metric_label_folds_total{metric}`, so wire
+ * values used as labels (rule ids, anomaly codes) cannot grow the registry.
+ */
+export const METRICS_MAX_SERIES_PER_METRIC = 500;
 
 // ── watch: blocking ─────────────────────────────────────────────────────────────────────────────
 
+/** Addresses and networks on the block list at once (each a small record, and one element in the
+ * nft set or ipset, whose default maxelem is 65,536). When full, expired entries go first; then the
+ * lowest-severity entry (the one expiring soonest among them) is replaced only by a strictly
+ * higher-severity block, otherwise the new block is refused (counter `refused`), never grown. */
+export const BLOCK_MAX_ENTRIES = 10_000;
+/** Past blocks remembered for repeat-offender doubling (key, strikes, time); the oldest is forgotten
+ * past it (counter `historyEvictions`): a forgotten offender is blocked for the base duration again. */
+export const BLOCK_MAX_HISTORY = 40_000;
+/** A block counts as a previous strike for this long after it was placed (30 days). */
+export const BLOCK_REPEAT_WINDOW_MS = 30 * 24 * 3600_000;
+/** Sources read from one alert (`source` and `sources` together); the rest are not considered
+ * (counter `sourcesIgnored`). The alert engine itself lists at most ALERT_MAX_SOURCES. */
+export const BLOCK_MAX_SOURCES_PER_ALERT = 64;
+/** Longest block: ipset's largest timeout (2,147,483 s, about 24.8 days); longer configured
+ * durations are a configuration error. */
+export const BLOCK_MAX_DURATION_CEILING_MS = 2_147_483_000;
+/** A refresh that extends a block by less than this does not mark the outputs for rewriting (an
+ * attack in progress updates its alert often; the firewall files need not follow every revision). */
+export const BLOCK_REFRESH_GRANULARITY_MS = 60_000;
+/** fail2ban log lines waiting for the next flush; past it new lines are dropped (counter
+ * `logLinesDropped`); the blocks themselves are kept and written to the other outputs. */
+export const BLOCK_MAX_PENDING_LOG_LINES = 10_000;
+/** Largest block state file read (bytes); a bigger one is an input error. */
+export const BLOCK_MAX_STATE_FILE_BYTES = 16 * 1024 * 1024;
+/** Default time limit of the configured command hook (it is killed past it). */
+export const BLOCK_COMMAND_TIMEOUT_MS = 30_000;
+/** Bytes of the command hook's stdout/stderr kept for the log; the rest is discarded. */
+export const BLOCK_COMMAND_MAX_OUTPUT_BYTES = 16_384;
+
 // ── audit ───────────────────────────────────────────────────────────────────────────────────────
+
+/** Highest `--rate` accepted (requests/connections per second): an audit is not a load test. */
+export const AUDIT_MAX_RATE = 100;
+/** Targets one audit run accepts (`sipwarden audit host...`): never a range. */
+export const AUDIT_MAX_TARGETS = 16;
+/** Extensions one run examines (`--extensions 100-199`); a larger range is a usage error. */
+export const AUDIT_MAX_EXTENSIONS = 1_000;
+/** Extensions the enumeration-oracle check compares against a random one (the rest are not sent). */
+export const AUDIT_ORACLE_MAX_EXTENSIONS = 10;
+/** Requests one probe client may have in flight; more wait for the rate limiter anyway. */
+export const AUDIT_MAX_PENDING = 64;
+/** Responses kept per request (provisional + final; retransmissions beyond are dropped). */
+export const AUDIT_MAX_RESPONSES_PER_REQUEST = 16;
+/** Largest SIP message or HTTP body a probe reads; more is cut (and said so in the evidence). */
+export const AUDIT_MAX_MESSAGE_BYTES = 65_535;
+/** Total requests and connections one audit run may send, whatever the options (a hard stop). */
+export const AUDIT_MAX_TOTAL_SENDS = 20_000;
+/** Characters of a request or response kept as evidence in a finding. */
+export const AUDIT_EVIDENCE_MAX_CHARS = 2_000;
+/** Challenges collected for the nonce-quality check. */
+export const AUDIT_CHALLENGE_SAMPLES = 12;
+/** Failed REGISTERs the intrusive rate-limit test sends at most before concluding "no limit". */
+export const AUDIT_RATE_LIMIT_MAX_ATTEMPTS = 60;
+/** Passwords read from `--wordlist` (the rest are ignored, and the report says so). */
+export const AUDIT_MAX_WORDLIST = 1_000;
+/** Password guesses per run across all extensions (each is a REGISTER pair). */
+export const AUDIT_MAX_PASSWORD_GUESSES = 5_000;
+/** Bytes of a `--wordlist` or `--baseline` file read. */
+export const AUDIT_MAX_INPUT_FILE_BYTES = 8_388_608;
+/** Findings one report holds (a baseline with more is refused). */
+export const AUDIT_MAX_FINDINGS = 1_000;
+
+// ── watch: the live sensor ──────────────────────────────────────────────────────────────────────
+
+/** Sources remembered as having proved a return path (blocking acts only on them); oldest
+ * forgotten first (a forgotten source must prove itself again before it can be blocked). */
+export const WATCH_RETURN_PATH_MAX_SOURCES = 100_000;
+/** Challenge nonces remembered with the address they were sent to, to recognise a source that
+ * answered its challenge; oldest forgotten first. */
+export const WATCH_RETURN_PATH_MAX_NONCES = 100_000;
+/** How often watch moves event time on by the wall clock when sources are quiet, so windows close
+ * and transactions time out on a quiet link. */
+export const WATCH_TICK_INTERVAL_MS = 1_000;
+/** How far behind the wall clock an idle tick sets event time: records may arrive this late (HEP
+ * agents batch, logs are polled) and must still fall in their windows. */
+export const WATCH_IDLE_LATENESS_MS = 5_000;
+/** Alert revisions committed to the store in one transaction at most; more wait for the next turn. */
+export const WATCH_STORE_BATCH = 1_000;
+/** Revisions waiting to be committed; past it the oldest waiting ones are dropped and counted
+ * (the store is local SQLite: this only fills if the disk stalls). */
+export const WATCH_STORE_QUEUE_MAX = 50_000;
+/** Distinct sources and identities counted per minute for the store's top lists; past it new keys
+ * are not counted that minute. */
+export const WATCH_MINUTE_MAX_KEYS = 10_000;
+/** Bytes of SIP frames and log events collected before they are written to the store's journal as
+ * one entry (below the store's per-entry bound); a timer writes smaller batches every second. */
+export const WATCH_JOURNAL_BATCH_BYTES = 512 * 1024;

@@ -125,3 +125,12 @@ export interface PbxLogEvent {
   readonly detail: string;
   readonly provenance: Provenance;
 }
+
+/** A change in a live source's health (watch): it died, went silent, or its lines stopped parsing. */
+export interface SourceHealthEvent {
+  readonly time: number;
+  /** The source's name as watch shows it (e.g. `hep udp://127.0.0.1:9060`, `log 3cx:/var/log/...`). */
+  readonly source: string;
+  readonly kind: 'down' | 'silent' | 'parse-collapse' | 'recovered';
+  readonly detail: string;
+}

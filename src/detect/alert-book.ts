@@ -62,8 +62,14 @@ export class AlertBook {
     const existing = this.open.get(bookKey);
     if (existing !== undefined) {
       this.update(existing, input, severityOverride);
+      if (input.close === true) {
+        this.open.delete(bookKey, true);
+        this.close(existing);
+      }
       return;
     }
+    // Closing an alert that is not open (already closed by quiet time) reports nothing new.
+    if (input.close === true) return;
     const created = this.open.touch(
       bookKey,
       () => this.create(meta, input, severityOverride),
@@ -146,6 +152,7 @@ export class AlertBook {
     if (a.fresh) return;
     const input = a.latest;
     const j = a.json;
+    j.lastSeen = isoTime(a.lastSeenMs);
     j.title = input.title;
     j.evidence = typeof input.evidence === 'function' ? input.evidence() : input.evidence;
     if (input.target !== undefined) j.target = input.target;
@@ -155,8 +162,9 @@ export class AlertBook {
 
   private update(a: OpenAlert, input: RaiseInput, severityOverride?: Severity): void {
     const j = a.json;
+    // lastSeen's text is written when the JSON is materialised: formatting a date per raise was a
+    // measurable share of analyze's time (bench/profile.ts).
     a.lastSeenMs = Math.max(a.lastSeenMs, input.time);
-    j.lastSeen = isoTime(a.lastSeenMs);
     j.count = Math.max(j.count, input.count);
     a.latest = input;
     a.fresh = false;

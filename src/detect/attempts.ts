@@ -1,3 +1,4 @@
+import type { LogEventKind, PbxLogEvent, Provenance } from '../core/records.js';
 import type { SipEvent } from '../track/sip-event.js';
 import type { Transaction } from '../track/transactions.js';
 
@@ -24,13 +25,21 @@ export type AttemptOutcome =
   | 'failed'
   | 'unanswered';
 
-/** One request and its outcome: what authentication and enumeration rules count. */
+/**
+ * One request and its outcome: what authentication and enumeration rules count. Attempts come from
+ * SIP transactions (`origin` 'sip': `tx` and `request` set) or from PBX log lines that report an
+ * outcome (`origin` 'log': the line's event in `log`, no message to read).
+ */
 export interface AuthAttempt {
   /** Event time of the outcome (final answer, or the time-out). */
   readonly time: number;
-  readonly tx: Transaction;
-  readonly request: SipEvent;
+  readonly origin: 'sip' | 'log';
+  readonly tx: Transaction | undefined;
+  readonly request: SipEvent | undefined;
   readonly final: SipEvent | undefined;
+  readonly log: PbxLogEvent | undefined;
+  /** Where the request was seen: capture frame, HEP agent, or log file and line. */
+  readonly provenance: Provenance;
   readonly method: string;
   readonly status: number;
   readonly outcome: AttemptOutcome;
@@ -76,9 +85,12 @@ export function classifyAttempt(tx: Transaction, final: SipEvent | undefined, ti
   else outcome = 'failed';
   return {
     time,
+    origin: 'sip',
     tx,
     request: req,
     final,
+    log: undefined,
+    provenance: req.frame.provenance,
     method: tx.method,
     status,
     outcome,
@@ -115,4 +127,55 @@ export function targetUser(req: SipEvent): string {
   const msg = req.msg;
   if (req.method === 'REGISTER') return msg.to?.uri?.user ?? '';
   return msg.requestUri?.user ?? msg.to?.uri?.user ?? '';
+}
+
+/** An attempt read from a SIP transaction: its request (and transaction) are there to read. */
+export type SipAttempt = AuthAttempt & { readonly tx: Transaction; readonly request: SipEvent };
+
+/** True when the attempt came from SIP, so its messages can be read. */
+export function isSipAttempt(a: AuthAttempt): a is SipAttempt {
+  return a.tx !== undefined && a.request !== undefined;
+}
+
+/** What each kind of log event means as a request outcome; undefined: not an attempt. */
+const LOG_OUTCOME: Record<LogEventKind, { outcome: AttemptOutcome; credentials: boolean } | undefined> = {
+  'auth-failed': { outcome: 'rejected', credentials: true },
+  'auth-succeeded': { outcome: 'accepted', credentials: true },
+  'unknown-user': { outcome: 'not-found', credentials: false },
+  'acl-rejected': { outcome: 'forbidden', credentials: false },
+  'call-rejected': { outcome: 'not-found', credentials: false },
+  'web-login-failed': { outcome: 'rejected', credentials: true },
+  blocked: undefined,
+};
+
+/** The attempt a PBX log line reports (a failed password, an unknown user...), if it reports one. */
+export function attemptFromLog(e: PbxLogEvent): AuthAttempt | undefined {
+  const m = LOG_OUTCOME[e.kind];
+  if (m === undefined) return undefined;
+  const method =
+    e.method ?? (e.kind === 'web-login-failed' ? `${(e.service ?? 'web').toUpperCase()}-LOGIN` : 'REGISTER');
+  const identity = m.credentials ? (e.identity ?? e.extension ?? '') : '';
+  return {
+    time: e.time,
+    origin: 'log',
+    tx: undefined,
+    request: undefined,
+    final: undefined,
+    log: e,
+    provenance: e.provenance,
+    method,
+    status: 0,
+    outcome: m.outcome,
+    credentials: m.credentials,
+    identity,
+    realm: '',
+    nonce: '',
+    extension: e.extension ?? e.identity ?? '',
+    srcIp: e.srcIp,
+    srcPort: e.srcPort ?? 0,
+    dstIp: '',
+    dstPort: 0,
+    transport: e.transport ?? '',
+    userAgent: e.userAgent ?? '',
+  };
 }

@@ -33,15 +33,14 @@ export class RejectionProfile {
 
   /** Records one rejected attempt. */
   add(a: AuthAttempt): void {
-    this.callIds.add(a.request.callId);
+    // Log lines carry no Call-ID: each counts as its own.
+    this.callIds.add(a.request?.callId ?? `${a.provenance.file ?? ''}:${a.provenance.line ?? 0}`);
     if (a.userAgent !== '') this.userAgents.add(a.userAgent);
     countInto(this.methods, a.method);
     const st = String(a.status);
     countInto(this.statuses, st);
-    if (a.request.frame.provenance.frame !== undefined && this.frames.length < 20) {
-      this.frames.push(a.request.frame.provenance.frame);
-    }
-    const t = a.request.time;
+    if (a.provenance.frame !== undefined && this.frames.length < 20) this.frames.push(a.provenance.frame);
+    const t = a.request?.time ?? a.time;
     if (Number.isFinite(this.last)) {
       if (this.intervals.length >= PROFILE_INTERVALS) this.intervals.shift();
       this.intervals.push(t - this.last);

@@ -1,12 +1,13 @@
 import type { Severity } from '../core/alert.js';
-import type { Anomaly, SipFrame } from '../core/records.js';
+import type { Anomaly, PbxLogEvent, SipFrame, SourceHealthEvent } from '../core/records.js';
 import type { Binding, Registration } from '../track/registrations.js';
 import type { Dialog } from '../track/dialogs.js';
 import type { SipEvent } from '../track/sip-event.js';
 import type { TrackListener } from '../track/tracker.js';
 import type { Transaction } from '../track/transactions.js';
 import type { AlertBook } from './alert-book.js';
-import { classifyAttempt } from './attempts.js';
+import { AttemptDedup } from './attempt-dedup.js';
+import { attemptFromLog, classifyAttempt, type AuthAttempt } from './attempts.js';
 import type { Detector, RaiseInput, RuleModule } from './rule.js';
 import type { SiteModel } from './site.js';
 
@@ -27,6 +28,10 @@ export class DetectionEngine implements TrackListener {
   private readonly onAttempts: Detector[] = [];
   private readonly onTicks: Detector[] = [];
   private now = -Infinity;
+  /** Recognises log lines that report attempts already seen on the wire. */
+  readonly dedup = new AttemptDedup();
+  /** Log events read, and those that reported an attempt. */
+  readonly logStats = { events: 0, attempts: 0 };
 
   constructor(
     rules: readonly RuleModule[],
@@ -59,9 +64,13 @@ export class DetectionEngine implements TrackListener {
     this.book.tick(now);
   }
 
+  /** Sees every message after the detectors (watch's return-path table and counters use it). */
+  readonly messageTaps: ((ev: SipEvent, tx: Transaction | undefined, retransmission: boolean) => void)[] = [];
+
   message(ev: SipEvent, tx: Transaction | undefined, retransmission: boolean): void {
     this.tick(ev.time);
     for (const d of this.onMessages) d.onMessage?.(ev, tx, retransmission);
+    for (let i = 0; i < this.messageTaps.length; i++) this.messageTaps[i]!(ev, tx, retransmission);
     // A request's outcome is known at its first final answer.
     if (
       !ev.isRequest &&
@@ -70,15 +79,41 @@ export class DetectionEngine implements TrackListener {
       tx.final === ev &&
       this.onAttempts.length > 0
     ) {
-      const a = classifyAttempt(tx, ev, ev.time);
-      for (const d of this.onAttempts) d.onAttempt?.(a);
+      this.attempt(classifyAttempt(tx, ev, ev.time));
     }
+  }
+
+  /**
+   * One event read from a PBX log: the outcome it reports counts like a SIP attempt, unless the same
+   * attempt was already seen on the wire. Log time may lag the wire's; windows take it as it is.
+   */
+  logEvent(e: PbxLogEvent): void {
+    this.logStats.events++;
+    this.tick(e.time);
+    const a = attemptFromLog(e);
+    if (a === undefined) return;
+    if (this.dedup.isCopy(a)) return;
+    this.logStats.attempts++;
+    for (const d of this.onAttempts) d.onAttempt?.(a);
+  }
+
+  /** A live source's health changed. */
+  sourceHealth(e: SourceHealthEvent): void {
+    for (const d of this.detectors) d.onSourceHealth?.(e);
+  }
+
+  /** Sees every attempt (SIP and log) after the detectors: watch's return-path table uses it. */
+  readonly attemptTaps: ((a: AuthAttempt) => void)[] = [];
+
+  private attempt(a: AuthAttempt): void {
+    this.dedup.sawWire(a);
+    for (const d of this.onAttempts) d.onAttempt?.(a);
+    for (const t of this.attemptTaps) t(a);
   }
 
   transactionClosed(tx: Transaction, reason: 'completed' | 'timeout' | 'evicted'): void {
     if (reason === 'timeout' && tx.method !== 'ACK' && this.onAttempts.length > 0) {
-      const a = classifyAttempt(tx, undefined, tx.lastTime);
-      for (const d of this.onAttempts) d.onAttempt?.(a);
+      this.attempt(classifyAttempt(tx, undefined, tx.lastTime));
     }
     for (const d of this.detectors) d.onTransactionClosed?.(tx, reason);
   }

@@ -1,4 +1,4 @@
-import type { Anomaly, SipFrame } from '../core/records.js';
+import type { Anomaly, SipFrame, SourceHealthEvent } from '../core/records.js';
 import type { AlertEndpoint, AlertTarget, Severity } from '../core/alert.js';
 import type { Binding, Registration } from '../track/registrations.js';
 import type { Dialog } from '../track/dialogs.js';
@@ -40,6 +40,8 @@ export interface Detector {
   onBindingAdded?(reg: Registration, b: Binding, ev: SipEvent, existing: readonly Binding[]): void;
   /** Parser anomalies of one message (`ev` when it still parsed). */
   onMalformed?(frame: SipFrame, anomalies: readonly Anomaly[], ev: SipEvent | undefined): void;
+  /** A live source's health changed (watch only; timed by the wall clock at the sensor). */
+  onSourceHealth?(e: SourceHealthEvent): void;
   /** Event time moved on (every message, and idle ticks). */
   onTick?(now: number): void;
   /** End of input (analyze): finish deferred work such as queued password checks. */
@@ -67,6 +69,8 @@ export interface RaiseInput {
   readonly evidence: Record<string, unknown> | (() => Record<string, unknown>);
   /** Overrides the rule's severity for this alert (e.g. credentials from a public address). */
   readonly severity?: Severity;
+  /** Closes the alert with this revision (the condition ended, e.g. a source recovered). */
+  readonly close?: boolean;
 }
 
 /** What the engine gives a detector. */

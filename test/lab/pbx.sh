@@ -7,8 +7,13 @@
 #
 # Listens on udp:ADDR:5060, tcp:ADDR:5060 and, when kamailio-tls-modules is
 # installed, tls:ADDR:5061 with a self-signed certificate made here.
-# Environment: NONCE_EXPIRE (seconds, default 300), LAB_RUN (default
-# /tmp/sipwarden-lab). Runtime files: $LAB_RUN/pbx-PROFILE-ADDR/.
+# Environment: NONCE_EXPIRE (seconds, default 300), NONCE_COUNT (auth module
+# nonce_count, 1 or 0, default 1), LOSSY=1 (drop the first copy of every
+# REGISTER), PSTN=auth|open (route outside numbers to the trunk 127.0.3.1;
+# "open" lets callers that are not local extensions through unchallenged),
+# HEP=HOST:PORT (mirror every SIP message as HEP3 to sipwarden watch there),
+# LAB_RUN (default /tmp/sipwarden-lab). Runtime files:
+# $LAB_RUN/pbx-PROFILE-ADDR/.
 # "up" returns only once the PBX answered an OPTIONS (sipsak); it fails, and
 # leaves nothing running, otherwise.
 set -euo pipefail
@@ -64,9 +69,21 @@ pbx_up() {
 	fi
 	mkdir -p "$run"
 	local -a args=(-f "$here/kamailio/kamailio.cfg" -A "$define"
-		-A "NONCE_EXPIRE=${NONCE_EXPIRE:-300}"
+		-A "NONCE_EXPIRE=${NONCE_EXPIRE:-300}" -A "NONCE_COUNT=${NONCE_COUNT:-1}"
 		-l "udp:$addr:5060" -l "tcp:$addr:5060"
 		-P "$pidfile" -Y "$run" -w "$run" -m 64 -M 8 -DD -E)
+	case "${NONCE_COUNT:-1}" in 0|1) ;; *) echo "pbx.sh: NONCE_COUNT must be 0 or 1" >&2; exit 2 ;; esac
+	[ "${LOSSY:-0}" = 1 ] && args+=(-A WITH_LOSSY)
+	case "${PSTN:-}" in
+		"") ;;
+		auth) args+=(-A WITH_PSTN) ;;
+		open) args+=(-A WITH_PSTN -A WITH_OPEN_PSTN) ;;
+		*) echo "pbx.sh: PSTN must be auth or open" >&2; exit 2 ;;
+	esac
+	if [ -n "${HEP:-}" ]; then
+		# HEP=HOST:PORT[;transport=tcp]: mirror all SIP as HEP3 to sipwarden watch there.
+		args+=(-A WITH_HEP -A "HEP_URI=\"sip:${HEP}\"")
+	fi
 	if [ -f /usr/lib/x86_64-linux-gnu/kamailio/modules/tls.so ] || \
 	   ls /usr/lib/*/kamailio/modules/tls.so >/dev/null 2>&1; then
 		if [ ! -s "$run/cert.pem" ]; then

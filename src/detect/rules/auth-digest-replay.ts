@@ -16,7 +16,7 @@ import { escapeText } from '../../core/escape.js';
 import type { DigestCredentials } from '../../sip/message.js';
 import type { SipEvent } from '../../track/sip-event.js';
 import type { Transaction } from '../../track/transactions.js';
-import type { AuthAttempt } from '../attempts.js';
+import { isSipAttempt, type AuthAttempt, type SipAttempt } from '../attempts.js';
 import type { DetectorContext, RuleModule } from '../rule.js';
 import { CappedSet, KeyedWindows, pushFrame, sourceGroup } from '../window.js';
 
@@ -239,6 +239,8 @@ export class ReplayDetector {
   }
 
   onAttempt(a: AuthAttempt): void {
+    // Log lines carry no digest to compare.
+    if (!isSipAttempt(a)) return;
     const verdict = this.verdicts.get(a.tx);
     if (verdict !== undefined) {
       this.verdicts.delete(a.tx);
@@ -381,7 +383,7 @@ export class ReplayDetector {
   }
 
   /** (3) Accepted credentials for a nonce never issued, when the server's challenges were all seen. */
-  private neverIssued(a: AuthAttempt): void {
+  private neverIssued(a: SipAttempt): void {
     const nonce = a.nonce;
     const known = this.known.get(nonce);
     const t = a.request.time;
@@ -464,7 +466,7 @@ export class ReplayDetector {
     return key;
   }
 
-  private accepted(a: AuthAttempt, key: string): void {
+  private accepted(a: SipAttempt, key: string): void {
     const w = this.alerts.peek(key, a.time);
     if (w === undefined) return;
     w.data.accepted++;

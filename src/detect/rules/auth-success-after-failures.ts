@@ -71,7 +71,7 @@ export const authSuccessAfterFailures: RuleModule = {
           identitiesTried: s.identities.top(20).map((i) => i.value),
           acceptedMethod: a.method,
           acceptedAt: new Date(a.time).toISOString(),
-          acceptedFrame: a.request.frame.provenance.frame ?? null,
+          acceptedFrame: a.provenance.frame ?? null,
         }),
       });
     };

@@ -11,7 +11,7 @@ import {
 import { escapeText } from '../../core/escape.js';
 import { computeDigestResponse, type DigestInput } from '../../sip/digest.js';
 import type { Transaction } from '../../track/transactions.js';
-import type { AuthAttempt } from '../attempts.js';
+import { isSipAttempt, type AuthAttempt, type SipAttempt } from '../attempts.js';
 import type { DetectorContext, RuleModule } from '../rule.js';
 
 /** One password to try and the class reported when it matches. */
@@ -98,7 +98,7 @@ interface Job {
   /** Candidates derived from the extension and identity, tried before the list. */
   readonly derived: readonly PasswordCandidate[];
   next: number;
-  readonly a: AuthAttempt;
+  readonly a: SipAttempt;
   readonly extension: string;
 }
 
@@ -167,7 +167,7 @@ export class WeakPasswordDetector {
   }
 
   onAttempt(a: AuthAttempt): void {
-    if (a.outcome !== 'accepted' || !a.credentials || a.identity === '') return;
+    if (a.outcome !== 'accepted' || !a.credentials || a.identity === '' || !isSipAttempt(a)) return;
     const key = `${a.realm}\u0000${a.identity}`;
     if (this.checked.has(key)) return;
     const msg = a.request.msg;
@@ -318,7 +318,7 @@ export class WeakPasswordDetector {
 }
 
 /** The extension behind the login: told by the site, else the caller (From) or registered (To) user. */
-function extensionOf(a: AuthAttempt, ctx: DetectorContext): string {
+function extensionOf(a: SipAttempt, ctx: DetectorContext): string {
   const told = ctx.site.extensionOf(a.identity);
   if (told !== a.identity) return told;
   const msg = a.request.msg;
@@ -329,7 +329,7 @@ function extensionOf(a: AuthAttempt, ctx: DetectorContext): string {
 /** Candidates from the login's own names: the extension, the identity, doubled, reversed, and the
  * list's `{ext}` templates filled with each. Deduplicated, bounded by the template count. */
 function derive(
-  a: AuthAttempt,
+  a: SipAttempt,
   extension: string,
   templates: readonly PasswordCandidate[],
 ): PasswordCandidate[] {

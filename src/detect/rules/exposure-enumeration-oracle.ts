@@ -38,7 +38,7 @@ export const exposureEnumerationOracle: RuleModule = {
     const servers = new Map<string, Answers>();
     return {
       onAttempt(a: AuthAttempt): void {
-        if (a.credentials || a.extension === '' || a.final === undefined) return;
+        if (a.credentials || a.extension === '' || a.final === undefined || a.request === undefined) return;
         // Known: challenged, or served (OPTIONS answered 200 for a real user); unknown: 404/604/403.
         const cls =
           a.outcome === 'not-found' || a.outcome === 'forbidden'

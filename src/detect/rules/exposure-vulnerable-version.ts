@@ -157,6 +157,7 @@ export function createVulnerableVersionRule(list?: VersionList): RuleModule {
         onAttempt(a: AuthAttempt): void {
           // A request's User-Agent counts once the request was served: anyone can write any
           // User-Agent into a scan, but only a real device gets its credentials accepted.
+          if (a.request === undefined) return;
           if (a.outcome !== 'accepted' && (a.outcome !== 'open' || a.method === 'OPTIONS')) return;
           check(a.request, 'User-Agent', a.request.msg.userAgent);
         },

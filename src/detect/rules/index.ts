@@ -18,6 +18,7 @@ import { protocolInjection } from './protocol-injection.js';
 import { protocolMalformed } from './protocol-malformed.js';
 import { reconExtensionEnumeration } from './recon-extension-enumeration.js';
 import { scanToolFingerprint } from './scan-tool-fingerprint.js';
+import { sensorSourceHealth } from './sensor-source-health.js';
 
 /** Every rule sipwarden ships, in catalog order (DESIGN.md "Rule catalog"). */
 export const ALL_RULES: readonly RuleModule[] = [
@@ -40,4 +41,5 @@ export const ALL_RULES: readonly RuleModule[] = [
   protocolMalformed,
   protocolInjection,
   callUnauthenticatedAccepted,
+  sensorSourceHealth,
 ];

@@ -96,7 +96,7 @@ export const reconExtensionEnumeration: RuleModule = {
         const st = String(a.status);
         countInto(s.statuses, st);
         if (a.userAgent !== '' && s.userAgents.size < 4) s.userAgents.add(a.userAgent);
-        const frame = a.request.frame.provenance.frame;
+        const frame = a.provenance.frame;
         if (frame !== undefined && s.frames.length < 20) s.frames.push(frame);
         let probes = s.overflow;
         const examples: string[] = [];

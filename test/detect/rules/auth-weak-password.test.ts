@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { test } from 'node:test';
 import { DETECT_WEAK_PASSWORD_MAX_QUEUE, TRACK_COMPLETED_LINGER_MS } from '../../../src/config/limits.js';
 import type { AlertJson } from '../../../src/core/alert.js';
-import type { AuthAttempt } from '../../../src/detect/attempts.js';
+import type { SipAttempt } from '../../../src/detect/attempts.js';
 import type { RuleSettings } from '../../../src/detect/engine.js';
 import type { DetectorContext, RaiseInput } from '../../../src/detect/rule.js';
 import {
@@ -350,7 +350,7 @@ function evidenceOf(r: RaiseInput | undefined): Record<string, unknown> {
 }
 
 /** An accepted attempt for `user` whose REGISTER carries a digest for `password` (or `header`). */
-function acceptedAttempt(user: string, password: string, header?: string): AuthAttempt {
+function acceptedAttempt(user: string, password: string, header?: string): SipAttempt {
   const nonce = 'abc123';
   const input: DigestInput = {
     username: user,
@@ -400,9 +400,12 @@ function acceptedAttempt(user: string, password: string, header?: string): AuthA
   const identity = msg.authorization?.username ?? '';
   return {
     time: T0,
+    origin: 'sip',
     tx,
     request: ev,
     final: undefined,
+    log: undefined,
+    provenance: ev.frame.provenance,
     method: 'REGISTER',
     status: 200,
     outcome: 'accepted',

@@ -285,7 +285,8 @@ test("lab captures: Kamailio's real nonces are judged healthy and raise nothing"
     const nonces: string[] = [];
     const alerts = await analyzeCapture(`${CAPTURES}/${c.file}`, [cryptoWeakNonce, nonceCollector(nonces)]);
     const mine = alerts.filter((a) => a.rule === 'crypto.weak-nonce');
-    if ([...c.attacks, ...c.findings].includes('crypto.weak-nonce')) assert.ok(mine.length > 0, c.file);
+    const staged = [...c.attacks, ...c.findings].includes('crypto.weak-nonce');
+    if (staged) assert.ok(mine.length > 0, c.file);
     else
       assert.deepEqual(
         mine.map((a) => a.title),
@@ -293,6 +294,13 @@ test("lab captures: Kamailio's real nonces are judged healthy and raise nothing"
         c.file,
       );
     const distinct = [...new Set(nonces)];
+    if (staged) {
+      // Staged weak nonces (Kamailio with nonce_count off, the SIPp counter registrar): a series long
+      // enough to judge must not pass for healthy.
+      if (distinct.length >= 8)
+        assert.notEqual(assessRandomness(distinct.slice(0, 32), 8, 24).kind, 'healthy', c.file);
+      continue;
+    }
     if (distinct.length < 8) continue;
     const v = assessRandomness(distinct.slice(0, 32), 8, 24);
     assert.equal(v.kind, 'healthy', `${c.file}: ${JSON.stringify(v)}`);

@@ -25,6 +25,7 @@ ADDRESSES = {
     "phones": "127.0.1.x (127.0.1.N is extension 10N; 127.0.1.200 is the NATed office)",
     "attackers": "127.0.2.x (single sources); 127.21-50.x.x (distributed); 127.100.x.x (rewritten low-and-slow)",
     "trunk": "127.0.3.1",
+    "registrarStandIn": "127.0.0.13 (SIPp weak-registrar.xml: counter nonces; not a Kamailio)",
 }
 USERS = {
     "100": {"authId3cx": "Qm7Ta2vX", "password": "Vx9!rT2mKp"},
@@ -144,7 +145,7 @@ def main():
         "captures": captures,
     }
     with open(expected_path, "w") as f:
-        json.dump(doc, f, indent=2, ensure_ascii=False)
+        json.dump(doc, f, indent=1, ensure_ascii=False)
         f.write("\n")
     write_index(os.path.join(cap_dir, "INDEX.md"), captures)
     total = sum(c["bytes"] for c in captures)
@@ -164,9 +165,11 @@ def write_index(path, captures):
       "`test/lab/kamailio/kamailio.cfg` (see `test/lab/README.md`). Generated file: edit the generator, not this.\n")
     w("Machine-readable expectations: `expected.json` (same content). Field meanings: **attacks** must be "
       "raised; **findings** (posture, misconfiguration) must be raised; **mayFind** is tolerated; "
-      "**mustNotFind** must not be raised; anything else should not be raised. *benign* = no attack.\n")
+      "**mustNotFind** must not be raised; anything else should not be raised. *benign* = no attack. "
+      "**detectionGap**: a real attack a rule misses today, listed under mayFind until the rule is fixed.\n")
     w("Addresses: PBX leaky 127.0.0.10, hardened 127.0.0.11, 3cx-like 127.0.0.12; phones 127.0.1.x; "
-      "attackers 127.0.2.x (and 127.21-50.x.x distributed, 127.100.x.x rewritten); trunk 127.0.3.1. "
+      "attackers 127.0.2.x (and 127.21-50.x.x distributed, 127.100.x.x rewritten); trunk 127.0.3.1; "
+      "127.0.0.13 a SIPp registrar standing in for a PBX with counter nonces (not Kamailio). "
       "Users and passwords: `expected.json` → `users`.\n")
     w("| capture | packets | SIP msgs | tool | profile | attacks (must) | benign |")
     w("|---|---:|---:|---|---|---|---|")
@@ -188,6 +191,8 @@ def write_index(path, captures):
         if c.get("mayFindWeak"):
             w("- may find: %s" % "; ".join(c["mayFindWeak"]))
         w("- must NOT find: %s" % (", ".join(c.get("mustNotFind", [])) or "—"))
+        if c.get("detectionGap"):
+            w("- **detection gap** (a rule misses this real attack; listed under may find until fixed): %s" % c["detectionGap"])
         w("- identities: %s" % json.dumps(c.get("identities")))
         w("- weak password: %s" % json.dumps(c.get("weakPassword")))
         if c.get("toolReported"):
