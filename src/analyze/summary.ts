@@ -26,9 +26,13 @@ export interface SummaryJson {
 /** One input file's reading result, for the report. */
 export interface InputSummary {
   file: string;
+  /** capture format (pcap, pcapng, +gzip), `sip`, or `log:<product>` for a PBX log. */
   format: string;
+  /** Frames of a capture, messages of a SIP file, lines of a log. */
   frames: number;
   sipMessages: number;
+  /** Security events read from a PBX log (failed logins, unknown users...). */
+  logEvents?: number;
   error?: string;
 }
 

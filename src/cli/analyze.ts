@@ -8,6 +8,8 @@ import type { RuleModule } from '../detect/rule.js';
 import { SiteModel } from '../detect/site.js';
 import { parseSipMessage } from '../sip/message.js';
 import { readCaptureFile } from '../sources/capture-file.js';
+import { readLogFile } from '../sources/log-file.js';
+import { logParserFor, LOG_KINDS, type LogLineParser } from '../logs/index.js';
 import { Pipeline } from '../pipeline.js';
 import type { InputSummary, SummaryJson } from '../analyze/summary.js';
 import { renderTextReport } from '../analyze/report.js';
@@ -83,6 +85,25 @@ export async function analyzeFiles(
       } else if (kind === 'sip') {
         input.format = 'sip';
         input.frames = await readSipFile(file, pipeline);
+      } else if (typeof kind === 'object' && 'log' in kind) {
+        input.format = `log:${kind.log.product}`;
+        const year = (await stat(file)).mtime.getUTCFullYear();
+        let last = 0;
+        let events = 0;
+        const r = await readLogFile(file, (text, lineNo) => {
+          const e = kind.log.parse(text, lineNo, {
+            timeZone: config.timeZone,
+            year,
+            fallbackTime: last,
+            file,
+          });
+          if (e === undefined) return;
+          last = e.time;
+          events++;
+          engine.logEvent(e);
+        });
+        input.frames = r.lines;
+        input.logEvents = events;
       } else {
         const msg = `${file}: not a capture (pcap, pcapng, gzip) nor a SIP message file (offset 0: ${kind.reason})`;
         input.error = msg;
@@ -159,7 +180,10 @@ export async function runAnalyze(args: string[]): Promise<number> {
   return errors.length > 0 ? EXIT_INPUT : EXIT_OK;
 }
 
-type Sniffed = 'capture' | 'sip' | { reason: string };
+type Sniffed = 'capture' | 'sip' | { log: LogLineParser } | { reason: string };
+
+/** Bytes of a text file's head tried against the PBX log parsers to tell which wrote it. */
+const LOG_SNIFF_BYTES = 65_536;
 
 const CAPTURE_MAGICS = [0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1, 0x0a0d0d0a];
 
@@ -174,20 +198,45 @@ async function sniff(file: string): Promise<Sniffed> {
     });
   }
   try {
-    const head = Buffer.alloc(64);
-    const { bytesRead } = await fh.read(head, 0, 64, 0);
+    const head = Buffer.alloc(LOG_SNIFF_BYTES);
+    const { bytesRead } = await fh.read(head, 0, LOG_SNIFF_BYTES, 0);
     if (bytesRead === 0) return { reason: 'the file is empty' };
     if (bytesRead >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'capture';
     if (bytesRead >= 4 && CAPTURE_MAGICS.includes(head.readUInt32BE(0))) return 'capture';
-    const msg = parseSipMessage(head.subarray(0, bytesRead));
+    const msg = parseSipMessage(head.subarray(0, Math.min(bytesRead, 64)));
     if (msg.kind !== 'invalid') return 'sip';
+    const log = sniffLog(head.subarray(0, bytesRead));
+    if (log !== undefined) return { log };
     // A start line longer than the probe: accept text that begins like a request or status line.
     if (/^(?:\r?\n)*(?:SIP\/|[A-Z]{2,20} \S)/.test(head.subarray(0, bytesRead).toString('latin1')))
       return 'sip';
-    return { reason: 'expected a pcap/pcapng magic number, gzip, or a SIP start line' };
+    return {
+      reason: `expected a pcap/pcapng magic number, gzip, a SIP start line, or a PBX log (${LOG_KINDS.join(', ')}) with at least one line sipwarden recognises`,
+    };
   } finally {
     await fh.close();
   }
+}
+
+/** The parser that recognises most lines of a text head (at least one), if any. */
+function sniffLog(head: Buffer): LogLineParser | undefined {
+  const lines = head.toString('utf8').split('\n');
+  if (lines.length > 1) lines.pop(); // the last one may be cut
+  let best: LogLineParser | undefined;
+  let bestCount = 0;
+  for (const kind of LOG_KINDS) {
+    const p = logParserFor(kind);
+    if (p === undefined) continue;
+    let n = 0;
+    for (let i = 0; i < lines.length; i++) {
+      if (p.parse(lines[i]!, i + 1, { timeZone: 'UTC', year: 2000, fallbackTime: 0 }) !== undefined) n++;
+    }
+    if (n > bestCount) {
+      best = p;
+      bestCount = n;
+    }
+  }
+  return best;
 }
 
 /** Reads a file of one or more SIP messages back to back (UDP semantics per message). */

@@ -137,12 +137,17 @@ export function isSipAttempt(a: AuthAttempt): a is SipAttempt {
   return a.tx !== undefined && a.request !== undefined;
 }
 
-/** What each kind of log event means as a request outcome; undefined: not an attempt. */
+/**
+ * What each kind of log event means as a request outcome; undefined: not an attempt. A PBX logs a
+ * login to an account that does not exist (Asterisk InvalidAccountID, FreeSWITCH "Can't find user")
+ * and a login its ACL refused as failed logins of that source: on the wire they are credentials
+ * answered 404/403, which the authentication rules count as rejections too.
+ */
 const LOG_OUTCOME: Record<LogEventKind, { outcome: AttemptOutcome; credentials: boolean } | undefined> = {
   'auth-failed': { outcome: 'rejected', credentials: true },
   'auth-succeeded': { outcome: 'accepted', credentials: true },
-  'unknown-user': { outcome: 'not-found', credentials: false },
-  'acl-rejected': { outcome: 'forbidden', credentials: false },
+  'unknown-user': { outcome: 'not-found', credentials: true },
+  'acl-rejected': { outcome: 'rejected', credentials: true },
   'call-rejected': { outcome: 'not-found', credentials: false },
   'web-login-failed': { outcome: 'rejected', credentials: true },
   blocked: undefined,

@@ -5,6 +5,9 @@ import type { RuleModule } from '../rule.js';
 import { KeyedWindows, sourceGroup } from '../window.js';
 
 /** auth.bruteforce: rejected credentials for one identity from one source (or IPv6 /64). */
+/** The identity of failures a PBX log reports without naming the account. */
+const UNNAMED = '(unnamed)';
+
 export const authBruteforce: RuleModule = {
   meta: {
     id: 'auth.bruteforce',
@@ -36,21 +39,31 @@ export const authBruteforce: RuleModule = {
     );
     return {
       onAttempt(a: AuthAttempt): void {
-        if (!isRejection(a) || a.identity === '') return;
+        if (!isRejection(a)) return;
+        // A PBX log line may blame a source without naming the account (FreeSWITCH ACL rejects):
+        // those failures still count, against one unnamed identity per source.
+        const identity = a.identity !== '' ? a.identity : a.origin === 'log' ? UNNAMED : '';
+        if (identity === '') return;
         const group = sourceGroup(a.srcIp);
-        const w = windows.hit(`${group}\u0000${a.identity}`, a.time);
+        const w = windows.hit(`${group}\u0000${identity}`, a.time);
         if (w === undefined) return;
         w.data.add(a);
         if (w.count < threshold || w.data.staleLike()) return;
-        const extension = ctx.site.extensionOf(a.identity);
+        const extension = ctx.site.extensionOf(identity);
         ctx.raise({
-          key: `${group}|${a.identity}`,
+          key: `${group}|${identity}`,
           time: a.time,
           firstTime: w.firstTime,
           count: w.count,
-          title: `Password guessing against ${extension === a.identity ? `identity ${a.identity}` : `extension ${extension} (Auth ID ${a.identity})`}`,
+          title:
+            identity === UNNAMED
+              ? `Repeated failed logins from ${a.srcIp} (the PBX log names no account)`
+              : `Password guessing against ${extension === identity ? `identity ${identity}` : `extension ${extension} (Auth ID ${identity})`}`,
           source: { ip: a.srcIp, port: a.srcPort, transport: a.transport },
-          target: { ip: a.dstIp, port: a.dstPort, extension, identity: a.identity },
+          target:
+            identity === UNNAMED
+              ? { ...(a.dstIp !== '' ? { ip: a.dstIp, port: a.dstPort } : {}) }
+              : { ip: a.dstIp, port: a.dstPort, extension, identity },
           evidence: () => ({ ...w.data.evidence(), realm: a.realm, sourceGroup: group }),
         });
       },
