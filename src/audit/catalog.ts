@@ -21,6 +21,7 @@ export const FINDING_IDS = [
   'audit.no-srtp',
   'audit.weak-password',
   'audit.provisioning-exposed',
+  'audit.web-console-exposed',
 ] as const;
 
 /** A finding id. */
@@ -65,7 +66,7 @@ export const FINDING_CATALOG: Readonly<Record<FindingId, FindingMeta>> = {
       'restrictions); never expose the database (5432/5480) or the installer (5015). Any PBX: firewall every port to ' +
       'the addresses that need it (trunk providers, SBCs), put remote phones behind an SBC or VPN.',
     references: [PORT_GUIDE, 'RFC 3261 §26 (security considerations)'],
-    controls: ['CIS 4.4', 'CIS 4.8', 'PCI DSS 1.3.1', 'PCI DSS 2.2.4'],
+    controls: ['CIS 4.4', 'CIS 4.8', 'PCI DSS 1.3.1', 'PCI DSS 1.4.2', 'PCI DSS 2.2.4'],
   },
   'audit.version-disclosure': {
     id: 'audit.version-disclosure',
@@ -76,7 +77,7 @@ export const FINDING_CATALOG: Readonly<Record<FindingId, FindingMeta>> = {
       'from the internet to trunks and SBCs. Any PBX: remove or shorten the Server/User-Agent header (Kamailio ' +
       'server_signature=no, Asterisk useragent= / PJSIP user_agent, FreeSWITCH user-agent-string).',
     references: ['RFC 3261 §20.35 and §20.41 (Server, User-Agent)', 'RFC 3261 §26.1'],
-    controls: ['CIS 4.1', 'PCI DSS 2.2.4'],
+    controls: ['CIS 4.1', 'PCI DSS 2.2.6'],
   },
   'audit.vulnerable-version': {
     id: 'audit.vulnerable-version',
@@ -86,7 +87,7 @@ export const FINDING_CATALOG: Readonly<Record<FindingId, FindingMeta>> = {
       '3CX: install the latest update (Updates page of the management console) and move off end-of-life majors. Any ' +
       'PBX: upgrade to a supported release; until then, restrict who can reach it.',
     references: ['data/versions/vulnerable-versions.json and its SOURCES.md (each entry names its source)'],
-    controls: ['CIS 7.4', 'PCI DSS 6.3.3'],
+    controls: ['CIS 2.2', 'CIS 7.4', 'PCI DSS 6.3.3', 'PCI DSS 12.3.4'],
   },
   'audit.enumeration-oracle': {
     id: 'audit.enumeration-oracle',
@@ -110,7 +111,7 @@ export const FINDING_CATALOG: Readonly<Record<FindingId, FindingMeta>> = {
       'that do not need it. Any PBX: challenge every INVITE/MESSAGE not from a trusted trunk address (Asterisk: no ' +
       'anonymous endpoint / allowguest=no; Kamailio: auth before routing).',
     references: ['RFC 3261 §22 (authentication)', 'RFC 3261 §26.3.2.2'],
-    controls: ['CIS 6.1', 'PCI DSS 7.2.1', 'PCI DSS 8.2.1'],
+    controls: ['CIS 4.1', 'PCI DSS 8.3.1'],
   },
   'audit.no-rate-limit': {
     id: 'audit.no-rate-limit',
@@ -132,7 +133,7 @@ export const FINDING_CATALOG: Readonly<Record<FindingId, FindingMeta>> = {
       'of a timestamp and an HMAC with a secret, one per challenge, offer qop=auth and check the nonce count ' +
       '(Kamailio auth nonce_count / one_time_nonce).',
     references: ['RFC 7616 §3.3 and §5.4', 'RFC 3261 §22.4', 'RFC 8760'],
-    controls: ['CIS 3.10', 'PCI DSS 8.3.2'],
+    controls: ['CIS 4.1', 'PCI DSS 2.2.6'],
   },
   'audit.digest-md5-only': {
     id: 'audit.digest-md5-only',
@@ -173,7 +174,7 @@ export const FINDING_CATALOG: Readonly<Record<FindingId, FindingMeta>> = {
       '3CX: enable secure SIP (TLS on 5061) for remote extensions and provision phones with TLS and SRTP, or use the ' +
       '3CX tunnel/SBC. Any PBX: a TLS listener (5061) with a trusted certificate, and phones configured for it.',
     references: ['RFC 3261 §26.2 (TLS)', 'RFC 5630 (SIPS)'],
-    controls: ['CIS 3.10', 'PCI DSS 4.2.1'],
+    controls: ['CIS 3.10', 'PCI DSS 4.2.1', 'PCI DSS 8.3.2'],
   },
   'audit.no-srtp': {
     id: 'audit.no-srtp',
@@ -193,7 +194,7 @@ export const FINDING_CATALOG: Readonly<Record<FindingId, FindingMeta>> = {
       '3CX: regenerate the extension\u2019s SIP password (random, the default) and re-provision the phone. Any PBX: ' +
       'long random SIP passwords (16+ characters), never the extension number, and a different Auth ID.',
     references: ['NIST SP 800-63B §5.1.1', 'RFC 3261 §22.4'],
-    controls: ['CIS 5.2', 'PCI DSS 8.3.6'],
+    controls: ['CIS 5.2', 'PCI DSS 8.3.6', 'PCI DSS 8.6.3'],
   },
   'audit.provisioning-exposed': {
     id: 'audit.provisioning-exposed',
@@ -206,6 +207,51 @@ export const FINDING_CATALOG: Readonly<Record<FindingId, FindingMeta>> = {
     references: ['Phone configuration files hold SIP credentials: RFC 6080 §6 (provisioning security)'],
     controls: ['CIS 3.3', 'PCI DSS 7.2.1', 'PCI DSS 8.3.2'],
   },
+  'audit.web-console-exposed': {
+    id: 'audit.web-console-exposed',
+    severity: 'low',
+    title: 'The PBX web console answers from here',
+    fix:
+      '3CX: restrict the management console to known addresses (console restrictions / the allowed IP list of the ' +
+      'admin console), turn on two-factor authentication for administrators, and reach it over HTTPS only (5001 or ' +
+      '443), never over HTTP 5000/80. Any PBX: put the admin interface on a management network or behind a VPN, ' +
+      'HTTPS only with a trusted certificate, strong admin passwords and MFA.',
+    references: [PORT_GUIDE],
+    controls: ['CIS 4.4', 'CIS 4.6', 'CIS 6.5', 'PCI DSS 1.4.2', 'PCI DSS 2.2.7', 'PCI DSS 8.4.2'],
+  },
+};
+
+/**
+ * Titles of the safeguards the findings map to. CIS Controls v8 (Center for Internet Security, May
+ * 2021; v8.1 June 2024 keeps these numbers) and PCI DSS v4.0 (PCI Security Standards Council, March
+ * 2022; v4.0.1 June 2024 keeps these numbers), titles shortened.
+ */
+export const CONTROL_TITLES: Readonly<Record<string, string>> = {
+  'CIS 2.2': 'Ensure authorized software is currently supported',
+  'CIS 3.3': 'Configure data access control lists',
+  'CIS 3.10': 'Encrypt sensitive data in transit',
+  'CIS 4.1': 'Establish and maintain a secure configuration process',
+  'CIS 4.4': 'Implement and manage a firewall on servers',
+  'CIS 4.6': 'Securely manage enterprise assets and software (secure management protocols)',
+  'CIS 4.8': 'Uninstall or disable unnecessary services',
+  'CIS 5.2': 'Use unique passwords',
+  'CIS 6.5': 'Require MFA for administrative access',
+  'CIS 7.4': 'Perform automated application patch management',
+  'PCI DSS 1.3.1': 'Inbound traffic to the CDE is restricted to what is necessary',
+  'PCI DSS 1.4.2': 'Inbound traffic from untrusted networks is restricted',
+  'PCI DSS 2.2.4': 'Only necessary services, protocols, daemons and functions are enabled',
+  'PCI DSS 2.2.6': 'System security parameters are configured to prevent misuse',
+  'PCI DSS 2.2.7': 'All non-console administrative access is encrypted',
+  'PCI DSS 4.2.1': 'Strong cryptography protects data in transit over public networks; certificates valid',
+  'PCI DSS 6.3.3': 'Known vulnerabilities are fixed by installing security patches',
+  'PCI DSS 7.2.1': 'An access control model is defined',
+  'PCI DSS 8.3.1': 'All user access is authenticated',
+  'PCI DSS 8.3.2': 'Authentication factors are unreadable in transmission and storage (strong cryptography)',
+  'PCI DSS 8.3.4': 'Invalid authentication attempts are limited (lockout after at most 10)',
+  'PCI DSS 8.3.6': 'Passwords meet minimum complexity (12 characters, letters and digits)',
+  'PCI DSS 8.4.2': 'MFA for all access into the CDE',
+  'PCI DSS 8.6.3': 'Passwords of application and system accounts are protected against misuse',
+  'PCI DSS 12.3.4': 'Hardware and software technologies are reviewed (end of life)',
 };
 
 /** Builds a finding from the catalog; `severity` overrides the default when the evidence warrants. */

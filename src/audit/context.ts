@@ -15,6 +15,7 @@ export const CHECK_NAMES = [
   'challenges',
   'tls',
   'provisioning',
+  'web-console',
   'weak-password',
   'rate-limit',
 ] as const;
@@ -33,6 +34,11 @@ export interface AuditOptions {
   readonly timeoutMs: number;
   /** Extensions known to exist (`--extensions`). */
   readonly extensions: readonly string[];
+  /**
+   * Digest user name per extension (`--auth-id EXT=AUTHID`): 3CX authenticates with a random Auth ID,
+   * not the extension number; extensions not in the map authenticate as themselves.
+   */
+  readonly authIds: ReadonlyMap<string, string>;
   /** A number the owner controls, for the call test. */
   readonly testNumber: string | undefined;
   readonly intrusive: boolean;
@@ -69,7 +75,13 @@ export interface AuditFacts {
   /** Every endpoint that answered OPTIONS. */
   readonly answering: SipEndpoint[];
   /** SDP bodies seen in answers (for the SRTP check). */
-  readonly sdpAnswers: { readonly source: string; readonly body: string }[];
+  readonly sdpAnswers: {
+    readonly source: string;
+    readonly body: string;
+    /** The exchange that carried it, as evidence. */
+    readonly request: string;
+    readonly response: string;
+  }[];
   /** Set when the PBX stopped answering (blocked us): later checks skip. */
   blocked: boolean;
 }

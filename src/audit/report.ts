@@ -10,7 +10,7 @@
 import { AUDIT_MAX_FINDINGS } from '../config/limits.js';
 import { severityRank, type Severity } from '../core/alert.js';
 import { escapeText } from '../core/escape.js';
-import { FINDING_IDS, type AuditFinding } from './catalog.js';
+import { CONTROL_TITLES, FINDING_IDS, type AuditFinding } from './catalog.js';
 import type { Vantage } from './scope.js';
 
 /** Penalty per finding, by severity. */
@@ -73,7 +73,69 @@ export interface AuditReport {
     readonly refusedOutOfScope: number;
   };
   readonly checks: Record<string, unknown>;
+  /** Safeguards touched by the findings (CIS Controls v8, PCI DSS 4.0); see complianceTable. */
+  compliance?: ComplianceRow[];
   baseline?: BaselineDiff;
+}
+
+/** One row of the compliance table: a safeguard and the findings that touch it. */
+export interface ComplianceRow {
+  readonly framework: 'CIS Controls v8' | 'PCI DSS 4.0';
+  /** The safeguard or requirement number (`4.4`, `8.3.4`). */
+  readonly control: string;
+  readonly title: string;
+  /** Finding ids, each once. */
+  readonly findings: string[];
+  /** The highest severity among them. */
+  readonly worst: Severity;
+}
+
+/** Frameworks the report does not map, and why (printed with every compliance table). */
+export const COMPLIANCE_NOT_MAPPED =
+  'NIST CSF 2.0 and ISO/IEC 27001:2022 Annex A are not mapped: no mapping from these findings to them could be ' +
+  'sourced (docs/audit.md)';
+
+function controlOrder(a: string, b: string): number {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? -1) - (pb[i] ?? -1);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** The compliance table of a set of findings: CIS first, then PCI DSS, each in control order. */
+export function complianceTable(findings: readonly AuditFinding[]): ComplianceRow[] {
+  const rows = new Map<
+    string,
+    { framework: ComplianceRow['framework']; control: string; ids: Set<string>; worst: Severity }
+  >();
+  for (const f of findings) {
+    for (const c of f.controls) {
+      const m = /^(CIS|PCI DSS) (\d+(?:\.\d+)*)$/.exec(c);
+      if (m === null) continue;
+      const framework = m[1] === 'CIS' ? 'CIS Controls v8' : 'PCI DSS 4.0';
+      const row = rows.get(c) ?? {
+        framework,
+        control: m[2] as string,
+        ids: new Set<string>(),
+        worst: 'info',
+      };
+      row.ids.add(f.id);
+      if (severityRank(f.severity) > severityRank(row.worst)) row.worst = f.severity;
+      rows.set(c, row);
+    }
+  }
+  return [...rows.entries()]
+    .sort(([, a], [, b]) => a.framework.localeCompare(b.framework) || controlOrder(a.control, b.control))
+    .map(([key, r]) => ({
+      framework: r.framework,
+      control: r.control,
+      title: CONTROL_TITLES[key] ?? '',
+      findings: [...r.ids],
+      worst: r.worst,
+    }));
 }
 
 /** The score of a set of findings (see the module comment). */
@@ -111,6 +173,7 @@ export const CHECK_OF: Readonly<Record<string, string>> = {
   'audit.tls-certificate': 'tls',
   'audit.no-tls': 'tls',
   'audit.provisioning-exposed': 'provisioning',
+  'audit.web-console-exposed': 'web-console',
   'audit.weak-password': 'weak-password',
   'audit.no-rate-limit': 'rate-limit',
 };
@@ -176,7 +239,8 @@ export function applyBaseline(report: AuditReport, baseline: AuditReport, file: 
   const notRechecked: AuditFinding[] = [];
   for (const [k, f] of before) {
     if (now.has(k)) continue;
-    const check = CHECK_OF[f.id];
+    // Findings of the web console check reuse ids of other checks; their subject says so.
+    const check = keyOf(f).includes('|web|') ? 'web-console' : CHECK_OF[f.id];
     if (check !== undefined && ran.has(check)) fixed.push(f);
     else notRechecked.push(f);
   }
@@ -201,8 +265,14 @@ export type ReportFormat = 'text' | 'json' | 'md' | 'html';
 /** Renders reports in `format` (JSON: one object for one report, an array for several). */
 export function renderReports(reports: readonly AuditReport[], format: ReportFormat): string {
   switch (format) {
-    case 'json':
-      return `${JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2)}\n`;
+    case 'json': {
+      const withTable = reports.map((r) => ({
+        ...r,
+        compliance: complianceTable(r.findings),
+        complianceNotMapped: COMPLIANCE_NOT_MAPPED,
+      }));
+      return `${JSON.stringify(withTable.length === 1 ? withTable[0] : withTable, null, 2)}\n`;
+    }
     case 'text':
       return reports.map(renderText).join('\n');
     case 'md':
@@ -249,6 +319,13 @@ function renderText(r: AuditReport): string {
     out.push(`    controls: ${f.controls.join(', ')}`);
     out.push('');
   }
+  const table = complianceTable(r.findings);
+  out.push('Compliance (safeguards the findings touch):');
+  if (table.length === 0) out.push('  none');
+  for (const c of table) {
+    out.push(`  ${c.framework} ${c.control} ${c.title} [${c.worst}]: ${c.findings.join(', ')}`);
+  }
+  out.push(`  ${COMPLIANCE_NOT_MAPPED}`, '');
   if (r.baseline !== undefined) {
     const b = r.baseline;
     out.push(
@@ -304,6 +381,19 @@ function renderMarkdown(r: AuditReport): string {
     out.push('', `**Fix:** ${md(f.fix, 2000)}`, '', `Controls: ${md(f.controls.join(', '))}`, '');
     out.push(`References: ${f.references.map((x) => md(x)).join('; ')}`, '');
   }
+  const table = complianceTable(r.findings);
+  out.push('## Compliance', '');
+  if (table.length === 0) out.push('No safeguard touched.', '');
+  else {
+    out.push('| framework | control | title | worst | findings |', '|---|---|---|---|---|');
+    for (const c of table) {
+      out.push(
+        `| ${c.framework} | ${c.control} | ${md(c.title)} | ${c.worst} | ${md(c.findings.join(', '))} |`,
+      );
+    }
+    out.push('');
+  }
+  out.push(md(COMPLIANCE_NOT_MAPPED), '');
   if (r.baseline !== undefined) {
     const b = r.baseline;
     out.push('## Since the baseline', '');
@@ -398,6 +488,21 @@ function renderHtml(reports: readonly AuditReport[]): string {
         `<p>Controls: ${html(f.controls.join(', '))}. References: ${html(f.references.join('; '))}</p>`,
       );
     }
+    const table = complianceTable(r.findings);
+    parts.push('<h2>Compliance</h2>');
+    if (table.length === 0) parts.push('<p>No safeguard touched.</p>');
+    else {
+      parts.push(
+        '<table><tr><th>framework</th><th>control</th><th>title</th><th>worst</th><th>findings</th></tr>',
+      );
+      for (const c of table) {
+        parts.push(
+          `<tr><td>${html(c.framework)}</td><td>${html(c.control)}</td><td>${html(c.title)}</td><td class="${html(c.worst)}">${html(c.worst)}</td><td>${html(c.findings.join(', '))}</td></tr>`,
+        );
+      }
+      parts.push('</table>');
+    }
+    parts.push(`<p>${html(COMPLIANCE_NOT_MAPPED)}</p>`);
     if (r.baseline !== undefined) {
       const b = r.baseline;
       parts.push(

@@ -21,6 +21,7 @@ import { runRateLimitCheck, runWeakPasswordCheck } from './checks/intrusive.js';
 import { runPortCheck } from './checks/ports.js';
 import { runProvisioningCheck } from './checks/provisioning.js';
 import { runTlsCheck } from './checks/tls.js';
+import { runWebConsoleCheck } from './checks/web-console.js';
 import { assessSrtp, runUnauthenticatedCheck } from './checks/unauthenticated.js';
 import { RateLimiter } from './rate-limiter.js';
 import { SCORING_TEXT, scoreFindings, sortFindings, type AuditReport } from './report.js';
@@ -38,6 +39,7 @@ const RUNNERS: Record<CheckName, (ctx: CheckContext) => Promise<CheckOutcome>> =
   challenges: (ctx) => runChallengeCheck(ctx),
   tls: runTlsCheck,
   provisioning: runProvisioningCheck,
+  'web-console': (ctx) => runWebConsoleCheck(ctx),
   'weak-password': runWeakPasswordCheck,
   'rate-limit': runRateLimitCheck,
 };

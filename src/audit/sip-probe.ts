@@ -12,11 +12,11 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import {
-  AUDIT_EVIDENCE_MAX_CHARS,
   AUDIT_MAX_MESSAGE_BYTES,
   AUDIT_MAX_PENDING,
   AUDIT_MAX_RESPONSES_PER_REQUEST,
 } from '../config/limits.js';
+import { evidenceMessage } from './evidence.js';
 import { parseSipMessage, type SipMessage } from '../sip/message.js';
 import { SipStreamFramer } from '../sip/stream.js';
 import type { RateLimiter } from './rate-limiter.js';
@@ -622,17 +622,16 @@ export function buildRequest(
   return lines.join('\r\n');
 }
 
-/** A request or answer cut for evidence (start line and headers, bounded). */
+/** A request or answer cut for evidence: start line and relevant headers, escaped, bounded. */
 export function evidenceText(raw: string | Buffer): string {
-  const s = typeof raw === 'string' ? raw : raw.toString('latin1');
-  return s.length > AUDIT_EVIDENCE_MAX_CHARS ? `${s.slice(0, AUDIT_EVIDENCE_MAX_CHARS)}…` : s;
+  return evidenceMessage(raw);
 }
 
-/** The answer's bytes as text for evidence. */
+/** The answer's start line and relevant headers as evidence. */
 export function answerText(a: SipAnswer | undefined): string | undefined {
   return a === undefined
     ? undefined
-    : evidenceText(
+    : evidenceMessage(
         a.message.data.subarray(0, a.message.length > 0 ? a.message.length : a.message.data.length),
       );
 }

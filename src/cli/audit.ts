@@ -29,6 +29,8 @@ export const AUDIT_HELP = `sipwarden audit <host>[:port]... [options]   (only sy
   --extensions LIST    extensions known to exist, e.g. 100-109,200 (enumeration, nonces, passwords)
   --test-number N      a number you control: the call test dials it, CANCEL at the first provisional
   --intrusive          also run the password test and the rate-limit test (may get this address blocked)
+  --auth-id EXT=ID     digest user name (3CX Auth ID) of an extension, for the password test; repeatable
+                       or comma-separated (3CX Auth IDs are random, not the extension number)
   --wordlist FILE      passwords to try (intrusive; the extension number itself is always tried)
   --show-passwords     print guessed passwords in clear (default: hidden)
   --tls-port N         SIP TLS port (default 5061)    --sni NAME   TLS server name to send and check
@@ -71,6 +73,24 @@ export function parseExtensions(text: string): string[] {
   return [...new Set(out)];
 }
 
+/** Parses `--auth-id 101=xK3p9qL2` (repeatable, or comma-separated), bounded by AUDIT_MAX_EXTENSIONS. */
+export function parseAuthIds(values: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const v of values) {
+    for (const part of v.split(',')) {
+      const p = part.trim();
+      if (p === '') continue;
+      const m = /^([A-Za-z0-9_.+-]{1,32})=([A-Za-z0-9_.+@-]{1,64})$/.exec(p);
+      if (m === null) throw new UsageError(`audit: --auth-id: '${p}' is not EXTENSION=AUTHID`);
+      out.set(m[1] as string, m[2] as string);
+      if (out.size > AUDIT_MAX_EXTENSIONS) {
+        throw new UsageError(`audit: --auth-id: at most ${AUDIT_MAX_EXTENSIONS} extensions`);
+      }
+    }
+  }
+  return out;
+}
+
 async function readBounded(file: string, what: string): Promise<string> {
   const size = (await stat(file)).size;
   if (size > AUDIT_MAX_INPUT_FILE_BYTES) {
@@ -99,6 +119,7 @@ export async function runAudit(args: string[]): Promise<number> {
     'test-number': { type: 'string' },
     intrusive: { type: 'boolean', default: false },
     wordlist: { type: 'string' },
+    'auth-id': { type: 'string', multiple: true },
     'show-passwords': { type: 'boolean', default: false },
     'tls-port': { type: 'string' },
     sni: { type: 'string' },
@@ -154,6 +175,7 @@ export async function runAudit(args: string[]): Promise<number> {
   if (values.wordlist !== undefined && !intrusive) {
     throw new UsageError('audit: --wordlist needs --intrusive (password guessing is intrusive)');
   }
+  const authIds = parseAuthIds((values['auth-id'] as string[] | undefined) ?? []);
   let wordlist: string[] | undefined;
   const errors: string[] = [];
   try {
@@ -197,7 +219,9 @@ export async function runAudit(args: string[]): Promise<number> {
     const options: AuditOptions = {
       rate,
       timeoutMs,
-      extensions,
+      // An extension named only by --auth-id is still one to examine.
+      extensions: [...new Set([...extensions, ...authIds.keys()])],
+      authIds,
       testNumber,
       intrusive,
       wordlist,

@@ -252,6 +252,16 @@ export const DETECT_LOG_DEDUP_PER_KEY = 8;
 /** How far apart a log line's time and the wire attempt's may be and still be one attempt: log
  * times have one-second precision and the PBX's clock may differ from the sensor's by a little. */
 export const DETECT_LOG_DEDUP_WINDOW_MS = 5_000;
+/** Initial INVITEs (receiver + branch, receiver + Call-ID) call.unauthenticated-accepted remembers
+ * to recognise a proxy's relayed leg of a call it just received; frequency admission past it. */
+export const DETECT_MAX_RECEIVED_INVITES = 50_000;
+/** Campaigns (tool + target PBX) scan.tool-fingerprint keeps; frequency admission past it. */
+export const DETECT_MAX_TOOL_CAMPAIGNS = 10_000;
+/** Sources listed per scan.tool-fingerprint campaign (the rest are only counted). */
+export const DETECT_TOOL_CAMPAIGN_SOURCES = 1_024;
+/** Sources scan.tool-fingerprint remembers the campaign of (a source sweeping many addresses stays
+ * in its first campaign); frequency admission past it. */
+export const DETECT_MAX_TOOL_SOURCES = 50_000;
 
 // ── detect: credential rules (digest replay, weak passwords, nonces, identifiers) ───────────────
 
@@ -691,3 +701,25 @@ export const WATCH_MINUTE_MAX_KEYS = 10_000;
 /** Bytes of SIP frames and log events collected before they are written to the store's journal as
  * one entry (below the store's per-entry bound); a timer writes smaller batches every second. */
 export const WATCH_JOURNAL_BATCH_BYTES = 512 * 1024;
+
+// ── enrich: numbers and geography ───────────────────────────────────────────────────────────────
+
+/** Characters of a dialled string (a SIP URI user, a CDR field) looked at; the rest is ignored
+ * and the result says `too_long`. */
+export const ENRICH_DIALLED_MAX_CHARS = 256;
+/** Digits a dialled number may have once separators are gone: E.164's 15 plus room for
+ * outbound and international prefixes (`9 0011 ...`). More is `too_long`, never parsed. */
+export const ENRICH_DIALLED_MAX_DIGITS = 24;
+/** Entries a high-risk (IRSF) prefix list may hold; a longer file is refused with an error naming
+ * it (matching is a map probe per prefix length, at most 15 probes per number). */
+export const ENRICH_RISK_LIST_MAX_ENTRIES = 100_000;
+/** Bytes of a risk-list, hosting-ASN or geography database file read; a larger one is refused. */
+export const ENRICH_MAX_DATA_FILE_BYTES = 256 * 1024 * 1024;
+/** ASN ranges loaded from a CSV ASN database; past it loading fails with an error naming the
+ * file (the bundled one has about 520,000). */
+export const ENRICH_GEO_ASN_MAX_RANGES = 4_000_000;
+/** Hosting ASNs read from a hosting list. */
+export const ENRICH_GEO_HOSTING_MAX_ASNS = 200_000;
+/** Addresses whose geography is cached (least recently used evicted first, counted in
+ * `stats().evictions`). Sources repeat: a few thousand cover a busy site. */
+export const ENRICH_GEO_CACHE_ENTRIES = 10_000;

@@ -86,6 +86,22 @@ export class AlertBook {
     this.emit(created);
   }
 
+  /**
+   * The cheap path for a detector whose alert is already open: updates its count and last-seen
+   * time and returns true when that makes no new revision (the count has not doubled), so the
+   * detector need not build a full raise. False: not open, or a revision is due — raise instead.
+   * On a flood every message crosses the threshold; building a title, addresses and an evidence
+   * closure for each was a large share of analyze's allocations (bench/profile.ts).
+   */
+  touch(meta: RuleMeta, key: string, time: number, count: number): boolean {
+    const a = this.open.get(`${meta.id}\u0000${key}`);
+    if (a === undefined || count >= a.emittedCount * 2) return false;
+    if (time > a.lastSeenMs) a.lastSeenMs = time;
+    if (count > a.json.count) a.json.count = count;
+    a.fresh = false;
+    return true;
+  }
+
   /** Closes alerts quiet for longer than their rule's quiet time at `now` (event time). */
   tick(now: number): void {
     if (now - this.lastSweep < 1000) return;

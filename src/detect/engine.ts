@@ -48,6 +48,7 @@ export class DetectionEngine implements TrackListener {
         thresholds,
         site,
         raise: (input: RaiseInput) => book.raise(rule.meta, input, severity),
+        touch: (key: string, time: number, count: number) => book.touch(rule.meta, key, time, count),
       });
       this.detectors.push(d);
       if (d.onMessage) this.onMessages.push(d);

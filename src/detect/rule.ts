@@ -78,6 +78,9 @@ export interface DetectorContext {
   readonly thresholds: Readonly<Record<string, number>>;
   readonly site: SiteModel;
   raise(input: RaiseInput): void;
+  /** For an open alert: updates count and time and returns true when no revision is due (then the
+   * detector skips building the raise); false: call `raise`. */
+  touch?(key: string, time: number, count: number): boolean;
 }
 
 /** A rule module: its metadata and a factory for its detector. */

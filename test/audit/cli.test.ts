@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { AuditReport } from '../../src/audit/report.js';
-import { runAudit } from '../../src/cli/audit.js';
+import { parseAuthIds, runAudit } from '../../src/cli/audit.js';
 import { UsageError } from '../../src/cli/exit-codes.js';
 import { parseSipMessage } from '../../src/sip/message.js';
 
@@ -23,8 +23,18 @@ test('usage errors', async () => {
     ['127.0.0.1', '--checks', 'ports,nmap'],
     ['127.0.0.1', '--test-number', '12; rm'],
     ['127.0.0.1', '--fail-on', 'bad'],
+    ['127.0.0.1', '--auth-id', '101'],
+    ['127.0.0.1', '--auth-id', '101=a b'],
   ];
   for (const args of bad) await assert.rejects(runAudit(args), UsageError, args.join(' '));
+  assert.deepEqual(
+    [...parseAuthIds(['101=xK3p9qL2,102=Lp4Wn8Rz', '103=Zt6Yc1Hb'])],
+    [
+      ['101', 'xK3p9qL2'],
+      ['102', 'Lp4Wn8Rz'],
+      ['103', 'Zt6Yc1Hb'],
+    ],
+  );
 });
 
 test('json report, then an html report against it as baseline, and --fail-on', async () => {

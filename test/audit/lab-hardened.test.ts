@@ -22,7 +22,7 @@ test('hardened: no enumeration oracle, no version disclosure', { skip }, async (
   const r = await auditTarget(
     target,
     testOptions({
-      checks: ['fingerprint', 'enumeration'],
+      checks: ['fingerprint', 'enumeration', 'tls'],
       extensions: ['101'],
       rate: 12,
       localAddress: '127.0.0.72',
@@ -31,6 +31,8 @@ test('hardened: no enumeration oracle, no version disclosure', { skip }, async (
   const ids = r.findings.map((f) => f.id);
   assert.ok(!ids.includes('audit.enumeration-oracle'), ids.join(', '));
   assert.ok(!ids.includes('audit.version-disclosure'), ids.join(', '));
+  const cert = r.findings.find((f) => f.id === 'audit.tls-certificate');
+  assert.ok((cert?.evidence.problems as string[]).includes('self-signed'));
   const methods = (r.checks.enumeration as { methods: { method: string; unknownAnswer: string }[] }).methods;
   assert.deepEqual(
     methods.map((m) => `${m.method} ${m.unknownAnswer}`),

@@ -52,6 +52,7 @@ export function testOptions(
     rate: 50,
     timeoutMs: 600,
     extensions: [],
+    authIds: new Map(),
     testNumber: undefined,
     intrusive: false,
     wordlist: undefined,

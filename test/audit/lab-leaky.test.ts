@@ -3,6 +3,7 @@
  * Server header with the version, no rate limiting, 101 and 103 with weak passwords) on 127.0.0.70.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { auditTarget } from '../../src/audit/run.js';
 import { labUnavailable, startPbx, testOptions, type LabPbx } from './lab-helper.js';
@@ -21,7 +22,7 @@ test('leaky: version disclosure and the enumeration oracle on every method', { s
   const r = await auditTarget(
     target,
     testOptions({
-      checks: ['fingerprint', 'enumeration', 'challenges'],
+      checks: ['fingerprint', 'enumeration', 'challenges', 'tls'],
       extensions: ['100', '101'],
       rate: 100,
     }),
@@ -38,6 +39,10 @@ test('leaky: version disclosure and the enumeration oracle on every method', { s
   // Kamailio's nonces (timestamp + HMAC) are healthy; MD5 only is reported.
   assert.ok(!ids.includes('audit.weak-nonce'));
   assert.ok(ids.includes('audit.digest-md5-only'));
+  assert.match(String(reg?.evidence.response), /^SIP\/2\.0 401 Unauthorized\n/);
+  assert.match(String(reg?.evidence.response), /nonce="\(masked\)"/);
+  const cert = r.findings.find((f) => f.id === 'audit.tls-certificate');
+  assert.deepEqual(cert?.evidence.problems, ['self-signed', 'wrong-name']);
   assert.equal(r.target.vantage.kind, 'same-host');
   assert.equal(r.parameters.refusedOutOfScope, 0);
   assert.ok(r.score < 100 && r.score >= 0);
@@ -50,7 +55,10 @@ test('leaky (intrusive): weak passwords found and hidden, no rate limit', { skip
       checks: ['fingerprint', 'weak-password', 'rate-limit'],
       intrusive: true,
       extensions: ['101', '103', '105'],
-      wordlist: ['0000', 'password', '1234'],
+      // The lab's wordlist, which holds 101's password.
+      wordlist: readFileSync('test/lab/wordlists/small.txt', 'utf8')
+        .split('\n')
+        .filter((w) => w !== ''),
       rate: 100,
       rateLimitAttempts: 12,
     }),

@@ -72,6 +72,8 @@ export async function runEnumerationCheck(ctx: CheckContext): Promise<CheckOutco
             unknownResponse: answerText(u.final) ?? null,
             knownRequest: evidenceText(differing.ex.request),
             knownResponse: answerText(differing.ex.final) ?? null,
+            request: evidenceText(differing.ex.request),
+            response: answerText(differing.ex.final) ?? '(no answer)',
           },
         ),
       );
@@ -95,6 +97,8 @@ export async function runEnumerationCheck(ctx: CheckContext): Promise<CheckOutco
             inferred: true,
             unknownRequest: evidenceText(u.request),
             unknownResponse: answerText(u.final) ?? null,
+            request: evidenceText(u.request),
+            response: answerText(u.final) ?? '(no answer)',
           },
           'low',
         ),

@@ -47,7 +47,12 @@ export async function runFingerprintCheck(ctx: CheckContext, list?: VersionList)
       row.allow = m.allow;
       row.supported = m.supported;
       if (m.body.length > 0 && (m.mediaType ?? '').toLowerCase() === 'application/sdp') {
-        facts.sdpAnswers.push({ source: `OPTIONS over ${transport}`, body: m.body.toString('latin1') });
+        facts.sdpAnswers.push({
+          source: `OPTIONS over ${transport}`,
+          body: m.body.toString('latin1'),
+          request: evidenceText(ex.request),
+          response: answerText(a) ?? '',
+        });
       }
       for (const [name, value] of [
         ['Server', server],
@@ -78,7 +83,7 @@ export async function runFingerprintCheck(ctx: CheckContext, list?: VersionList)
         'audit.version-disclosure',
         target.host,
         `${target.host} discloses its product and version: ${first.value.slice(0, 80)}`,
-        { headers: disclosed, request, answer: answer ?? null },
+        { headers: disclosed, request, response: answer ?? null },
       ),
     );
   }
@@ -102,6 +107,8 @@ export async function runFingerprintCheck(ctx: CheckContext, list?: VersionList)
             source: f.entry.source,
             header: `${d.header}: ${d.value}`,
             listUpdated: versions.updated,
+            request,
+            response: answer ?? null,
           },
           f.entry.reason === 'compromised-build'
             ? 'critical'

@@ -16,7 +16,7 @@ import {
   type CheckContext,
   type CheckOutcome,
 } from '../context.js';
-import { randomToken, type SipExchange } from '../sip-probe.js';
+import { answerText, evidenceText, randomToken, type SipExchange } from '../sip-probe.js';
 import { challengesOf } from './challenges.js';
 
 /** Consecutive unanswered requests that mean "blocked". */
@@ -94,7 +94,7 @@ async function attempt(ctx: CheckContext, ext: string, password: string): Promis
   const c = challengesOf(first)[0];
   if (c === undefined)
     return first.final.status === 200 ? { kind: 'accepted', ex: first } : { kind: 'no-challenge', ex: first };
-  const auth = authorizationFor(c, ext, password, 'REGISTER', requestUri);
+  const auth = authorizationFor(c, ctx.options.authIds.get(ext) ?? ext, password, 'REGISTER', requestUri);
   if (auth === undefined) return { kind: 'no-challenge', ex: first };
   const second = await ctx.probe.request(ep, {
     method: 'REGISTER',
@@ -125,7 +125,9 @@ export async function runWeakPasswordCheck(ctx: CheckContext): Promise<CheckOutc
   let guesses = 0;
   let silent = 0;
   outer: for (const ext of exts) {
-    const candidates = [...new Set([ext, ...words])];
+    const authId = ctx.options.authIds.get(ext);
+    // The extension number, then the Auth ID itself (both weak choices), then the wordlist.
+    const candidates = [...new Set([ext, ...(authId !== undefined ? [authId] : []), ...words])];
     let tried = 0;
     for (let i = 0; i < candidates.length; i++) {
       if (guesses >= AUDIT_MAX_PASSWORD_GUESSES) {
@@ -162,7 +164,8 @@ export async function runWeakPasswordCheck(ctx: CheckContext): Promise<CheckOutc
         continue outer;
       }
       if (r.kind === 'accepted') {
-        const source = i === 0 ? 'the extension number' : 'the wordlist';
+        const source =
+          i === 0 ? 'the extension number' : authId !== undefined && i === 1 ? 'the Auth ID' : 'the wordlist';
         findings.push(
           makeFinding(
             'audit.weak-password',
@@ -170,11 +173,15 @@ export async function runWeakPasswordCheck(ctx: CheckContext): Promise<CheckOutc
             `Extension ${ext} has a guessable SIP password`,
             {
               extension: ext,
+              digestUser: authId !== undefined ? 'the Auth ID given with --auth-id' : 'the extension number',
               guessesForThisExtension: tried,
               found: ctx.options.showPasswords
                 ? { password: pw, source }
                 : '(hidden; --show-passwords shows it)',
               answer: answerSignature(r.ex.final),
+              // Digest nonce and response are masked: with them the password could be cracked offline.
+              request: evidenceText(r.ex.request),
+              response: answerText(r.ex.final) ?? '',
             },
           ),
         );
@@ -219,8 +226,10 @@ export async function runRateLimitCheck(ctx: CheckContext): Promise<CheckOutcome
   let blockedAt: number | undefined;
   let how = '';
   let failures = 0;
+  let last: SipExchange | undefined;
   for (let i = 1; i <= max; i++) {
     const r = await attempt(ctx, ext, wrong);
+    if (r.kind !== 'silent') last = r.ex;
     if (r.kind === 'silent') {
       if (++silent >= SILENT_TO_BLOCKED) {
         blockedAt = i;
@@ -267,7 +276,11 @@ export async function runRateLimitCheck(ctx: CheckContext): Promise<CheckOutcome
         'audit.no-rate-limit',
         ctx.target.host,
         `${ctx.target.host} neither blocked nor throttled ${failures} failed logins at ${ctx.options.rate}/s`,
-        data,
+        {
+          ...data,
+          request: last !== undefined ? evidenceText(last.request) : '',
+          response: answerText(last?.final) ?? '(no answer)',
+        },
       ),
     );
   }

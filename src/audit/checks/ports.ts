@@ -8,6 +8,8 @@ import type { Severity } from '../../core/alert.js';
 import { makeFinding, type AuditFinding } from '../catalog.js';
 import type { CheckContext, CheckOutcome } from '../context.js';
 import { answerSignature, uriHost } from '../context.js';
+import { evidenceLine } from '../evidence.js';
+import { answerText, evidenceText, hostPort } from '../sip-probe.js';
 
 /** Whether a port should face the internet. */
 export type Exposure = 'expected' | 'restrict' | 'never';
@@ -179,7 +181,14 @@ export async function runPortCheck(ctx: CheckContext): Promise<CheckOutcome> {
     rows.push({ port, protocol: 'tcp', state, what: i.what, exposure: i.exposure });
     if (state === 'open') facts.openTcp.add(port);
     if (state === 'open' && i.exposure !== 'expected')
-      findings.push(portFinding(ctx, i, 'connect succeeded'));
+      findings.push(
+        portFinding(ctx, i, 'connect succeeded', {
+          request: evidenceLine(
+            `TCP connect to ${hostPort(target.address, port)} (nothing written, closed at once)`,
+          ),
+          response: evidenceLine('connection accepted'),
+        }),
+      );
   }
   for (const port of udpPorts) {
     const ex = await ctx.probe.request(
@@ -198,7 +207,12 @@ export async function runPortCheck(ctx: CheckContext): Promise<CheckOutcome> {
       ...(ex.final !== undefined ? { answer: answerSignature(ex.final) } : {}),
     });
     if (state === 'answered' && i.exposure !== 'expected') {
-      findings.push(portFinding(ctx, i, `SIP OPTIONS answered ${ex.final?.status ?? ''}`));
+      findings.push(
+        portFinding(ctx, i, `SIP OPTIONS answered ${ex.final?.status ?? ''}`, {
+          request: evidenceText(ex.request),
+          response: answerText(ex.final) ?? '',
+        }),
+      );
     }
   }
   return {
@@ -210,7 +224,12 @@ export async function runPortCheck(ctx: CheckContext): Promise<CheckOutcome> {
   };
 }
 
-function portFinding(ctx: CheckContext, i: PortInfo, how: string): AuditFinding {
+function portFinding(
+  ctx: CheckContext,
+  i: PortInfo,
+  how: string,
+  exchange: { request: string; response: string },
+): AuditFinding {
   return makeFinding(
     'audit.port-exposed',
     `${ctx.target.host}|${i.protocol}/${i.port}`,
@@ -222,6 +241,7 @@ function portFinding(ctx: CheckContext, i: PortInfo, how: string): AuditFinding 
       shouldFaceInternet: i.exposure,
       advice: i.advice,
       observed: how,
+      ...exchange,
     },
     i.severity,
   );

@@ -7,8 +7,10 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { AUDIT_MAX_MESSAGE_BYTES } from '../../config/limits.js';
+import { escapeText } from '../../core/escape.js';
 import { makeFinding, type AuditFinding } from '../catalog.js';
 import type { CheckContext, CheckOutcome } from '../context.js';
+import { evidenceMessage } from '../evidence.js';
 import { randomToken } from '../sip-probe.js';
 
 /** Paths tried: the 3CX provisioning root and common vendors' default configuration names. */
@@ -21,8 +23,11 @@ export const PROVISIONING_PATHS: readonly string[] = [
   '/spa.xml',
 ];
 
-/** Web ports and their scheme. */
-const WEB_PORTS: readonly [number, 'http' | 'https'][] = [
+/** The User-Agent of the audit's HTTP requests (the owner finds them in the web server's log). */
+export const AUDIT_HTTP_USER_AGENT = 'sipwarden-audit/0.1 (authorized security audit)';
+
+/** Web ports and their scheme (3CX's console and provisioning ports). */
+export const WEB_PORTS: readonly [number, 'http' | 'https'][] = [
   [80, 'http'],
   [5000, 'http'],
   [443, 'https'],
@@ -37,6 +42,9 @@ export interface HttpAnswer {
   readonly truncated: boolean;
   readonly location: string | undefined;
   readonly server: string | undefined;
+  /** The request as sent (start line and headers) and the answer's start line and headers, raw. */
+  readonly requestText: string;
+  readonly responseHead: string;
 }
 
 /** One GET without credentials (never follows a redirect), bounded in size and time. */
@@ -50,6 +58,17 @@ export async function httpGet(
   if (!probe.scope.allows(target.address)) return { error: 'not a target' };
   await probe.limiter.take();
   const fn = scheme === 'https' ? httpsRequest : httpRequest;
+  const headers = {
+    'User-Agent': AUDIT_HTTP_USER_AGENT,
+    Host: target.host.includes(':') ? `[${target.host}]` : target.host,
+    Connection: 'close',
+  };
+  const requestText = [
+    `GET ${path} HTTP/1.1`,
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+    '',
+    '',
+  ].join('\r\n');
   return new Promise((resolve) => {
     const req = fn(
       {
@@ -59,11 +78,7 @@ export async function httpGet(
         method: 'GET',
         agent: false,
         timeout: options.timeoutMs,
-        headers: {
-          'User-Agent': 'sipwarden-audit (authorized security audit)',
-          Host: target.host,
-          Connection: 'close',
-        },
+        headers,
         ...(scheme === 'https'
           ? {
               rejectUnauthorized: false,
@@ -85,8 +100,13 @@ export async function httpGet(
           chunks.push(c);
           size += c.length;
         });
+        const raw = res.rawHeaders;
+        const headLines = [`HTTP/${res.httpVersion} ${res.statusCode ?? 0} ${res.statusMessage ?? ''}`];
+        for (let i = 0; i + 1 < raw.length && i < 200; i += 2) headLines.push(`${raw[i]}: ${raw[i + 1]}`);
         const end = (): void =>
           resolve({
+            requestText,
+            responseHead: `${headLines.join('\r\n')}\r\n\r\n`,
             status: res.statusCode ?? 0,
             contentType: String(res.headers['content-type'] ?? ''),
             body: Buffer.concat(chunks).subarray(0, AUDIT_MAX_MESSAGE_BYTES),
@@ -149,7 +169,9 @@ export async function runProvisioningCheck(ctx: CheckContext): Promise<CheckOutc
               contentType: a.contentType,
               bytes: a.body.length,
               // The first bytes only: a configuration may hold credentials.
-              excerpt: a.body.toString('latin1', 0, 120),
+              excerpt: escapeText(a.body.toString('latin1', 0, 120), 120),
+              request: evidenceMessage(a.requestText),
+              response: evidenceMessage(a.responseHead),
             },
           ),
         );

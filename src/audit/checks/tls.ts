@@ -14,6 +14,8 @@ import {
 } from 'node:tls';
 import { makeFinding, type AuditFinding } from '../catalog.js';
 import type { CheckContext, CheckOutcome } from '../context.js';
+import { evidenceLine } from '../evidence.js';
+import { hostPort } from '../sip-probe.js';
 
 /** The versions tried, oldest first. */
 export const TLS_VERSIONS: readonly SecureVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
@@ -42,17 +44,18 @@ export interface HandshakeResult {
 export async function handshake(
   ctx: CheckContext,
   opts: { minVersion?: SecureVersion; maxVersion?: SecureVersion; ciphers?: string },
+  port: number = ctx.options.tlsPort,
 ): Promise<HandshakeResult> {
   const { probe, target, options } = ctx;
   if (!probe.scope.allows(target.address)) return { outcome: 'unreachable', detail: 'not a target' };
   await probe.limiter.take();
-  const servername = options.sni ?? (/^[\d.]+$|:/.test(target.host) ? undefined : target.host);
+  const servername = sniFor(ctx);
   return new Promise<HandshakeResult>((resolve) => {
     let s: TLSSocket;
     try {
       s = connect({
         host: target.address,
-        port: options.tlsPort,
+        port,
         rejectUnauthorized: false,
         ...(servername !== undefined ? { servername } : {}),
         ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
@@ -94,6 +97,43 @@ export async function handshake(
       else resolve({ outcome: 'refused', detail: code || firstLine(err.message) });
     });
   });
+}
+
+/** The SNI sent: `--sni`, else the target's host name (never an address). */
+export function sniFor(ctx: CheckContext): string | undefined {
+  return ctx.options.sni ?? (/^[\d.]+$|:/.test(ctx.target.host) ? undefined : ctx.target.host);
+}
+
+/** The handshake as evidence: what was offered (request) and what came back (response). */
+export function handshakeEvidence(
+  ctx: CheckContext,
+  port: number,
+  opts: { minVersion?: SecureVersion; maxVersion?: SecureVersion; ciphers?: string },
+  r: HandshakeResult,
+): { request: string; response: string } {
+  const sni = sniFor(ctx);
+  const offer =
+    `TLS ClientHello to ${hostPort(ctx.target.address, port)}, SNI ${sni ?? '(none: an address was given)'}, ` +
+    `versions ${opts.minVersion ?? 'default'}..${opts.maxVersion ?? 'default'}` +
+    (opts.ciphers !== undefined ? `, ciphers ${opts.ciphers}` : '');
+  let answer: string;
+  if (r.outcome === 'accepted') {
+    const c = r.certificate;
+    answer =
+      `ServerHello ${r.protocol ?? '?'} ${r.cipher ?? '?'}` +
+      (c !== undefined && c.raw !== undefined
+        ? `; certificate subject ${dn(c.subject)}, issuer ${dn(c.issuer)}, valid ${c.valid_from} to ${c.valid_to}` +
+          `${c.bits !== undefined ? `, ${c.bits}-bit key` : ''}; verification: ${r.authorizationError ?? 'trusted'}`
+        : '');
+  } else answer = `${r.outcome}${r.detail !== undefined ? `: ${r.detail}` : ''}`;
+  return { request: evidenceLine(offer), response: evidenceLine(answer) };
+}
+
+function dn(x: unknown): string {
+  if (typeof x !== 'object' || x === null) return '?';
+  return Object.entries(x as Record<string, unknown>)
+    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('+') : String(v)}`)
+    .join(', ');
 }
 
 function firstLine(s: string): string {
@@ -167,6 +207,7 @@ export async function runTlsCheck(ctx: CheckContext): Promise<CheckOutcome> {
             clearTransports: facts.answering
               .filter((e) => e.transport !== 'tls')
               .map((e) => `${e.transport}/${e.port}`),
+            ...handshakeEvidence(ctx, options.tlsPort, {}, base),
           },
         ),
       );
@@ -180,6 +221,12 @@ export async function runTlsCheck(ctx: CheckContext): Promise<CheckOutcome> {
     };
   }
   const cert: HandshakeResult = base;
+  let oldAccepted:
+    | {
+        opts: { minVersion?: SecureVersion; maxVersion?: SecureVersion; ciphers?: string };
+        r: HandshakeResult;
+      }
+    | undefined;
   for (const v of TLS_VERSIONS) {
     const r = await handshake(ctx, {
       minVersion: v,
@@ -187,6 +234,9 @@ export async function runTlsCheck(ctx: CheckContext): Promise<CheckOutcome> {
       ...(v === 'TLSv1' || v === 'TLSv1.1' ? { ciphers: 'DEFAULT:@SECLEVEL=0' } : {}),
     });
     versions.push({ version: v, outcome: r.outcome, cipher: r.cipher ?? null, detail: r.detail ?? null });
+    if (r.outcome === 'accepted' && (v === 'TLSv1' || v === 'TLSv1.1') && oldAccepted === undefined) {
+      oldAccepted = { opts: { minVersion: v, maxVersion: v }, r };
+    }
     if (r.outcome === 'accepted') accepted.push(v);
     if (r.outcome === 'local-unsupported') untestable.push(v);
   }
@@ -195,12 +245,20 @@ export async function runTlsCheck(ctx: CheckContext): Promise<CheckOutcome> {
       `the local TLS library (OpenSSL ${process.versions.openssl}) cannot offer ${untestable.join(', ')}: not tested`,
     );
   }
-  const weak = await handshake(ctx, { maxVersion: 'TLSv1.2', ciphers: WEAK_CIPHERS });
+  const weakOpts = { maxVersion: 'TLSv1.2' as const, ciphers: WEAK_CIPHERS };
+  const weak = await handshake(ctx, weakOpts);
+  let weakestAccepted:
+    | {
+        opts: { minVersion?: SecureVersion; maxVersion?: SecureVersion; ciphers?: string };
+        r: HandshakeResult;
+      }
+    | undefined = weak.outcome === 'accepted' ? { opts: weakOpts, r: weak } : undefined;
   if (weak.outcome === 'local-unsupported') {
     notes.push(
       `the local TLS library cannot offer the weak ciphers (${WEAK_CIPHERS}): weak ciphers not tested`,
     );
   }
+  weakestAccepted ??= oldAccepted;
   const problems: string[] = [];
   const old = accepted.filter((v) => v === 'TLSv1' || v === 'TLSv1.1');
   if (old.length > 0) problems.push(`accepts ${old.join(' and ')}`);
@@ -214,7 +272,14 @@ export async function runTlsCheck(ctx: CheckContext): Promise<CheckOutcome> {
         'audit.tls-weak',
         target.host,
         `SIP over TLS on ${target.host}:${options.tlsPort} ${problems.join(', ')}`,
-        { versions, weakCipher: weak.outcome === 'accepted' ? (weak.cipher ?? null) : null, untestable },
+        {
+          versions,
+          weakCipher: weak.outcome === 'accepted' ? (weak.cipher ?? null) : null,
+          untestable,
+          ...(weakestAccepted !== undefined
+            ? handshakeEvidence(ctx, options.tlsPort, weakestAccepted.opts, weakestAccepted.r)
+            : handshakeEvidence(ctx, options.tlsPort, {}, base)),
+        },
       ),
     );
   }
@@ -242,7 +307,11 @@ export async function runTlsCheck(ctx: CheckContext): Promise<CheckOutcome> {
           'audit.tls-certificate',
           target.host,
           `The TLS certificate of ${target.host}:${options.tlsPort} is ${list.map((p) => p.code).join(', ')}`,
-          { ...certData, details: list.map((p) => p.detail) },
+          {
+            ...certData,
+            details: list.map((p) => p.detail),
+            ...handshakeEvidence(ctx, options.tlsPort, {}, cert),
+          },
           sev,
         ),
       );

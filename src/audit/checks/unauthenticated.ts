@@ -80,6 +80,8 @@ export async function runUnauthenticatedCheck(ctx: CheckContext): Promise<CheckO
         ctx.facts.sdpAnswers.push({
           source: `INVITE answer ${a.status}`,
           body: a.message.body.toString('latin1'),
+          request: evidenceText(ex.request),
+          response: answerText(a) ?? '',
         });
       }
     }
@@ -181,7 +183,11 @@ export function assessSrtp(ctx: CheckContext, facts: AuditFacts): CheckOutcome {
         'audit.no-srtp',
         ctx.target.host,
         `${ctx.target.host} answers SDP with plain RTP only (${plain.map((p) => p.protos.join('/')).join(', ')})`,
-        { answers: seen },
+        {
+          answers: seen,
+          request: facts.sdpAnswers[0]?.request ?? '',
+          response: facts.sdpAnswers[0]?.response ?? '',
+        },
       ),
     );
   }

@@ -49,6 +49,7 @@ export const authBruteforce: RuleModule = {
         if (w === undefined) return;
         w.data.add(a);
         if (w.count < threshold || w.data.staleLike()) return;
+        if (ctx.touch?.(`${group}|${identity}`, a.time, w.count) === true) return;
         const extension = ctx.site.extensionOf(identity);
         ctx.raise({
           key: `${group}|${identity}`,

@@ -46,6 +46,7 @@ export const authCredentialStuffing: RuleModule = {
         w.data.profile.add(a);
         w.data.identities.add(a.identity);
         if (w.data.identities.distinct < threshold) return;
+        if (ctx.touch?.(group, a.time, w.count) === true) return;
         ctx.raise({
           key: group,
           time: a.time,

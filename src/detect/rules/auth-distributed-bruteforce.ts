@@ -46,6 +46,7 @@ export const authDistributedBruteforce: RuleModule = {
         w.data.profile.add(a);
         w.data.sources.add(sourceGroup(a.srcIp));
         if (w.data.sources.distinct < minSources || w.count < minRejections) return;
+        if (ctx.touch?.(a.identity, a.time, w.count) === true) return;
         const extension = ctx.site.extensionOf(a.identity);
         ctx.raise({
           key: a.identity,

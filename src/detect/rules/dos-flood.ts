@@ -55,7 +55,7 @@ export const dosFlood: RuleModule = {
           const n = slidingCount(s.rate, ev.time, windowMs);
           if (s.frames.length < 20 && ev.frame.provenance.frame !== undefined)
             s.frames.push(ev.frame.provenance.frame);
-          if (n > perSource) {
+          if (n > perSource && ctx.touch?.(`${group}|${method}`, ev.time, s.rate.total) !== true) {
             ctx.raise({
               key: `${group}|${method}`,
               time: ev.time,
@@ -88,7 +88,7 @@ export const dosFlood: RuleModule = {
         const seen = per.get(group);
         if (seen !== undefined) per.set(group, seen + 1);
         else if (per.size < 1024) per.set(group, 1);
-        if (all > overall) {
+        if (all > overall && ctx.touch?.(`*|${method}`, ev.time, t.total) !== true) {
           ctx.raise({
             key: `*|${method}`,
             time: ev.time,

@@ -56,6 +56,8 @@ export const protocolMalformed: RuleModule = {
         }
         s.burst++;
         if (w.count < minMessages) return;
+        // A burst raises the severity: only the full raise can say so.
+        if (s.burst < burst && ctx.touch?.(group, frame.time, w.count) === true) return;
         ctx.raise({
           key: group,
           time: frame.time,

@@ -14,11 +14,20 @@ interface Tried {
   time: number;
   method: string;
   status: number;
+  /** A pending challenge left unanswered past CHALLENGE_FOLLOW_UP_MS: counts as a probe. */
+  old: boolean;
 }
 
 interface State {
   readonly tried: Map<string, Tried>;
   overflow: number;
+  /** Extensions in state probe, and pending ones gone old: kept as counts so an attempt costs O(1)
+   * instead of a walk over every extension tried (bench/profile.ts showed the walk on floods). */
+  probeCount: number;
+  oldPending: number;
+  /** Extensions that entered pending, oldest first (each once: bounded by MAX_EXTENSIONS). */
+  readonly pendingQueue: { ext: string; time: number }[];
+  pendingHead: number;
   /** Requests that learned something (probes and challenges), repeats included. */
   probeRequests: number;
   readonly methods: Record<string, number>;
@@ -64,6 +73,10 @@ export const reconExtensionEnumeration: RuleModule = {
       () => ({
         tried: new Map(),
         overflow: 0,
+        probeCount: 0,
+        oldPending: 0,
+        pendingQueue: [],
+        pendingHead: 0,
         probeRequests: 0,
         methods: {},
         statuses: {},
@@ -83,13 +96,22 @@ export const reconExtensionEnumeration: RuleModule = {
         if (state === undefined) return;
         const t = s.tried.get(a.extension);
         if (t === undefined) {
-          if (s.tried.size < MAX_EXTENSIONS)
-            s.tried.set(a.extension, { state, time: a.time, method: a.method, status: a.status });
-          else if (state === 'probe') s.overflow++;
+          if (s.tried.size < MAX_EXTENSIONS) {
+            s.tried.set(a.extension, { state, time: a.time, method: a.method, status: a.status, old: false });
+            if (state === 'probe') s.probeCount++;
+            else if (state === 'pending') s.pendingQueue.push({ ext: a.extension, time: a.time });
+          } else if (state === 'probe') s.overflow++;
         } else if (state === 'answered' || (state === 'probe' && t.state === 'pending')) {
+          if (t.state === 'probe') s.probeCount--;
+          if (t.old) {
+            s.oldPending--;
+            t.old = false;
+          }
           t.state = state;
           t.time = a.time;
+          if (state === 'probe') s.probeCount++;
         }
+        ripen(s, a.time);
         if (state === 'answered') return;
         s.probeRequests++;
         countInto(s.methods, a.method);
@@ -98,16 +120,10 @@ export const reconExtensionEnumeration: RuleModule = {
         if (a.userAgent !== '' && s.userAgents.size < 4) s.userAgents.add(a.userAgent);
         const frame = a.provenance.frame;
         if (frame !== undefined && s.frames.length < 20) s.frames.push(frame);
-        let probes = s.overflow;
-        const examples: string[] = [];
-        for (const [ext, x] of s.tried) {
-          if (x.state === 'probe' || (x.state === 'pending' && a.time - x.time >= CHALLENGE_FOLLOW_UP_MS)) {
-            probes++;
-            if (examples.length < 30) examples.push(ext);
-          }
-        }
+        const probes = s.overflow + s.probeCount + s.oldPending;
         // A sweep touches each extension once or twice; a flood hammers a few (not enumeration).
         if (probes < threshold || probes < s.probeRequests * minDistinct) return;
+        if (ctx.touch?.(group, a.time, probes) === true) return;
         ctx.raise({
           key: group,
           time: a.time,
@@ -117,7 +133,7 @@ export const reconExtensionEnumeration: RuleModule = {
           source: { ip: a.srcIp, port: a.srcPort, transport: a.transport },
           target: { ip: a.dstIp, port: a.dstPort },
           evidence: () => ({
-            extensionsTried: examples,
+            extensionsTried: examplesOf(s),
             extensionsTotal: probes,
             methods: { ...s.methods },
             statuses: { ...s.statuses },
@@ -129,6 +145,33 @@ export const reconExtensionEnumeration: RuleModule = {
     };
   },
 };
+
+/** Marks pending challenges left unanswered past the follow-up time as probes. */
+function ripen(s: State, now: number): void {
+  const q = s.pendingQueue;
+  while (s.pendingHead < q.length && now - q[s.pendingHead]!.time >= CHALLENGE_FOLLOW_UP_MS) {
+    const x = s.tried.get(q[s.pendingHead]!.ext);
+    s.pendingHead++;
+    if (x !== undefined && x.state === 'pending' && !x.old) {
+      x.old = true;
+      s.oldPending++;
+    }
+  }
+  if (s.pendingHead === q.length && q.length > 0) {
+    q.length = 0;
+    s.pendingHead = 0;
+  }
+}
+
+/** Up to 30 extensions that count as probed, for the evidence. */
+function examplesOf(s: State): string[] {
+  const out: string[] = [];
+  for (const [ext, x] of s.tried) {
+    if (x.state === 'probe' || (x.state === 'pending' && x.old)) out.push(ext);
+    if (out.length >= 30) break;
+  }
+  return out;
+}
 
 /** probe: the request learned something and went no further; pending: a challenge that may yet be
  * answered; answered: credentials followed (a real client). */
