@@ -1,5 +1,6 @@
 import { ConfigError, defaultConfig, loadConfig, type Config } from '../config/config.js';
 import { ALL_RULES } from '../detect/rules/index.js';
+import { LOG_KINDS } from '../logs/index.js';
 import { StoreError } from '../store/alert-store.js';
 import { Sensor } from '../watch/sensor.js';
 import { parseCommandArgs } from './args.js';
@@ -72,11 +73,9 @@ export async function runWatch(args: string[]): Promise<number> {
     const i = spec.indexOf(':');
     const kind = i < 0 ? '' : spec.slice(0, i);
     const path = i < 0 ? '' : spec.slice(i + 1);
-    if (!['3cx', 'asterisk', 'freeswitch', 'kamailio'].includes(kind) || path === '')
-      throw new UsageError(
-        `watch: --log ${spec}: expected KIND:PATH, KIND one of 3cx, asterisk, freeswitch, kamailio`,
-      );
-    return { kind: kind as '3cx', path, fromStart };
+    if (!(LOG_KINDS as readonly string[]).includes(kind) || path === '')
+      throw new UsageError(`watch: --log ${spec}: expected KIND:PATH, KIND one of ${LOG_KINDS.join(', ')}`);
+    return { kind: kind as (typeof LOG_KINDS)[number], path, fromStart };
   });
   let duration: number | undefined;
   if (typeof values.duration === 'string') {
@@ -135,14 +134,17 @@ export async function runWatch(args: string[]): Promise<number> {
     return EXIT_INPUT;
   }
   await new Promise<void>((resolve) => {
+    // The --duration timer must not outlive a signal: it would hold the process open after stop().
+    let timer: NodeJS.Timeout | undefined = undefined;
     const done = (): void => {
       process.off('SIGINT', done);
       process.off('SIGTERM', done);
+      if (timer !== undefined) clearTimeout(timer);
       resolve();
     };
     process.on('SIGINT', done);
     process.on('SIGTERM', done);
-    if (duration !== undefined) setTimeout(done, duration * 1000);
+    if (duration !== undefined) timer = setTimeout(done, duration * 1000);
   });
   log('stopping');
   await sensor.stop();

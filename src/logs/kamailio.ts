@@ -23,11 +23,13 @@ import {
 } from './parser.js';
 
 /**
- * Optional stderr `N(pid)`, optional `{log_prefix}`, optional level, optional module with
+ * Optional stderr `N(pid)`, optional `{log_prefix}`, optional level, optional `{log_prefix}` (Kamailio
+ * 5.6 writes it after the level: ` 1(15903) WARNING: {1 2 REGISTER 1457794291} <script>: ...`),
+ * optional module with
  * `[file:line]`, optional `func():`. Every part is bounded, so matching is linear and short.
  */
 const HEADER =
-  /^\s{0,4}(?:\d{1,3}\(\d{1,10}\)\s{1,4})?(?:\{([^{}]{0,256})\}\s{0,4})?(?:(?:EMERGENCY|ALERT|CRITICAL|CRIT|ERROR|WARNING|NOTICE|INFO|DEBUG|BUG|L_[A-Z]{1,8}):\s{1,4})?(?:(?!sipwarden:)(?:<[\w-]{1,32}>|[\w-]{1,32})\s{0,4}(?:\[[^\]\s]{1,128}\])?:\s{1,4})?(?:\w{1,64}\(\):\s{1,4})?(?:\{([^{}]{0,256})\}\s{0,4})?/;
+  /^\s{0,4}(?:\d{1,3}\(\d{1,10}\)\s{1,4})?(?:\{([^{}]{0,256})\}\s{0,4})?(?:(?:EMERGENCY|ALERT|CRITICAL|CRIT|ERROR|WARNING|NOTICE|INFO|DEBUG|BUG|L_[A-Z]{1,8}):\s{1,4})?(?:\{([^{}]{0,256})\}\s{0,4})?(?:(?!sipwarden:)(?:<[\w-]{1,32}>|[\w-]{1,32})\s{0,4}(?:\[[^\]\s]{1,128}\])?:\s{1,4})?(?:\w{1,64}\(\):\s{1,4})?(?:\{([^{}]{0,256})\}\s{0,4})?/;
 
 const PIKE = /^PIKE - BLOCKing ip (\S{1,64}?),? node=/;
 
@@ -148,7 +150,8 @@ function parseKamailio(line: string, lineNo: number, ctx: LogParseContext): PbxL
   let finding: LogFinding | undefined;
   if (body.startsWith('sipwarden: ')) finding = xlogLine(body);
   else if (body.startsWith('PIKE - BLOCKing ip ')) finding = pikeLine(body);
-  else if (body.startsWith("no result for user '")) finding = authDbLine(body, header?.[1] ?? header?.[2]);
+  else if (body.startsWith("no result for user '"))
+    finding = authDbLine(body, header?.[1] ?? header?.[2] ?? header?.[3]);
   if (finding === undefined) return undefined;
   return makeEvent(
     'kamailio',

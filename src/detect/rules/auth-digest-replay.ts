@@ -21,7 +21,8 @@ import type { DetectorContext, RuleModule } from '../rule.js';
 import { CappedSet, KeyedWindows, pushFrame, sourceGroup } from '../window.js';
 
 /** Why a request counts as a replay. */
-export type ReplayReason = 'reused-from-other-source' | 'nonce-count-backwards' | 'nonce-never-issued';
+export type ReplayReason =
+  'reused-from-other-source' | 'qop-response-repeated' | 'nonce-count-backwards' | 'nonce-never-issued';
 
 /** The first copy of one digest (user + realm + nonce + response). */
 interface SeenDigest {
@@ -37,7 +38,8 @@ interface SeenDigest {
   readonly hops: string[];
 }
 
-/** The highest nonce count seen for one (user, realm, nonce, cnonce). */
+/** The highest nonce count seen for one (user, realm, nonce): RFC 7616 §3.4 counts per nonce,
+ * whatever the cnonce (many clients draw a new cnonce for every request). */
 interface NonceCount {
   max: number;
   maxTime: number;
@@ -87,8 +89,9 @@ interface Verdict {
 
 const NEVER: ReplayReason = 'nonce-never-issued';
 
-/** auth.digest-replay: a digest reused from another source, nonce count going backwards, or
- * credentials for a nonce the server never issued (only when all its challenges were seen). */
+/** auth.digest-replay: a digest reused from another source, a qop response repeated in a new
+ * transaction, a nonce count going backwards, or credentials for a nonce the server never issued
+ * (only when all its challenges were seen). */
 export const authDigestReplay: RuleModule = {
   meta: {
     id: 'auth.digest-replay',
@@ -96,9 +99,12 @@ export const authDigestReplay: RuleModule = {
     severity: 'high',
     description:
       'A digest is used again by someone else: (1) the same user, nonce and response sent from a second source ' +
-      'address (an IPv6 /64 counts as one) within `memorySeconds`; (2) the nonce count of one nonce and cnonce going ' +
-      'backwards (RFC 7616 asks it to grow with every request), from another source or more than ' +
-      '`reorderSeconds` after the higher count; (3) credentials the server accepted for a nonce it never issued — ' +
+      'address (an IPv6 /64 counts as one) within `memorySeconds`; (2) the same qop digest response (user, nonce, ' +
+      'response) sent again in a new transaction (another branch) more than `reorderSeconds` after the first, ' +
+      'even from the same address: a correct client never repeats a qop response, since each request carries ' +
+      'a new nonce count; (3) the nonce count of one user and nonce going backwards, whatever the cnonce (RFC 7616 ' +
+      '§3.4 counts the requests sent with a nonce), from another source or more than `reorderSeconds` after the ' +
+      'higher count; (4) credentials the server accepted for a nonce it never issued — ' +
       "claimed only when the detector has watched that server's challenges for longer than the assumed nonce " +
       'lifetime (`nonceLifetimeSeconds`, or twice the oldest nonce the server was seen to accept), has seen at ' +
       'least `minChallenges` of them, dropped none that could still be valid, and saw every earlier request of that ' +
@@ -107,9 +113,12 @@ export const authDigestReplay: RuleModule = {
       'UDP retransmissions and the same request re-sent with the same branch are not replays; nor is a proxy or SBC ' +
       'forwarding the credentials (it sends them from the address they were sent to, or keeps the original Via ' +
       'below its own), nor a dual-stack client retrying the same request over the other address family. A device ' +
-      'reusing its own stale nonce is the same source and is not a replay; a nonce answered stale=true never counts. ' +
+      'reusing its own old nonce with a lower count, or repeating its own response, is answered stale=true by a ' +
+      'server that checks counts, and for (2) and (3) a request answered stale=true never counts; a device that ' +
+      'repeats credentials without qop (no count) is not (2). ' +
       'A phone whose address changes (mobile roaming) while reusing a nonce without qop may look like (1), as may one ' +
-      'account on two devices when the server hands both the same nonce (itself a crypto.weak-nonce finding). For (3), ' +
+      'account on two devices when the server hands both the same nonce (itself a crypto.weak-nonce finding): their ' +
+      'counts then interleave and also look like (3). For (4), ' +
       'a server is judged with twice the oldest nonce it was seen to accept when that is longer than assumed; a ' +
       'server whose nonces stay valid for hours should get a larger `nonceLifetimeSeconds` before it shows that.',
     remediation:
@@ -172,7 +181,12 @@ export class ReplayDetector {
     DETECT_MAX_AUTH_KEYS,
     3_600_000,
     () => ({
-      reasons: { 'reused-from-other-source': 0, 'nonce-count-backwards': 0, 'nonce-never-issued': 0 },
+      reasons: {
+        'reused-from-other-source': 0,
+        'qop-response-repeated': 0,
+        'nonce-count-backwards': 0,
+        'nonce-never-issued': 0,
+      },
       originalSources: new CappedSet(16),
       methods: {},
       userAgents: new CappedSet(4),
@@ -227,8 +241,12 @@ export class ReplayDetector {
     if (user === '' || nonce === '' || response === '') return;
     const realm = cred.realm ?? '';
     const group = sourceGroup(ev.frame.srcIp);
-    let verdict: Verdict | undefined = this.reuse(ev, user, realm, nonce, response.toLowerCase(), group);
-    verdict ??= this.nonceCount(ev, cred, user, realm, nonce, group);
+    const qop = cred.qop !== undefined && cred.nc !== undefined;
+    let verdict: Verdict | undefined = this.reuse(ev, user, realm, nonce, response.toLowerCase(), group, qop);
+    if (verdict?.reason !== 'reused-from-other-source') {
+      // A count going backwards says more than a repeated response: it is preferred when both hold.
+      verdict = this.nonceCount(ev, cred, user, realm, nonce, group) ?? verdict;
+    }
     if (verdict === undefined) return;
     if (tx === undefined) this.report(ev, verdict, user, realm, false, ev.time);
     else if (verdict.reason === 'reused-from-other-source') {
@@ -311,6 +329,7 @@ export class ReplayDetector {
     nonce: string,
     response: string,
     group: string,
+    qop: boolean,
   ): Verdict | undefined {
     const key = createHash('sha256')
       .update(`${user}\u0000${realm}\u0000${nonce}\u0000${response}`)
@@ -325,8 +344,18 @@ export class ReplayDetector {
       return undefined;
     }
     this.digests.touch(key, () => seen);
-    if (seen.group === group) return undefined;
     const src = ev.frame.srcIp;
+    if (seen.group === group) {
+      // Without qop a client may legitimately send the same response again (no count to raise).
+      // With qop each request carries a new count, hence a new response: a repeat in a new
+      // transaction (another branch), later than a reordering, is the old request replayed.
+      if (!qop || ev.time - seen.time <= this.reorderMs) return undefined;
+      if (seen.branches.includes(ev.branch)) return undefined;
+      if (ev.msg.vias.some((v, i) => i > 0 && v.branch !== undefined && seen.branches.includes(v.branch))) {
+        return undefined;
+      }
+      return { reason: 'qop-response-repeated', alertKey: undefined, original: seen };
+    }
     const forwarded =
       seen.hops.includes(src) ||
       ev.msg.vias.some((v, i) => i > 0 && v.branch !== undefined && seen.branches.includes(v.branch)) ||
@@ -349,7 +378,7 @@ export class ReplayDetector {
     return { reason: 'reused-from-other-source', alertKey: undefined, original: seen };
   }
 
-  /** (2) The nonce count of one nonce and cnonce going backwards. */
+  /** (3) The nonce count of one user and nonce going backwards, whatever the cnonce. */
   private nonceCount(
     ev: SipEvent,
     cred: DigestCredentials,
@@ -359,11 +388,8 @@ export class ReplayDetector {
     group: string,
   ): Verdict | undefined {
     const nc = cred.nc;
-    const cnonce = cred.cnonce;
-    if (nc === undefined || cnonce === undefined || cred.qop === undefined) return undefined;
-    const key = createHash('sha256')
-      .update(`${user}\u0000${realm}\u0000${nonce}\u0000${cnonce}`)
-      .digest('base64');
+    if (nc === undefined || cred.cnonce === undefined || cred.qop === undefined) return undefined;
+    const key = createHash('sha256').update(`${user}\u0000${realm}\u0000${nonce}`).digest('base64');
     const s = this.counts.touch(key, () => ({ max: nc, maxTime: ev.time, maxGroup: group, branches: [] }));
     if (s === undefined) return undefined;
     // The same request sent again (same branch) carries the same count: not a replay.
@@ -382,7 +408,7 @@ export class ReplayDetector {
     return { reason: 'nonce-count-backwards', alertKey: undefined, original: undefined };
   }
 
-  /** (3) Accepted credentials for a nonce never issued, when the server's challenges were all seen. */
+  /** (4) Accepted credentials for a nonce never issued, when the server's challenges were all seen. */
   private neverIssued(a: SipAttempt): void {
     const nonce = a.nonce;
     const known = this.known.get(nonce);
@@ -501,9 +527,11 @@ export class ReplayDetector {
     const title =
       reason === 'reused-from-other-source'
         ? `Digest of ${who} replayed from ${from}`
-        : reason === 'nonce-count-backwards'
-          ? `Nonce count went backwards for ${who} from ${from}`
-          : `Credentials of ${who} for a nonce ${ev.frame.dstIp} never issued, from ${from}`;
+        : reason === 'qop-response-repeated'
+          ? `Digest response of ${who} repeated in a new request from ${from}`
+          : reason === 'nonce-count-backwards'
+            ? `Nonce count went backwards for ${who} from ${from}`
+            : `Credentials of ${who} for a nonce ${ev.frame.dstIp} never issued, from ${from}`;
     this.ctx.raise({
       key,
       time,

@@ -1,6 +1,7 @@
 import {
   DETECT_MAX_AUTHENTICATED_CALLS,
   DETECT_MAX_LEARNED_PBX,
+  DETECT_MAX_RECEIVED_INVITES,
   DETECT_MAX_UNAUTH_CALL_SOURCES,
   DETECT_UNAUTH_CALL_NUMBERS_PER_SOURCE,
 } from '../../config/limits.js';
@@ -48,6 +49,20 @@ function hasCredentials(msg: SipMessage): boolean {
   return msg.has('Authorization') || msg.has('Proxy-Authorization');
 }
 
+/** When an address last received one initial INVITE. */
+interface Stamp {
+  time: number;
+}
+
+function newStamp(): Stamp {
+  return { time: -Infinity };
+}
+
+/** Key of an initial INVITE one address received, by its top branch or its Call-ID. */
+function receivedKey(receiver: string, kind: 'b' | 'c', value: string): string {
+  return `${receiver}\u0000${kind}\u0000${value}`;
+}
+
 /** Per-source evidence. */
 interface State {
   readonly numbers: CappedSet;
@@ -86,7 +101,9 @@ export const callUnauthenticatedAccepted: RuleModule = {
       'dialled from outside. Devices the PBX admits by address (IP-authenticated gateways, SBCs, other PBXs) should ' +
       'be declared as trunks or PBX addresses. Short extensions, feature codes, in-dialog re-INVITEs, INVITEs that ' +
       'were challenged (401/407) and then sent with credentials, and the onward legs of an authenticated call ' +
-      '(same Call-ID) never count.',
+      '(same Call-ID) never count, nor a request relayed by a proxy: one whose lower Via branch, or whose Call-ID, ' +
+      "is that of an INVITE the same address received at most `relaySeconds` earlier (the PBX sending a caller's " +
+      'call on to the trunk is not a second caller).',
     remediation:
       '3CX: make sure every extension and trunk authenticates (do not use "IP-based" trunk authentication for ' +
       'addresses you do not control), restrict outbound rules to the extensions and groups that need them, set ' +
@@ -101,11 +118,12 @@ export const callUnauthenticatedAccepted: RuleModule = {
       'CVE-2024-35190 (Asterisk res_pjsip_endpoint_identifier_ip matching all unauthorized requests)',
       'CFCA Global Telecommunications Fraud Loss Survey (toll fraud / IRSF)',
     ],
-    thresholds: { minNumberDigits: 7, windowSeconds: 3600 },
+    thresholds: { minNumberDigits: 7, windowSeconds: 3600, relaySeconds: 32 },
     quietMs: 3_600_000,
   },
   create(ctx) {
     const minDigits = ctx.thresholds.minNumberDigits ?? 7;
+    const relayMs = (ctx.thresholds.relaySeconds ?? 32) * 1000;
     const windows = new KeyedWindows<State>(
       'call.unauthenticated-accepted',
       DETECT_MAX_UNAUTH_CALL_SOURCES,
@@ -128,6 +146,27 @@ export const callUnauthenticatedAccepted: RuleModule = {
       'call.unauthenticated-accepted.pbx',
       DETECT_MAX_LEARNED_PBX,
     );
+    // Initial INVITEs each address received (by branch and by Call-ID), with their event time: an
+    // INVITE that address then sends carrying that branch below its own Via, or that Call-ID, is
+    // the same call relayed onward (a proxy, the PBX itself), not a caller of its own.
+    const received = new BoundedTable<string, Stamp>(
+      'call.unauthenticated-accepted.received',
+      DETECT_MAX_RECEIVED_INVITES,
+    );
+    const relayed = (req: SipEvent): boolean => {
+      const src = req.frame.srcIp;
+      const recent = (key: string): boolean => {
+        const t = received.get(key)?.time;
+        return t !== undefined && t <= req.time && req.time - t <= relayMs;
+      };
+      if (req.callId !== '' && recent(receivedKey(src, 'c', req.callId))) return true;
+      const vias = req.msg.vias;
+      for (let i = 1; i < vias.length; i++) {
+        const b = vias[i]?.branch;
+        if (b !== undefined && b !== '' && recent(receivedKey(src, 'b', b))) return true;
+      }
+      return false;
+    };
     // Calls already counted. Weak: an entry lives no longer than its transaction, which the
     // transaction table bounds (TRACK_MAX_TRANSACTIONS), so this set needs no limit of its own.
     const counted = new WeakSet<Transaction>();
@@ -139,6 +178,17 @@ export const callUnauthenticatedAccepted: RuleModule = {
           // Only calls matter: REGISTER and other dialogs never share a Call-ID with an INVITE we judge.
           if (ev.method === 'INVITE' && ev.callId !== '' && hasCredentials(ev.msg)) {
             authenticatedCalls.touch(ev.callId, yes);
+          }
+          if (ev.method === 'INVITE' && ev.toTag === '') {
+            const dst = ev.frame.dstIp;
+            if (ev.branch !== '') {
+              const r = received.touch(receivedKey(dst, 'b', ev.branch), newStamp);
+              if (r !== undefined) r.time = ev.time;
+            }
+            if (ev.callId !== '') {
+              const r = received.touch(receivedKey(dst, 'c', ev.callId), newStamp);
+              if (r !== undefined) r.time = ev.time;
+            }
           }
           return;
         }
@@ -161,6 +211,8 @@ export const callUnauthenticatedAccepted: RuleModule = {
         if (site.isTrunk(src) || site.isPbx(src) || learnedPbx.has(src)) return;
         // Answered by a provider: this is a PBX's own outbound leg.
         if (site.isTrunk(ev.frame.srcIp)) return;
+        // The onward leg of a call this address just received: judged at the caller, not here.
+        if (relayed(req)) return;
         const user = req.msg.requestUri?.user ?? req.msg.to?.uri?.user ?? '';
         const number = outsideNumber(user, minDigits);
         if (number === undefined) return;

@@ -6,7 +6,8 @@ import {
 import { escapeText } from '../../core/escape.js';
 import type { SipEvent } from '../../track/sip-event.js';
 import type { Transaction } from '../../track/transactions.js';
-import type { DetectorContext, RuleModule } from '../rule.js';
+import { countInto } from '../../core/counts.js';
+import type { DetectorContext, RaiseInput, RuleModule } from '../rule.js';
 import { CappedSet, KeyedWindows, pushFrame, sourceGroup } from '../window.js';
 import { assessRandomness, type RandomnessVerdict } from './crypto-weak-nonce.js';
 
@@ -30,8 +31,24 @@ interface SourceState {
   readonly fields: Record<IdentifierField, FieldSamples>;
   readonly userAgents: CappedSet;
   readonly frames: number[];
+  readonly methods: Record<string, number>;
+  /** Requests whose Call-ID or branch has SIPp's shape. */
+  sippShaped: number;
   spoken: boolean;
+  /** Spoken at info (only OPTIONS so far): raised to low once the source sends anything else. */
+  spokenAtInfo: boolean;
+  /** What was raised, to raise it again at low. */
+  raised: RaiseInput | undefined;
 }
+
+/** SIPp's default Call-ID: `<call number>-<pid>@<host>`. */
+const SIPP_CALL_ID = /^\d+-\d+@/;
+/** SIPp's branch: `z9hG4bK-<pid>-<call number>-<index>`. */
+const SIPP_BRANCH = /^z9hG4bK-\d+-\d+-\d+$/;
+
+/** What the evidence names when every request of a source had SIPp's Call-ID or branch shape. */
+const SIPP_NOTE =
+  'SIPp (Call-ID <call number>-<pid>@<host>, branch z9hG4bK-<pid>-<call number>-<index>): a test tool';
 
 function newField(first: number): FieldSamples {
   return { values: [], added: 0, nextAnalysis: first, judged: false, verdict: undefined, examples: [] };
@@ -48,7 +65,9 @@ export const cryptoPredictableIdentifiers: RuleModule = {
       'guessed: values of one shape whose numbers count up (`1-12345@127.0.0.1`, `2-12345@...`), a bare counter or ' +
       'clock, or fewer than `minRandomBits` bits that change unpredictably from one value to the next, judged over ' +
       'at least `minSamples` distinct values. Someone who can guess them can forge in-dialog requests (BYE, ' +
-      're-INVITE) or match responses without seeing the traffic. Speaks once per source per window.',
+      're-INVITE) or match responses without seeing the traffic. Speaks once per source per window. The evidence ' +
+      "names SIPp when every request had SIPp's Call-ID or branch shape. A source that sent only OPTIONS so far " +
+      '(keepalives, pings: no dialog to hijack) is reported at info, raised to low once it sends another method.',
     falsePositives:
       "Test and load tools are predictable by design and are reported (SIPp's sequential Call-IDs and branches are a " +
       "true finding, at low severity). Phones' random hex tags and UUID Call-IDs are healthy; a fixed prefix, a " +
@@ -90,7 +109,11 @@ export class IdentifierDetector {
         fields: { callId: newField(first), branch: newField(first), fromTag: newField(first) },
         userAgents: new CappedSet(4),
         frames: [],
+        methods: {},
+        sippShaped: 0,
         spoken: false,
+        spokenAtInfo: false,
+        raised: undefined,
       }),
     );
   }
@@ -106,8 +129,26 @@ export class IdentifierDetector {
     if (ev.msg.vias.length !== 1) return;
     const group = sourceGroup(ev.frame.srcIp);
     const w = this.windows.hit(group, ev.time);
-    if (w === undefined || w.data.spoken) return;
+    if (w === undefined) return;
     const s = w.data;
+    countInto(s.methods, ev.method);
+    if (s.spoken) {
+      if (s.spokenAtInfo && ev.method !== 'OPTIONS' && s.raised !== undefined) {
+        // Now there are dialogs or registrations whose identifiers could be guessed.
+        s.spokenAtInfo = false;
+        const before = s.raised.evidence as Record<string, unknown>;
+        this.ctx.raise({
+          ...s.raised,
+          time: ev.time,
+          count: w.count,
+          severity: 'low',
+          evidence: { ...before, optionsOnly: false, methods: { ...s.methods } },
+        });
+        s.raised = undefined;
+      }
+      return;
+    }
+    if (SIPP_CALL_ID.test(ev.callId) || SIPP_BRANCH.test(ev.branch)) s.sippShaped++;
     this.sample(s.fields.callId, ev.callId);
     this.sample(s.fields.branch, ev.branch);
     this.sample(s.fields.fromTag, ev.fromTag);
@@ -132,7 +173,8 @@ export class IdentifierDetector {
       f.values = [];
     }
     const names = flagged.map((k) => (k === 'callId' ? 'Call-ID' : k === 'branch' ? 'branch' : 'From tag'));
-    this.ctx.raise({
+    const optionsOnly = (s.methods.OPTIONS ?? 0) === w.count;
+    const input: RaiseInput = {
       key: group,
       time: ev.time,
       firstTime: w.firstTime,
@@ -140,14 +182,23 @@ export class IdentifierDetector {
       title: `Predictable ${names.join(', ')} values from ${ev.frame.srcIp}`,
       source: { ip: ev.frame.srcIp, port: ev.frame.srcPort, transport: ev.frame.transport },
       target: { ip: ev.frame.dstIp, port: ev.frame.dstPort },
+      ...(optionsOnly ? { severity: 'info' as const } : {}),
       evidence: {
         fields,
         flagged,
+        ...(s.sippShaped === w.count ? { generator: SIPP_NOTE } : {}),
+        ...(optionsOnly ? { optionsOnly: true } : {}),
+        methods: { ...s.methods },
         requests: w.count,
         userAgents: s.userAgents.top(4).map((x) => x.value),
         frames: [...s.frames],
       },
-    });
+    };
+    if (optionsOnly) {
+      s.spokenAtInfo = true;
+      s.raised = input;
+    }
+    this.ctx.raise(input);
   }
 
   private sample(f: FieldSamples, value: string): void {

@@ -1,5 +1,10 @@
 import { countInto } from '../../core/counts.js';
-import { DETECT_MAX_AUTH_KEYS } from '../../config/limits.js';
+import {
+  DETECT_MAX_TOOL_CAMPAIGNS,
+  DETECT_MAX_TOOL_SOURCES,
+  DETECT_TOOL_CAMPAIGN_SOURCES,
+} from '../../config/limits.js';
+import { BoundedTable } from '../../core/bounded-table.js';
 import { escapeText } from '../../core/escape.js';
 import type { SipEvent } from '../../track/sip-event.js';
 import type { RuleModule } from '../rule.js';
@@ -88,17 +93,36 @@ export function toolMarks(ev: SipEvent): Marks {
   return { tool, marks, triedPassword };
 }
 
+/** One campaign: one tool against one target address, from any number of sources. */
 interface State {
+  /** Every address it was aimed at (one source sweeping a range stays one campaign). */
+  readonly servers: CappedSet;
+  readonly sources: CappedSet;
   readonly marks: CappedSet;
   readonly methods: Record<string, number>;
   readonly userAgents: CappedSet;
   readonly targets: CappedSet;
   passwordsTried: number;
-  tool: string | undefined;
   readonly frames: number[];
 }
 
-/** scan.tool-fingerprint: attack tools by User-Agent/From and by message structure. */
+/** The campaign a source's marked requests of one tool belong to. */
+interface Membership {
+  /** Window key: tool and the campaign's first target address. */
+  key: string;
+  server: string;
+  port: number;
+}
+
+function newMembership(): Membership {
+  return { key: '', server: '', port: 0 };
+}
+
+/** What a request without a tool name is grouped under. */
+const STRUCTURAL = 'unknown tool (structural marks)';
+
+/** scan.tool-fingerprint: attack tools by User-Agent/From and by message structure, one alert per
+ * campaign (tool + target address) whatever the number of sources. */
 export const scanToolFingerprint: RuleModule = {
   meta: {
     id: 'scan.tool-fingerprint',
@@ -109,7 +133,9 @@ export const scanToolFingerprint: RuleModule = {
       'sipvicious, sipcli, ...), or at least `marks` structural marks together — a bare decimal Call-ID, a ' +
       '`z9hG4bK-<decimal>` branch, a hex-encoded From tag that decodes to text (svcrack encodes the password it ' +
       'tries), From equal to To with the user as display name, placeholder host 1.1.1.1. A faked phone User-Agent ' +
-      'does not hide the structure.',
+      'does not hide the structure. One alert per campaign: the tool and the target address, with every source ' +
+      'that took part (a scan spread over a botnet is one alert naming its sources, not one per address); a ' +
+      'campaign ends after an hour without a marked request.',
     falsePositives:
       "SIPp's branches and sequential Call-IDs and phones' random hex tags each match at most one weak mark; one " +
       'mark alone (other than a tool User-Agent or name) never raises the alert.',
@@ -123,45 +149,82 @@ export const scanToolFingerprint: RuleModule = {
   },
   create(ctx) {
     const minMarks = ctx.thresholds.marks ?? 2;
-    const windows = new KeyedWindows<State>('scan.tool-fingerprint', DETECT_MAX_AUTH_KEYS, 3_600_000, () => ({
-      marks: new CappedSet(16),
-      methods: {},
-      userAgents: new CappedSet(4),
-      targets: new CappedSet(64),
-      passwordsTried: 0,
-      tool: undefined,
-      frames: [],
-    }));
+    const windows = new KeyedWindows<State>(
+      'scan.tool-fingerprint',
+      DETECT_MAX_TOOL_CAMPAIGNS,
+      3_600_000,
+      () => ({
+        servers: new CappedSet(16),
+        sources: new CappedSet(DETECT_TOOL_CAMPAIGN_SOURCES),
+        marks: new CappedSet(16),
+        methods: {},
+        userAgents: new CappedSet(4),
+        targets: new CappedSet(64),
+        passwordsTried: 0,
+        frames: [],
+      }),
+    );
+    // A source stays in the campaign it started in while that campaign lasts: one scanner sweeping
+    // a range of addresses is one campaign, not one per address it probed.
+    const members = new BoundedTable<string, Membership>(
+      'scan.tool-fingerprint sources',
+      DETECT_MAX_TOOL_SOURCES,
+    );
     return {
       onMessage(ev, _tx, retransmission): void {
         if (!ev.isRequest || retransmission) return;
         const m = toolMarks(ev);
         const strong = m.marks.includes('user-agent') || m.marks.includes('from-name');
         if (!strong && m.marks.length < minMarks) return;
+        const tool = m.tool ?? STRUCTURAL;
         const group = sourceGroup(ev.frame.srcIp);
-        const w = windows.hit(group, ev.time);
+        const c = members.touch(`${tool}\u0000${group}`, newMembership);
+        let key = `${tool}\u0000${ev.frame.dstIp}`;
+        let server = ev.frame.dstIp;
+        let port = ev.frame.dstPort;
+        if (c !== undefined && c.key !== '' && windows.peek(c.key, ev.time) !== undefined) {
+          key = c.key;
+          server = c.server;
+          port = c.port;
+        } else if (c !== undefined) {
+          c.key = key;
+          c.server = server;
+          c.port = port;
+        }
+        const w = windows.hit(key, ev.time);
         if (w === undefined) return;
         const s = w.data;
+        s.sources.add(group);
+        s.servers.add(ev.frame.dstIp);
         for (const k of m.marks) s.marks.add(k);
         countInto(s.methods, ev.method);
         if (ev.msg.userAgent !== undefined) s.userAgents.add(escapeText(ev.msg.userAgent, 80));
         const target = ev.msg.requestUri?.user ?? ev.msg.to?.uri?.user;
         if (target !== undefined) s.targets.add(target);
         if (m.triedPassword !== undefined) s.passwordsTried++;
-        s.tool ??= m.tool;
         const frame = ev.frame.provenance.frame;
         if (frame !== undefined && s.frames.length < 20) s.frames.push(frame);
-        const tool = s.tool ?? 'unknown tool (structural marks)';
+        const n = s.sources.distinct;
+        const sources = s.sources;
         ctx.raise({
-          key: group,
+          key: `${tool}|${server}`,
           time: ev.time,
           firstTime: w.firstTime,
           count: w.count,
-          title: `${tool} from ${ev.frame.srcIp}`,
-          source: { ip: ev.frame.srcIp, port: ev.frame.srcPort, transport: ev.frame.transport },
-          target: { ip: ev.frame.dstIp, port: ev.frame.dstPort },
+          title: n === 1 ? `${tool} from ${ev.frame.srcIp}` : `${tool} from ${n} sources against ${server}`,
+          // The campaign's first source; the alert keeps it, and `sources` lists them all.
+          ...(n === 1
+            ? { source: { ip: ev.frame.srcIp, port: ev.frame.srcPort, transport: ev.frame.transport } }
+            : {}),
+          sources: () =>
+            sources.top(DETECT_TOOL_CAMPAIGN_SOURCES).map((x) => ({ ip: x.value, count: x.count })),
+          sourcesTotal: n,
+          target: { ip: server, port },
           evidence: () => ({
             tool,
+            sourcesTotal: sources.distinct,
+            servers: s.servers.top(16).map((x) => x.value),
+            serversTotal: s.servers.distinct,
             marks: s.marks.top(16).map((x) => x.value),
             methods: { ...s.methods },
             userAgents: s.userAgents.top(4).map((x) => x.value),

@@ -134,6 +134,7 @@ test('a digest captured from the phone and sent again from another host is a rep
   assert.equal(a.target?.identity, '101');
   assert.deepEqual(a.evidence.reasons, {
     'reused-from-other-source': 1,
+    'qop-response-repeated': 0,
     'nonce-count-backwards': 0,
     'nonce-never-issued': 0,
   });
@@ -148,17 +149,84 @@ test('a digest captured from the phone and sent again from another host is a rep
   assert.ok(!/[0-9a-f]{32}/.test(json), 'no digest response in the alert');
 });
 
-test('retransmissions and the same request re-sent by the same source are not replays', () => {
+test('retransmissions, and a digest without qop re-sent by the same source, are not replays', () => {
   const h = harness();
   const { req } = login(h, T0, 'n-retrans', '2');
-  // UDP retransmission of the credentialed request (same branch), answered again.
+  // UDP retransmission of the credentialed request (same branch), answered again, also late.
   h.send(T0 + 500, PHONE, PBX, req);
   h.send(T0 + 505, PBX, PHONE, answer(req, '200 OK'));
-  // The same digest re-sent by the same phone in a new transaction (new branch, no qop refresh).
-  const again = req.replace('branch=z9hG4bKp2b', 'branch=z9hG4bKp2c');
-  h.send(T0 + 40_000, PHONE, PBX, again);
-  h.send(T0 + 40_005, PBX, PHONE, answer(again, '200 OK'));
+  h.send(T0 + 4_000, PHONE, PBX, req);
+  // A digest without qop (no nonce count) re-sent by the same phone in a new transaction: RFC 2069
+  // clients have no count to raise, so a repeat proves nothing.
+  const plain = request({
+    src: PHONE,
+    callId: 'plain-1',
+    branch: 'z9hG4bKpl1',
+    cseq: 1,
+    auth: authorization({ nonce: 'n-plain', qop: false }),
+  });
+  h.send(T0 + 10_000, PHONE, PBX, plain);
+  h.send(T0 + 10_005, PBX, PHONE, answer(plain, '200 OK'));
+  const plainAgain = plain.replace('branch=z9hG4bKpl1', 'branch=z9hG4bKpl2').replace('CSeq: 1', 'CSeq: 2');
+  h.send(T0 + 40_000, PHONE, PBX, plainAgain);
+  h.send(T0 + 40_005, PBX, PHONE, answer(plainAgain, '200 OK'));
   assert.deepEqual(h.finish(), []);
+});
+
+test('a qop response repeated in a new transaction from the same address is a replay (a client never repeats one)', () => {
+  const h = harness();
+  const { req } = login(h, T0, 'n-same-addr', '3');
+  // Within the reorder tolerance a second transaction with the same response is not judged.
+  const quick = req.replace('branch=z9hG4bKp3b', 'branch=z9hG4bKp3q');
+  h.send(T0 + 1_000, PHONE, PBX, quick);
+  h.send(T0 + 1_005, PBX, PHONE, answer(quick, '200 OK'));
+  assert.equal(h.revisions.length, 0);
+  // 40 s later, same address (an attacker behind the phone's NAT), new branch: the PBX accepts it.
+  const again = req.replace('branch=z9hG4bKp3b', 'branch=z9hG4bKp3c');
+  const f = h.send(T0 + 40_000, PHONE, PBX, again);
+  h.send(T0 + 40_005, PBX, PHONE, answer(again, '200 OK'));
+  // Answered stale=true, the same repeat would be a device refreshing: not counted.
+  const stale = req.replace('branch=z9hG4bKp3b', 'branch=z9hG4bKp3d');
+  h.send(T0 + 80_000, PHONE, PBX, stale);
+  h.send(T0 + 80_005, PBX, PHONE, answer(stale, '401 Unauthorized', challenge('n-same-addr-2', true)));
+  const alerts = h.finish();
+  assert.equal(alerts.length, 1);
+  const a = alerts[0] as AlertJson;
+  assert.equal(a.source?.ip, PHONE);
+  assert.equal(a.title, 'Digest response of identity 101 repeated in a new request from 192.0.2.21');
+  assert.deepEqual(a.evidence.reasons, {
+    'reused-from-other-source': 0,
+    'qop-response-repeated': 1,
+    'nonce-count-backwards': 0,
+    'nonce-never-issued': 0,
+  });
+  assert.equal(a.evidence.accepted, 1);
+  assert.deepEqual(a.evidence.frames, [f]);
+});
+
+test('nonce counts are per user and nonce whatever the cnonce: a lower count later from the same address is a replay', () => {
+  const h = harness();
+  const nonce = 'n-per-nonce';
+  const mk = (nc: number, cnonce: string, branch: string): string =>
+    request({ src: PHONE, callId: 'pn', branch, cseq: nc, auth: authorization({ nonce, nc, cnonce }) });
+  // The phone draws a new cnonce per request (as SIPp does): nc=1 then nc=2.
+  const r1 = mk(1, '6b8b4567', 'z9hG4bKpn1');
+  h.send(T0, PHONE, PBX, r1);
+  h.send(T0 + 5, PBX, PHONE, answer(r1, '200 OK'));
+  const r2 = mk(2, '327b23c6', 'z9hG4bKpn2');
+  h.send(T0 + 1_000, PHONE, PBX, r2);
+  h.send(T0 + 1_005, PBX, PHONE, answer(r2, '200 OK'));
+  assert.equal(h.revisions.length, 0);
+  // Someone behind the same address sends nc=1 again with yet another cnonce 5 s later.
+  const r1b = mk(1, '643c9869', 'z9hG4bKpn3');
+  const f = h.send(T0 + 6_000, PHONE, PBX, r1b);
+  h.send(T0 + 6_005, PBX, PHONE, answer(r1b, '200 OK'));
+  const alerts = h.finish();
+  assert.equal(alerts.length, 1);
+  const a = alerts[0] as AlertJson;
+  assert.match(a.title, /^Nonce count went backwards for identity 101/);
+  assert.equal((a.evidence.reasons as Record<string, number>)['nonce-count-backwards'], 1);
+  assert.deepEqual(a.evidence.frames, [f]);
 });
 
 test('a proxy or SBC forwarding the credentials is a relay, not a replay', () => {
@@ -288,6 +356,7 @@ test('accepted credentials for a nonce never issued, once every challenge has be
   assert.equal(a.target?.identity, '102');
   assert.deepEqual(a.evidence.reasons, {
     'reused-from-other-source': 0,
+    'qop-response-repeated': 0,
     'nonce-count-backwards': 0,
     'nonce-never-issued': 1,
   });
@@ -453,6 +522,19 @@ const expected = (
     captures: { file: string; benign: boolean; attacks: string[]; mustNotFind: string[] }[];
   }
 ).captures;
+
+test("lab capture: a replay from the phone's own address (nc=1 resent after nc=2 with one nonce) is seen", async () => {
+  const alerts = await analyzeCapture(`${CAPTURES}/sipp-digest-replay-same-address-leaky.pcap`, [
+    authDigestReplay,
+  ]);
+  assert.equal(alerts.length, 1);
+  const a = alerts[0] as AlertJson;
+  assert.equal(a.source?.ip, '127.0.1.4');
+  assert.equal(a.source?.port, 5070, "the replaying socket, not the phone's");
+  assert.equal(a.target?.identity, '104');
+  assert.equal((a.evidence.reasons as Record<string, number>)['nonce-count-backwards'], 1);
+  assert.equal(a.evidence.accepted, 1, 'the PBX (nonce_count off) accepted it');
+});
 
 test('lab captures: a replay only where one was staged; stale nonces and retransmissions are not replays', async () => {
   for (const c of expected) {

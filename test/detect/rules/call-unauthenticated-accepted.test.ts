@@ -207,6 +207,78 @@ test('each exemption is what keeps those legs quiet: without the challenge or th
   );
 });
 
+test("a proxy's relayed leg (the caller's Via kept below its own, or the same Call-ID) is not a second caller", () => {
+  const PROVIDER = '203.0.113.90';
+  const h = harness();
+  // No site model, and the PBX challenges nobody: only the relay link tells its leg apart.
+  const call = invite(ATTACKER, PBX, '900442071234567');
+  h.send(ATTACKER, PBX, call.text);
+  h.send(PBX, ATTACKER, reply(call, '100 Trying'));
+  // 1) Relayed with the attacker's Via below the PBX's own (a proxy), and a Call-ID of its own.
+  const viaAttacker = call.text.split('\n').find((l) => l.startsWith('Via:')) as string;
+  const leg = invite(PBX, PROVIDER, '442071234567');
+  const legText = leg.text.replace(/^(Via: [^\n]*)$/m, `$1\n${viaAttacker}`);
+  h.send(PBX, PROVIDER, legText);
+  h.send(PROVIDER, PBX, reply({ text: legText, callId: leg.callId }, '180 Ringing', 'p1'));
+  // 2) Relayed keeping the Call-ID only (Via stripped, as some proxies hide topology).
+  const leg2 = invite(PBX, PROVIDER, '442071234567', { callId: call.callId });
+  h.send(PBX, PROVIDER, leg2.text);
+  h.send(PROVIDER, PBX, reply(leg2, '200 OK', 'p2'));
+  h.send(PBX, ATTACKER, reply(call, '200 OK', 'pbx1'));
+  const alerts = h.finish();
+  assert.deepEqual(
+    alerts.map((a) => a.source?.ip),
+    [ATTACKER],
+    'only the caller is blamed',
+  );
+});
+
+test('the relay link needs an INVITE received by that same address: a stranger copying a Via or Call-ID is still a caller', () => {
+  const PROVIDER = '203.0.113.90';
+  const OTHER = '203.0.113.67';
+  const h = harness();
+  // The attacker's INVITE went to the PBX, not to OTHER.
+  const call = invite(ATTACKER, PBX, '900442071234567');
+  h.send(ATTACKER, PBX, call.text);
+  const viaAttacker = call.text.split('\n').find((l) => l.startsWith('Via:')) as string;
+  const copy = invite(OTHER, PROVIDER, '442071234567', { callId: call.callId });
+  const copyText = copy.text.replace(/^(Via: [^\n]*)$/m, `$1\n${viaAttacker}`);
+  h.send(OTHER, PROVIDER, copyText);
+  h.send(PROVIDER, OTHER, reply({ text: copyText, callId: copy.callId }, '200 OK', 'o1'));
+  assert.deepEqual(
+    h.finish().map((a) => a.source?.ip),
+    [OTHER],
+  );
+});
+
+test('lab capture: toll fraud with no phone traffic and no challenge blames the attacker only, not the relaying PBX', async () => {
+  for (const [file, attacker] of [
+    ['sipp-toll-fraud-unseen-pbx-leaky.pcap', '127.0.2.71'],
+    ['sipp-toll-fraud-leaky.pcap', '127.0.2.70'],
+  ] as const) {
+    const path = `test/fixtures/captures/${file}`;
+    const book = new AlertBook('default', 'test');
+    const engine = new DetectionEngine([callUnauthenticatedAccepted], book, new SiteModel());
+    const pipeline = new Pipeline({ listener: engine });
+    await readCaptureFile(path, (f) =>
+      pipeline.frame(f.linkType, f.data, f.time, { kind: 'capture', file: path, frame: f.frame }),
+    );
+    pipeline.finish();
+    engine.flush();
+    const alerts = book.alerts();
+    assert.deepEqual(
+      alerts.map((a) => a.source?.ip),
+      [attacker],
+      file,
+    );
+    assert.deepEqual(
+      [...(alerts[0]?.evidence.dialled as string[])].sort(),
+      ['+442079460123', '900442071234567'],
+      file,
+    );
+  }
+});
+
 test('an undeclared provider delivering a call to a long DID is reported: the documented false positive, fixed by declaring the trunk', () => {
   const PROVIDER = '203.0.113.90';
   const run = (trunks: string[]): AlertJson[] => {

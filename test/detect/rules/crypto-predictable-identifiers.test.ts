@@ -1,6 +1,7 @@
 /**
- * crypto.predictable-identifiers: SIPp's sequential Call-IDs, branches and tags are reported (low)
- * once per source per window; phones' random values, REGISTER refreshes and relayed requests are not.
+ * crypto.predictable-identifiers: SIPp's sequential Call-IDs, branches and tags are reported (low,
+ * naming SIPp; info for a source that only sent OPTIONS) once per source per window; phones' random
+ * values, REGISTER refreshes and relayed requests are not.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -94,6 +95,7 @@ test("SIPp's sequential Call-IDs, branches and tags are predictable: one low ale
         branch: `z9hG4bK-12345-${i}-0`,
         tag: `12345SIPpTag00${i}`,
         ua: 'SIPp',
+        method: 'INVITE',
       }),
     );
   }
@@ -102,6 +104,9 @@ test("SIPp's sequential Call-IDs, branches and tags are predictable: one low ale
   const a = alerts[0] as AlertJson;
   assert.equal(a.rule, 'crypto.predictable-identifiers');
   assert.equal(a.severity, 'low');
+  assert.match(String(a.evidence.generator), /^SIPp \(Call-ID <call number>-<pid>@<host>/);
+  assert.equal(a.evidence.optionsOnly, undefined);
+  assert.deepEqual(a.evidence.methods, { INVITE: 8 });
   assert.equal(a.source?.ip, '192.0.2.40');
   assert.equal(a.title, 'Predictable Call-ID, branch, From tag values from 192.0.2.40');
   assert.deepEqual(a.evidence.flagged, ['callId', 'branch', 'fromTag']);
@@ -119,6 +124,54 @@ test("SIPp's sequential Call-IDs, branches and tags are predictable: one low ale
   assert.deepEqual(a.evidence.frames, frames.slice(0, 8));
   assert.deepEqual(a.evidence.userAgents, ['SIPp']);
   assert.equal(h.revisions.filter((r) => r.state === 'open').length, 1, 'spoken once in the window');
+});
+
+test('a source that only sent OPTIONS is info (nothing to hijack) until it sends another method, then low', () => {
+  const h = harness();
+  // A SIPp OPTIONS pinger: SIPp's shapes, only OPTIONS.
+  for (let i = 1; i <= 12; i++) {
+    h.request(T0 + i * 1000, '192.0.2.41', {
+      callId: `${i}-777@192.0.2.41`,
+      branch: `z9hG4bK-777-${i}-0`,
+      tag: `777o${i}`,
+    });
+  }
+  const first = h.revisions.filter((r) => r.source?.ip === '192.0.2.41');
+  assert.equal(first.length, 1);
+  assert.equal(first[0]?.severity, 'info');
+  assert.equal(first[0]?.evidence.optionsOnly, true);
+  assert.match(String(first[0]?.evidence.generator), /^SIPp/);
+  // The same source now places a call: its predictable identifiers matter, the alert rises to low.
+  h.request(T0 + 20_000, '192.0.2.41', {
+    callId: '13-777@192.0.2.41',
+    branch: 'z9hG4bK-777-13-0',
+    tag: '777o13',
+    method: 'INVITE',
+  });
+  // A counter that is not SIPp's shape, from INVITEs: low, and SIPp is not named.
+  for (let i = 1; i <= 12; i++) {
+    h.request(T0 + 30_000 + i * 1000, '192.0.2.42', {
+      callId: `call${1000 + i}`,
+      branch: `z9hG4bKbr${1000 + i}`,
+      tag: `t${1000 + i}`,
+      method: 'INVITE',
+    });
+  }
+  const alerts = h.finish();
+  const pinger = alerts.find((a) => a.source?.ip === '192.0.2.41') as AlertJson;
+  assert.equal(pinger.severity, 'low');
+  const open = h.revisions.filter((r) => r.source?.ip === '192.0.2.41' && r.state === 'open');
+  assert.deepEqual(
+    open.map((r) => r.severity),
+    ['info', 'low'],
+    'one more revision when the severity rose',
+  );
+  assert.equal(pinger.evidence.optionsOnly, false);
+  assert.deepEqual(pinger.evidence.methods, { OPTIONS: 12, INVITE: 1 });
+  const counter = alerts.find((a) => a.source?.ip === '192.0.2.42') as AlertJson;
+  assert.equal(counter.severity, 'low');
+  assert.equal(counter.evidence.generator, undefined, 'not SIPp-shaped: no tool named');
+  assert.equal(alerts.length, 2);
 });
 
 test("a phone's random tags, branches and UUID Call-IDs are not predictable; REGISTER refreshes count once", () => {
@@ -254,19 +307,24 @@ const lab = JSON.parse(readFileSync(`${CAPTURES}/expected.json`, 'utf8')) as {
 };
 const PBXS = new Set(Object.values(lab.addresses.pbx));
 
-test('lab captures: SIPp sources are reported (low), the PBX never is, nothing above low', async () => {
+test('lab captures: SIPp sources are reported (low, info for OPTIONS-only pingers), the PBX never is, nothing above low', async () => {
   let sipp = 0;
+  let pingers = 0;
   for (const c of lab.captures) {
     const alerts = await analyzeCapture(`${CAPTURES}/${c.file}`, [cryptoPredictableIdentifiers]);
     for (const a of alerts) {
-      assert.equal(a.severity, 'low', `${c.file}: ${a.title}`);
+      const optionsOnly = a.evidence.optionsOnly === true;
+      if (optionsOnly) pingers++;
+      assert.equal(a.severity, optionsOnly ? 'info' : 'low', `${c.file}: ${a.title}`);
       assert.ok(!PBXS.has(a.source?.ip ?? ''), `${c.file}: the PBX is not blamed for relayed values`);
     }
     if (c.file.startsWith('sipp-flood-')) {
       assert.ok(
         alerts.some(
           (a) =>
-            c.attackers.includes(a.source?.ip ?? '') && (a.evidence.flagged as string[]).includes('callId'),
+            c.attackers.includes(a.source?.ip ?? '') &&
+            (a.evidence.flagged as string[]).includes('callId') &&
+            String(a.evidence.generator).startsWith('SIPp'),
         ),
         `${c.file}: SIPp's Call-IDs`,
       );
@@ -274,4 +332,6 @@ test('lab captures: SIPp sources are reported (low), the PBX never is, nothing a
     }
   }
   assert.ok(sipp >= 2, 'SIPp flood captures present');
+  // benign-options-keepalive-*: SIPp options-ping.xml phones that only ping.
+  assert.ok(pingers >= 2, `OPTIONS-only SIPp pingers are info (${pingers})`);
 });
