@@ -110,7 +110,8 @@ export const authWeakPassword: RuleModule = {
     severity: 'critical',
     description:
       'An accepted digest (the PBX answered the credentials with success) is tested, once per identity and off the ' +
-      'packet path (at most `candidatesPerTick` digest computations per tick of event time), against the extension ' +
+      'packet path (at most `candidatesPerSecond` digest computations per second of event time, and at most ' +
+      '`candidatesPerTick` at once), against the extension ' +
       "number, the digest user name, simple derivations of them (twice, reversed, and the list's `{ext}` templates) " +
       'and the bundled list of common SIP passwords and PINs (data/passwords). MD5, SHA-256 and SHA-512-256, their ' +
       '-sess variants, qop=auth, qop=auth-int and RFC 2069 digests without qop are supported. The password is never ' +
@@ -132,7 +133,7 @@ export const authWeakPassword: RuleModule = {
       'RFC 8760 (digest algorithms for SIP)',
       'SIPVicious svcrack (offline and online digest cracking)',
     ],
-    thresholds: { candidatesPerTick: 256 },
+    thresholds: { candidatesPerTick: 256, candidatesPerSecond: 20_000 },
     quietMs: 86_400_000,
   },
   create(ctx) {
@@ -143,6 +144,9 @@ export const authWeakPassword: RuleModule = {
 /** The detector behind `authWeakPassword`; exported for tests that give it their own list. */
 export class WeakPasswordDetector {
   private readonly budget: number;
+  private readonly perMs: number;
+  /** Digest computations earned by event time and not yet spent (at most `budget`). */
+  private credit = 0;
   private readonly queue: Job[] = [];
   private readonly byTx = new Map<Transaction, Job>();
   /** Identities queued or done ('queued' | 'done'), oldest first. */
@@ -164,6 +168,7 @@ export class WeakPasswordDetector {
     private readonly list: PasswordList,
   ) {
     this.budget = Math.max(1, ctx.thresholds.candidatesPerTick ?? 256);
+    this.perMs = Math.max(0.001, (ctx.thresholds.candidatesPerSecond ?? 20_000) / 1000);
   }
 
   onAttempt(a: AuthAttempt): void {
@@ -216,13 +221,23 @@ export class WeakPasswordDetector {
 
   /** The work happens here, bounded per tick, so the packet path never pays for it. */
   onTick(now: number): void {
+    // Ticks come with every message: a budget per tick would make the work grow with the packet
+    // rate (a flood of accepted logins spent most of watch's time hashing). Work is earned by
+    // event time instead, so its share of the CPU stays bounded whatever the rate.
+    if (Number.isFinite(this.now) && now > this.now) {
+      this.credit = Math.min(this.budget, this.credit + (now - this.now) * this.perMs);
+    } else if (!Number.isFinite(this.now)) this.credit = this.budget;
     if (now > this.now) this.now = now;
-    let budget = this.budget;
+    if (this.credit < 1 || this.queue.length === 0) return;
+    let budget = Math.floor(this.credit);
+    this.credit -= budget;
     while (budget > 0 && this.queue.length > 0) {
       const job = this.queue[0] as Job;
       budget -= this.step(job, budget);
       if (this.done(job)) this.finish(job);
     }
+    // Unspent work stays earned (an empty queue spends nothing).
+    if (budget > 0) this.credit = Math.min(this.budget, this.credit + budget);
   }
 
   /** The request is no longer needed for lookups; its queued job keeps what it needs. */

@@ -103,6 +103,8 @@ interface State {
   readonly userAgents: CappedSet;
   readonly targets: CappedSet;
   passwordsTried: number;
+  /** Distinct sources when the alert was last fully raised (a change needs a full raise). */
+  raisedSources: number;
   readonly frames: number[];
 }
 
@@ -161,6 +163,7 @@ export const scanToolFingerprint: RuleModule = {
         userAgents: new CappedSet(4),
         targets: new CappedSet(64),
         passwordsTried: 0,
+        raisedSources: 0,
         frames: [],
       }),
     );
@@ -206,6 +209,8 @@ export const scanToolFingerprint: RuleModule = {
         if (frame !== undefined && s.frames.length < 20) s.frames.push(frame);
         const n = s.sources.distinct;
         const sources = s.sources;
+        if (n === s.raisedSources && ctx.touch?.(`${tool}|${server}`, ev.time, w.count) === true) return;
+        s.raisedSources = n;
         ctx.raise({
           key: `${tool}|${server}`,
           time: ev.time,

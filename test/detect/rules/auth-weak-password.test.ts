@@ -299,7 +299,7 @@ test('bounds: the queue holds at most its limit; the rest are dropped and counte
   for (let i = 0; i < n; i++) d.onAttempt(acceptedAttempt(`u${i}`, 'Strong-Pass-9'));
   assert.equal(d.stats.queued, DETECT_WEAK_PASSWORD_MAX_QUEUE);
   assert.equal(d.stats.queueDrops, 44);
-  for (let t = 1; t <= 20; t++) d.onTick(T0 + t);
+  for (let t = 1; t <= 20; t++) d.onTick(T0 + t * 1000);
   assert.equal(d.stats.tested, DETECT_WEAK_PASSWORD_MAX_QUEUE);
   // Dropped identities are tried again at their next accepted login.
   d.onAttempt(acceptedAttempt(`u${n - 1}`, 'Strong-Pass-9'));
