@@ -5,6 +5,7 @@ import { AlertBook } from '../detect/alert-book.js';
 import { DetectionEngine } from '../detect/engine.js';
 import { ALL_RULES } from '../detect/rules/index.js';
 import type { RuleModule } from '../detect/rule.js';
+import { configureEnrichment } from '../detect/configure.js';
 import { SiteModel } from '../detect/site.js';
 import { parseSipMessage } from '../sip/message.js';
 import { readCaptureFile } from '../sources/capture-file.js';
@@ -47,6 +48,7 @@ export async function analyzeFiles(
   options: AnalyzeOptions = {},
 ): Promise<AnalyzeResult> {
   const config = options.config ?? defaultConfig();
+  configureEnrichment(config);
   const site = new SiteModel({
     name: config.site,
     pbx: config.network.pbx,
@@ -164,10 +166,20 @@ export async function runAnalyze(args: string[]): Promise<number> {
       throw err;
     }
   }
-  const { document, errors } = await analyzeFiles(positionals, {
-    ...(config !== undefined ? { config } : {}),
-    ...(sensor !== undefined ? { sensor } : {}),
-  });
+  let result: AnalyzeResult;
+  try {
+    result = await analyzeFiles(positionals, {
+      ...(config !== undefined ? { config } : {}),
+      ...(sensor !== undefined ? { sensor } : {}),
+    });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`sipwarden: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
+    throw err;
+  }
+  const { document, errors } = result;
   if (format === 'json') process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
   else if (format === 'jsonl')
     for (const a of document.alerts) process.stdout.write(`${JSON.stringify(a)}\n`);

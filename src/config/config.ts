@@ -8,6 +8,8 @@ import { isIP } from 'node:net';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { SEVERITIES } from '../core/alert.js';
+import { GeoConfigSchema } from '../enrich/geo.js';
+import { DialPlanSchema } from '../enrich/numbers.js';
 import { isValidTimeZone } from '../logs/time.js';
 import { BlockingConfigSchema } from '../sinks/block/config.js';
 import { SinksConfigSchema } from '../sinks/sinks-config.js';
@@ -65,6 +67,21 @@ export const ConfigSchema = z
       .string()
       .refine(isValidTimeZone, { message: 'expected an IANA time zone such as Europe/Berlin or UTC' })
       .default('UTC'),
+    /** Dialled numbers: the site's dial plan, the countries calls may go to, the high-risk list. */
+    numbers: z
+      .object({
+        dialPlan: DialPlanSchema.optional(),
+        allowedCountries: z
+          .array(z.string().regex(/^[A-Z]{2}$/, 'expected an ISO 3166 alpha-2 code'))
+          .optional(),
+        /** A newer high-risk (IRSF) list in the format of data/irsf/high-risk-ranges.json. */
+        riskList: z.string().min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
+    /** Country and ASN of sources (geo.* rules). Absent: the geo rules stay off (loading the bundled
+     * databases costs about 2.5 s and 240 MB); `geo: {}` turns them on with the bundled databases. */
+    geo: GeoConfigSchema.optional(),
     /** `watch`: what it listens to (HEP, syslog, log files, interfaces) and how sources are watched. */
     sources: LiveSourcesConfigSchema.prefault({}),
     /** `watch`: the SQLite store every alert revision is committed to before any sink. */

@@ -723,3 +723,35 @@ export const ENRICH_GEO_HOSTING_MAX_ASNS = 200_000;
 /** Addresses whose geography is cached (least recently used evicted first, counted in
  * `stats().evictions`). Sources repeat: a few thousand cover a busy site. */
 export const ENRICH_GEO_CACHE_ENTRIES = 10_000;
+
+// ── detect: calls and fraud ─────────────────────────────────────────────────────────────────────
+
+/** Dialled strings whose classification is cached (libphonenumber costs tens of µs per number);
+ * past it the oldest entry is dropped. */
+export const DETECT_NUMBER_CACHE_ENTRIES = 4_096;
+/** Peer pairs already reported by exposure.unencrypted-media (once per pair); past it the least
+ * frequent pair is evicted and may be reported again. */
+export const DETECT_MAX_MEDIA_PEERS = 20_000;
+/** Callers (source or identity) the destination rules keep an alert state for. */
+export const DETECT_MAX_FRAUD_CALLERS = 10_000;
+/** Numbers a destination or probing alert lists as evidence per caller. */
+export const DETECT_FRAUD_NUMBERS_PER_CALLER = 50;
+/** Recent outbound numbers remembered to tell a B2BUA's onward leg from a second call. */
+export const DETECT_MAX_RECENT_DIALLED = 20_000;
+/** (caller, target number) pairs prefix probing counts forms for. */
+export const DETECT_MAX_PROBE_KEYS = 20_000;
+/** Sources sequential dialling keeps recent numbers for. */
+export const DETECT_MAX_SEQUENTIAL_SOURCES = 10_000;
+/** Recent distinct numbers kept per source to find small steps between them. */
+export const DETECT_SEQUENTIAL_RECENT_NUMBERS = 64;
+/** Confirmed dialogs fraud.concurrent-calls keeps (one entry per open dialog; the tracker ends
+ * every dialog it created, so this only caps a tracker larger than this). */
+export const DETECT_MAX_CONCURRENT_DIALOGS = 50_000;
+/** Callers (extension, source, trunk) call-volume counts rates for. */
+export const DETECT_MAX_VOLUME_KEYS = 20_000;
+/** (network, identity) pairs geo.hosting-provider remembers having reported that day. */
+export const DETECT_MAX_HOSTING_KEYS = 20_000;
+/** Identities geo.new-country keeps a country history for. */
+export const DETECT_MAX_GEO_IDENTITIES = 20_000;
+/** Countries remembered per identity; past it new countries are counted but not remembered. */
+export const DETECT_GEO_COUNTRIES_PER_IDENTITY = 16;

@@ -19,6 +19,7 @@ import {
 } from '../config/limits.js';
 import { AlertBook } from '../detect/alert-book.js';
 import type { AuthAttempt } from '../detect/attempts.js';
+import { configureEnrichment } from '../detect/configure.js';
 import { DetectionEngine } from '../detect/engine.js';
 import type { RuleModule } from '../detect/rule.js';
 import { ALL_RULES } from '../detect/rules/index.js';
@@ -123,6 +124,7 @@ export class Sensor {
     this.config = config;
     this.now = options.now ?? Date.now;
     this.log = options.log ?? (() => undefined);
+    configureEnrichment(config);
     this.store = new AlertStore(storeOptionsFromConfig(config.store, this.now));
     const site = new SiteModel({
       name: config.site,

@@ -19,6 +19,15 @@ import { protocolMalformed } from './protocol-malformed.js';
 import { reconExtensionEnumeration } from './recon-extension-enumeration.js';
 import { scanToolFingerprint } from './scan-tool-fingerprint.js';
 import { sensorSourceHealth } from './sensor-source-health.js';
+import { exposureUnencryptedMedia } from './exposure-unencrypted-media.js';
+import { fraudPremiumDestination } from './fraud-premium-destination.js';
+import { fraudInternationalDestination } from './fraud-international-destination.js';
+import { fraudPrefixProbing } from './fraud-prefix-probing.js';
+import { fraudSequentialDialing } from './fraud-sequential-dialing.js';
+import { fraudConcurrentCalls } from './fraud-concurrent-calls.js';
+import { fraudCallVolume } from './fraud-call-volume.js';
+import { geoHostingProvider } from './geo-hosting-provider.js';
+import { geoNewCountry } from './geo-new-country.js';
 
 /** Every rule sipwarden ships, in catalog order (DESIGN.md "Rule catalog"). */
 export const ALL_RULES: readonly RuleModule[] = [
@@ -41,5 +50,14 @@ export const ALL_RULES: readonly RuleModule[] = [
   protocolMalformed,
   protocolInjection,
   callUnauthenticatedAccepted,
+  exposureUnencryptedMedia,
+  fraudPremiumDestination,
+  fraudInternationalDestination,
+  fraudPrefixProbing,
+  fraudCallVolume,
+  fraudConcurrentCalls,
+  fraudSequentialDialing,
+  geoNewCountry,
+  geoHostingProvider,
   sensorSourceHealth,
 ];

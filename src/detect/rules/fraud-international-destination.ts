@@ -1,0 +1,47 @@
+import { allowedCountries } from '../../track/calls.js';
+import type { RuleModule } from '../rule.js';
+import { destinationDetector } from './fraud-premium-destination.js';
+
+/** fraud.international-destination: a call the PBX progressed to a country outside the allowed list. */
+export const fraudInternationalDestination: RuleModule = {
+  meta: {
+    id: 'fraud.international-destination',
+    title: 'Call to a country outside the allowed list',
+    severity: 'medium',
+    description:
+      'An initial INVITE is answered 18x or 2xx and the number it dials, read under the site\u2019s dial plan, is in a ' +
+      'country outside the allowed countries (configuration `allowedCountries`; by default the dial plan\u2019s home ' +
+      'country), or in a non-geographic international code (+881, +882, +883...), or in a country the high-risk ' +
+      'list marks `elevated` (often abused whole countries) even when allowed. One alert per caller (source, or ' +
+      'IPv6 /64, and From user), each call counted once, raised at the first provisional answer.',
+    falsePositives:
+      'Without a dial plan and without allowed countries, only `elevated` countries of the risk list are reported ' +
+      '(nothing says which countries are foreign). Inbound calls from declared trunks and the onward leg a ' +
+      'back-to-back PBX places for a call it received are not counted. Sites that call abroad routinely list ' +
+      'those countries in `allowedCountries`. A premium-rate call abroad raises fraud.premium-destination too.',
+    remediation:
+      '3CX: set Security → Allowed Country Codes to the countries you call and disable international calling for ' +
+      'extensions that do not need it (extension → Options → Outbound rules / "Disallow use of international ' +
+      'calls"). Any PBX: allow international prefixes only for the callers and countries that need them ' +
+      '(Asterisk: separate outbound contexts; Kamailio: a country allow-list before the gateway; FreeSWITCH: ' +
+      'per-user toll_allow), and ask the provider for international barring on the trunk where possible.',
+    references: [
+      'CFCA Global Telecommunications Fraud Loss Survey (IRSF)',
+      'ITU-T E.164 (international numbering plan)',
+    ],
+    thresholds: { windowSeconds: 86_400, relaySeconds: 32 },
+    quietMs: 3_600_000,
+  },
+  create(ctx) {
+    return destinationDetector(ctx, 'fraud.international-destination', 'foreign number', (info) => {
+      if (info.scope !== 'international') return undefined;
+      const allowed = allowedCountries();
+      const country = info.country;
+      if (info.risk?.risk === 'elevated') return `elevated-risk ${info.risk.country ?? country ?? 'range'}`;
+      if (allowed.size === 0) return undefined;
+      if (country === undefined) return `non-geographic +${info.callingCode ?? '?'}`;
+      if (!allowed.has(country)) return `country ${country}`;
+      return undefined;
+    });
+  },
+};

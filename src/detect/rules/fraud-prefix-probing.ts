@@ -1,0 +1,119 @@
+import { DETECT_FRAUD_NUMBERS_PER_CALLER, DETECT_MAX_PROBE_KEYS } from '../../config/limits.js';
+import { escapeText } from '../../core/escape.js';
+import {
+  calledUser,
+  callerUser,
+  classifyNumber,
+  credentialsUser,
+  isInitialInvite,
+} from '../../track/calls.js';
+import type { SipEvent } from '../../track/sip-event.js';
+import type { RuleModule } from '../rule.js';
+import { CappedSet, KeyedWindows, pushFrame, sourceGroup } from '../window.js';
+
+/** Prefix forms remembered per (caller, number): more than any dial plan has. */
+const FORMS_PER_NUMBER = 16;
+
+/** The forms one caller tried for one target number. */
+interface State {
+  readonly forms: CappedSet;
+  readonly dialled: CappedSet;
+  readonly callers: CappedSet;
+  readonly frames: number[];
+  raised: boolean;
+}
+
+/**
+ * fraud.prefix-probing: one source (or one authenticated identity) dials the same number under many
+ * prefix forms (9, 0, 00, 011, +, 9 011...), which is how an intruder finds the route to the trunk.
+ */
+export const fraudPrefixProbing: RuleModule = {
+  meta: {
+    id: 'fraud.prefix-probing',
+    title: 'One number dialled with many prefixes',
+    severity: 'high',
+    description:
+      'Initial INVITEs from one source (an IPv6 /64 counts as one), or carrying the credentials of one identity, ' +
+      'dial the same number — the same E.164 number once read under the site\u2019s dial plan — in at least ' +
+      '`forms` different prefix forms (outbound prefix 9 or 0, national 0, international 00, 011, +, and their ' +
+      'combinations such as 9 011) within a window that closes after `windowSeconds` of quiet. Intruders who ' +
+      'have credentials or an open route try every form until one reaches the trunk. Counted on the requests, ' +
+      'answered or not.',
+    falsePositives:
+      'A user redialling a number from the call log and then from a contact stored in another form uses two ' +
+      'forms, under the threshold. A back-to-back PBX that rewrites a number for its trunk sends the onward ' +
+      'leg from its own address, which is another source. Without a dial plan only +, 00 and 011 forms are ' +
+      'read, so the threshold of 3 forms is reached only when all three are used.',
+    remediation:
+      '3CX: make outbound rules match only the prefixes your users dial, set Security → Allowed Country Codes, and ' +
+      'block the source (IP Blocklist); change the password of the extension whose credentials were used. Any ' +
+      'PBX: a dial plan that rejects unexpected prefixes (Asterisk: no catch-all pattern such as _X. in outbound ' +
+      'contexts; Kamailio/FreeSWITCH: explicit prefix routes), authentication for every call, and an alert on ' +
+      'rejected outbound attempts.',
+    references: ['CFCA Global Telecommunications Fraud Loss Survey (toll fraud)', 'ITU-T E.164'],
+    thresholds: { forms: 3, windowSeconds: 3600 },
+    quietMs: 3_600_000,
+  },
+  create(ctx) {
+    const threshold = ctx.thresholds.forms ?? 3;
+    const windows = new KeyedWindows<State>(
+      'fraud.prefix-probing',
+      DETECT_MAX_PROBE_KEYS,
+      (ctx.thresholds.windowSeconds ?? 3600) * 1000,
+      () => ({
+        forms: new CappedSet(FORMS_PER_NUMBER),
+        dialled: new CappedSet(DETECT_FRAUD_NUMBERS_PER_CALLER),
+        callers: new CappedSet(8),
+        frames: [],
+        raised: false,
+      }),
+    );
+    const count = (who: string, ev: SipEvent, e164: string, form: string, user: string): boolean => {
+      const w = windows.hit(`${who}\u0000${e164}`, ev.time);
+      if (w === undefined) return false;
+      const s = w.data;
+      s.forms.add(form);
+      s.dialled.add(escapeText(user, 40));
+      s.callers.add(escapeText(callerUser(ev), 40));
+      pushFrame(s.frames, ev.frame.provenance.frame);
+      const forms = s.forms.distinct;
+      if (forms < threshold) return false;
+      const key = `${who}|${e164}`;
+      if (s.raised && ctx.touch?.(key, ev.time, forms) === true) return true;
+      s.raised = true;
+      ctx.raise({
+        key,
+        time: ev.time,
+        firstTime: w.firstTime,
+        count: forms,
+        title: `${e164} dialled with many prefixes by ${who}`,
+        source: { ip: ev.frame.srcIp, port: ev.frame.srcPort, transport: ev.frame.transport },
+        target: { ip: ev.frame.dstIp, port: ev.frame.dstPort, extension: e164 },
+        evidence: () => ({
+          by: who,
+          number: e164,
+          forms: s.forms.top(FORMS_PER_NUMBER).map((x) => x.value),
+          dialled: s.dialled.top(20).map((x) => x.value),
+          attempts: w.count,
+          callers: s.callers.top(8).map((x) => x.value),
+          frames: [...s.frames],
+        }),
+      });
+      return true;
+    };
+    return {
+      onMessage(ev: SipEvent, _tx, retransmission): void {
+        if (!isInitialInvite(ev, retransmission)) return;
+        const user = calledUser(ev);
+        const info = classifyNumber(user);
+        if (info.e164 === undefined) return;
+        const bySource = count(`source ${sourceGroup(ev.frame.srcIp)}`, ev, info.e164, info.form, user);
+        // An identity probing from many addresses (a botnet with stolen credentials); one source
+        // probing is already reported by its address.
+        const identity = credentialsUser(ev);
+        if (identity !== '' && !bySource)
+          count(`identity ${escapeText(identity, 64)}`, ev, info.e164, info.form, user);
+      },
+    };
+  },
+};

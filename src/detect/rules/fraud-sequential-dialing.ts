@@ -1,0 +1,147 @@
+import { DETECT_MAX_SEQUENTIAL_SOURCES, DETECT_SEQUENTIAL_RECENT_NUMBERS } from '../../config/limits.js';
+import { escapeText } from '../../core/escape.js';
+import { calledUser, callerUser, classifyNumber, isInitialInvite } from '../../track/calls.js';
+import type { SipEvent } from '../../track/sip-event.js';
+import type { RuleModule } from '../rule.js';
+import { CappedSet, KeyedWindows, pushFrame, sourceGroup } from '../window.js';
+
+/** Trailing digits compared as a number; the digits before them must be equal (a shared prefix). */
+const TAIL_DIGITS = 6;
+
+/** One source's recent distinct numbers and the steps found between them. */
+interface State {
+  /** Ring of recent distinct numbers (digits only). */
+  readonly recent: string[];
+  next: number;
+  /** Numbers that were a small step from an earlier one. */
+  stepped: number;
+  /** Steps by size (`+1`, `-1`, `+2`...). */
+  readonly strides: Record<string, number>;
+  readonly sample: string[];
+  readonly callers: CappedSet;
+  readonly frames: number[];
+  lowest: string;
+  highest: string;
+}
+
+/** Signed difference of two same-length digit strings that share all but their tail; undefined if not. */
+export function smallStep(a: string, b: string, maxStep: number): number | undefined {
+  if (a.length !== b.length || a.length <= TAIL_DIGITS) return undefined;
+  const cut = a.length - TAIL_DIGITS;
+  if (a.slice(0, cut) !== b.slice(0, cut)) return undefined;
+  const d = Number(a.slice(cut)) - Number(b.slice(cut));
+  return d !== 0 && Math.abs(d) <= maxStep ? d : undefined;
+}
+
+/**
+ * fraud.sequential-dialing: one source dials many numbers that differ from each other by small steps
+ * (…100, …101, …102): scanning a number range for reachable or revenue-sharing numbers.
+ */
+export const fraudSequentialDialing: RuleModule = {
+  meta: {
+    id: 'fraud.sequential-dialing',
+    title: 'Sequential number scanning',
+    severity: 'medium',
+    description:
+      'One source (an IPv6 /64 counts as one) sends initial INVITEs to distinct numbers of at least 7 digits (read ' +
+      'under the dial plan as E.164 when possible, else as dialled) of which at least `numbers` are within ' +
+      '`maxStep` of a number it dialled before and share all digits but the last six with it: a range dialled in ' +
+      'order, as scanners do to find numbers that answer or that share revenue. The window closes after ' +
+      '`windowSeconds` of quiet. Retries of the same number do not count.',
+    falsePositives:
+      'A call centre dialling a sorted list, or a test of a DID block, looks the same: declare such sources ' +
+      'trusted or raise the threshold for the site. Calls to neighbouring extensions are too short to count ' +
+      '(at least 7 digits).',
+    remediation:
+      '3CX: block the source (IP Blocklist), check which extension or trunk placed the calls in the call log, ' +
+      'change its password, and restrict outbound rules and Allowed Country Codes. Any PBX: require ' +
+      'authentication for every call, rate-limit new calls per caller (Asterisk: call limits per endpoint; ' +
+      'Kamailio: pike/ratelimit; FreeSWITCH: limit application), and block the scanning address.',
+    references: ['CFCA Global Telecommunications Fraud Loss Survey (toll fraud, IRSF)'],
+    thresholds: { numbers: 10, maxStep: 10, windowSeconds: 3600 },
+    quietMs: 3_600_000,
+  },
+  create(ctx) {
+    const threshold = ctx.thresholds.numbers ?? 10;
+    const maxStep = ctx.thresholds.maxStep ?? 10;
+    const windows = new KeyedWindows<State>(
+      'fraud.sequential-dialing',
+      DETECT_MAX_SEQUENTIAL_SOURCES,
+      (ctx.thresholds.windowSeconds ?? 3600) * 1000,
+      () => ({
+        recent: [],
+        next: 0,
+        stepped: 0,
+        strides: {},
+        sample: [],
+        callers: new CappedSet(8),
+        frames: [],
+        lowest: '',
+        highest: '',
+      }),
+    );
+    return {
+      onMessage(ev: SipEvent, _tx, retransmission): void {
+        if (!isInitialInvite(ev, retransmission)) return;
+        const user = calledUser(ev);
+        const info = classifyNumber(user);
+        const digits = (info.e164 ?? info.digits).replace(/\D/g, '');
+        if (digits.length < 7) return;
+        const group = sourceGroup(ev.frame.srcIp);
+        const w = windows.hit(group, ev.time);
+        if (w === undefined) return;
+        const s = w.data;
+        if (s.recent.includes(digits)) return;
+        let step: number | undefined;
+        let previous = '';
+        // The nearest earlier number is the step the scanner took.
+        for (const m of s.recent) {
+          const d = smallStep(digits, m, maxStep);
+          if (d !== undefined && (step === undefined || Math.abs(d) < Math.abs(step))) {
+            step = d;
+            previous = m;
+            if (Math.abs(d) === 1) break;
+          }
+        }
+        if (s.recent.length < DETECT_SEQUENTIAL_RECENT_NUMBERS) s.recent.push(digits);
+        else {
+          s.recent[s.next] = digits;
+          s.next = (s.next + 1) % DETECT_SEQUENTIAL_RECENT_NUMBERS;
+        }
+        if (step === undefined) return;
+        // The first number of a run has no predecessor: it counts with its first neighbour.
+        s.stepped += s.stepped === 0 ? 2 : 1;
+        const stride = step > 0 ? `+${step}` : String(step);
+        s.strides[stride] = (s.strides[stride] ?? 0) + 1;
+        if (s.sample.length < 20) s.sample.push(escapeText(user, 40));
+        s.callers.add(escapeText(callerUser(ev), 40));
+        pushFrame(s.frames, ev.frame.provenance.frame);
+        for (const d of [previous, digits]) {
+          if (s.lowest === '' || d < s.lowest) s.lowest = d;
+          if (s.highest === '' || d > s.highest) s.highest = d;
+        }
+        if (s.stepped < threshold) return;
+        if (ctx.touch?.(group, ev.time, s.stepped) === true) return;
+        ctx.raise({
+          key: group,
+          time: ev.time,
+          firstTime: w.firstTime,
+          count: s.stepped,
+          title: `Sequential dialling from ${ev.frame.srcIp} around ${s.lowest}`,
+          source: { ip: ev.frame.srcIp, port: ev.frame.srcPort, transport: ev.frame.transport },
+          target: { ip: ev.frame.dstIp, port: ev.frame.dstPort },
+          evidence: () => ({
+            sourceGroup: group,
+            sequentialNumbers: s.stepped,
+            invites: w.count,
+            strides: { ...s.strides },
+            range: [s.lowest, s.highest],
+            dialled: [...s.sample],
+            callers: s.callers.top(8).map((x) => x.value),
+            frames: [...s.frames],
+          }),
+        });
+      },
+    };
+  },
+};

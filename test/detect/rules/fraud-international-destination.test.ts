@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { fraudInternationalDestination } from '../../../src/detect/rules/fraud-international-destination.js';
+import { DEFAULT_SITE, SiteModel } from '../../../src/detect/site.js';
+import { configureNumbers } from '../../../src/track/calls.js';
+import { ruleHarness } from '../../helpers/rule-harness.js';
+
+const T0 = Date.UTC(2026, 10, 24, 9, 0, 0);
+let seq = 0;
+
+/** An INVITE built for the test, with the header lines a reply copies. */
+interface Invite {
+  readonly text: string;
+  readonly callId: string;
+  readonly fromTag: string;
+  readonly lines: readonly string[];
+  readonly user: string;
+  readonly to: string;
+}
+
+const crlfLength = (body: string): number => Buffer.byteLength(body.replace(/\r?\n/g, '\r\n'), 'latin1');
+
+function invite(
+  from: string,
+  to: string,
+  user: string,
+  o: { fromUser?: string; auth?: string; sdp?: string; callId?: string } = {},
+): Invite {
+  seq++;
+  const callId = o.callId ?? `c${seq}@${from}`;
+  const fromUser = o.fromUser ?? '101';
+  const body = o.sdp ?? '';
+  const lines = [
+    `Via: SIP/2.0/UDP ${from}:5060;branch=z9hG4bK-${seq}`,
+    `From: <sip:${fromUser}@${to}>;tag=f${seq}`,
+    `Call-ID: ${callId}`,
+    'CSeq: 1 INVITE',
+  ];
+  const text = [
+    `INVITE sip:${user}@${to} SIP/2.0`,
+    ...lines,
+    'Max-Forwards: 70',
+    `To: <sip:${user}@${to}>`,
+    `Contact: <sip:${fromUser}@${from}:5060>`,
+    ...(o.auth !== undefined
+      ? [
+          `Proxy-Authorization: Digest username="${o.auth}", realm="pbx", nonce="n${seq}", uri="sip:${user}@${to}", response="0123456789abcdef0123456789abcdef"`,
+        ]
+      : []),
+    ...(body !== '' ? ['Content-Type: application/sdp'] : []),
+    `Content-Length: ${crlfLength(body)}`,
+    '',
+    body,
+  ].join('\n');
+  return { text, callId, fromTag: `f${seq}`, lines, user, to };
+}
+
+function reply(inv: Invite, status: string, toTag?: string, sdp = ''): string {
+  return [
+    `SIP/2.0 ${status}`,
+    ...inv.lines,
+    `To: <sip:${inv.user}@${inv.to}>${toTag !== undefined ? `;tag=${toTag}` : ''}`,
+    ...(sdp !== '' ? ['Content-Type: application/sdp'] : []),
+    `Content-Length: ${crlfLength(sdp)}`,
+    '',
+    sdp,
+  ].join('\n');
+}
+
+const PBX = '198.51.100.2';
+const TRUNK = '198.51.100.50';
+const PHONE = '203.0.113.20';
+const site = new SiteModel({ ...DEFAULT_SITE, trunks: [TRUNK] });
+
+type H = ReturnType<typeof ruleHarness>;
+
+function call(
+  h: H,
+  t: number,
+  from: string,
+  to: string,
+  user: string,
+  statuses: string[],
+  o: { auth?: string } = {},
+): number {
+  const inv = invite(from, to, user, o);
+  const f = h.send(t, from, to, inv.text);
+  statuses.forEach((s, i) =>
+    h.send(t + 10 * (i + 1), to, from, reply(inv, s, s.startsWith('100') ? undefined : 'x1')),
+  );
+  return f;
+}
+
+test('calls outside the home country are medium; the allowed list widens it', () => {
+  configureNumbers({ dialPlan: { country: 'GB', outboundPrefixes: ['9'] } });
+  const h = ruleHarness(fraudInternationalDestination, {}, site);
+  call(h, T0, PHONE, PBX, '9011 33 1 42 68 12 34', ['180 Ringing']);
+  call(h, T0 + 100, PHONE, PBX, '+12125551234', ['183 Session Progress', '200 OK']);
+  call(h, T0 + 200, PHONE, PBX, '902071838750', ['180 Ringing']);
+  const alerts = h.finish();
+  assert.equal(alerts.length, 1);
+  const a = alerts[0]!;
+  assert.equal(a.rule, 'fraud.international-destination');
+  assert.equal(a.severity, 'medium');
+  assert.equal(a.count, 2);
+  assert.deepEqual(a.evidence.countries, { FR: 1, US: 1 });
+  assert.deepEqual(a.evidence.reasons, { 'country FR': 1, 'country US': 1 });
+
+  configureNumbers({ dialPlan: { country: 'GB' }, allowedCountries: ['GB', 'FR', 'US'] });
+  const h2 = ruleHarness(fraudInternationalDestination, {}, site);
+  call(h2, T0, PHONE, PBX, '0033142681234', ['180 Ringing']);
+  call(h2, T0 + 100, PHONE, PBX, '+12125551234', ['180 Ringing']);
+  assert.deepEqual(h2.finish(), []);
+  configureNumbers();
+});
+
+test('elevated-risk countries are reported even when allowed, and without any configuration', () => {
+  configureNumbers();
+  const h = ruleHarness(fraudInternationalDestination, {}, site);
+  call(h, T0, PHONE, PBX, '+37120012345', ['180 Ringing']);
+  call(h, T0 + 100, PHONE, PBX, '+33142681234', ['180 Ringing']);
+  const alerts = h.finish();
+  assert.equal(alerts.length, 1);
+  assert.deepEqual(alerts[0]!.evidence.reasons, { 'elevated-risk LV': 1 });
+  assert.equal(alerts[0]!.count, 1, 'without a home country nothing else is foreign');
+});
+
+test('non-geographic codes are foreign; inbound trunk calls and rejected calls are not reported', () => {
+  configureNumbers({ dialPlan: { country: 'DE' } });
+  const h = ruleHarness(fraudInternationalDestination, {}, site);
+  call(h, T0, PHONE, PBX, '+8816123456789', ['180 Ringing']);
+  call(h, T0 + 100, TRUNK, PBX, '+12125551234', ['180 Ringing']);
+  call(h, T0 + 200, PHONE, PBX, '+12125551234', ['403 Forbidden']);
+  const alerts = h.finish();
+  configureNumbers();
+  assert.equal(alerts.length, 1);
+  assert.deepEqual(alerts[0]!.evidence.reasons, { 'non-geographic +881': 1 });
+});
+
+test('fuzz: random numbers with random answers never throw', () => {
+  configureNumbers({ dialPlan: { country: 'GB', outboundPrefixes: ['9', '0'] } });
+  const h = ruleHarness(fraudInternationalDestination, {}, site);
+  let state = 99;
+  const rnd = (): number => (state = (state * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  for (let i = 0; i < 200; i++) {
+    let user = rnd() < 0.5 ? '+' : '9';
+    const n = Math.floor(rnd() * 20);
+    for (let j = 0; j < n; j++) user += String(Math.floor(rnd() * 10));
+    assert.doesNotThrow(() => call(h, T0 + i, `203.0.113.${i % 10}`, PBX, user, ['180 Ringing']));
+  }
+  const alerts = h.finish();
+  configureNumbers();
+  assert.ok(alerts.length <= 10);
+});

@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { GeoInfo } from '../../../src/enrich/geo.js';
+import { configureGeo } from '../../../src/detect/rules/geo-hosting-provider.js';
+import { geoNewCountry } from '../../../src/detect/rules/geo-new-country.js';
+import { ruleHarness } from '../../helpers/rule-harness.js';
+
+const PBX = '198.51.100.2';
+const T0 = Date.UTC(2026, 10, 24, 9, 0, 0);
+let seq = 0;
+
+/** A REGISTER from `src` for `user` with credentials (unless `auth` is ''), answered `status`. */
+function register(
+  h: ReturnType<typeof ruleHarness>,
+  t: number,
+  src: string,
+  user: string,
+  status: string,
+  auth: string = user,
+): number {
+  seq++;
+  const lines = [
+    `Via: SIP/2.0/UDP ${src}:5060;branch=z9hG4bK-r${seq}`,
+    `From: <sip:${user}@pbx.example>;tag=r${seq}`,
+    `To: <sip:${user}@pbx.example>`,
+    `Call-ID: reg${seq}@${src}`,
+    `CSeq: ${seq} REGISTER`,
+  ];
+  const f = h.send(
+    t,
+    src,
+    PBX,
+    [
+      'REGISTER sip:pbx.example SIP/2.0',
+      ...lines,
+      `Contact: <sip:${user}@${src}:5060>`,
+      'User-Agent: Yealink SIP-T46S',
+      ...(auth !== ''
+        ? [
+            `Authorization: Digest username="${auth}", realm="pbx", nonce="n${seq}", uri="sip:pbx.example", response="0123456789abcdef0123456789abcdef"`,
+          ]
+        : []),
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\n'),
+  );
+  h.send(t + 5, PBX, src, [`SIP/2.0 ${status}`, ...lines, 'Content-Length: 0', '', ''].join('\n'));
+  return f;
+}
+
+/** Test geography: the third octet of 198.51.x.y picks the country. */
+const COUNTRIES = [
+  'GB',
+  'FR',
+  'DE',
+  'NG',
+  'US',
+  'ES',
+  'IT',
+  'NL',
+  'BE',
+  'CH',
+  'AT',
+  'PL',
+  'SE',
+  'NO',
+  'DK',
+  'FI',
+  'IE',
+  'PT',
+  'GR',
+  'CZ',
+];
+function fakeGeo(ip: string): GeoInfo {
+  if (ip.startsWith('192.168.')) return { class: 'private' };
+  const n = Number(ip.split('.')[2]);
+  return { country: COUNTRIES[n % COUNTRIES.length]!, asn: 64500 + n, hosting: false };
+}
+
+test('an accepted login from a new country after three from home is medium', () => {
+  configureGeo(fakeGeo);
+  const h = ruleHarness(geoNewCountry);
+  for (let i = 0; i < 3; i++) register(h, T0 + i * 60_000, '198.51.0.10', '101', '200 OK');
+  const f = register(h, T0 + 600_000, '198.51.3.10', '101', '200 OK');
+  register(h, T0 + 660_000, '198.51.3.11', '101', '200 OK');
+  const alerts = h.finish();
+  assert.equal(alerts.length, 1);
+  const a = alerts[0]!;
+  assert.equal(a.rule, 'geo.new-country');
+  assert.equal(a.severity, 'medium');
+  assert.equal(a.title, '101 logged in from NG, never seen before');
+  assert.deepEqual(a.evidence.knownCountries, { GB: 3 });
+  assert.equal(a.evidence.acceptedLogins, 3);
+  assert.deepEqual(a.evidence.frames, [f]);
+});
+
+test('no history yet, rejected logins, private addresses and known countries are not reported', () => {
+  configureGeo(fakeGeo);
+  const h = ruleHarness(geoNewCountry);
+  register(h, T0, '198.51.0.10', '101', '200 OK');
+  register(h, T0 + 1, '198.51.1.10', '101', '200 OK');
+  register(h, T0 + 2, '198.51.2.10', '101', '200 OK');
+  for (let i = 0; i < 5; i++) register(h, T0 + 10 + i, '198.51.0.10', '102', '200 OK');
+  register(h, T0 + 20, '198.51.3.10', '102', '401 Unauthorized');
+  register(h, T0 + 21, '198.51.3.10', '102', '403 Forbidden');
+  register(h, T0 + 22, '192.168.1.5', '102', '200 OK');
+  register(h, T0 + 23, '198.51.20.10', '102', '200 OK');
+  assert.deepEqual(
+    h.finish(),
+    [],
+    '198.51.20 is GB again, 101 never had three logins before each new country',
+  );
+});
+
+test('each identity remembers a bounded set of countries', () => {
+  configureGeo(fakeGeo);
+  const h = ruleHarness(geoNewCountry);
+  for (let i = 0; i < 3; i++) register(h, T0 + i, '198.51.0.10', '101', '200 OK');
+  for (let c = 1; c < 20; c++) register(h, T0 + 100 + c, `198.51.${c}.10`, '101', '200 OK');
+  const alerts = h.finish();
+  assert.equal(alerts.length, 19);
+  const last = alerts.find((a) => a.evidence.country === 'CZ')!;
+  assert.ok(Object.keys(last.evidence.knownCountries as object).length <= 16);
+  assert.ok((last.evidence.forgottenCountries as number) >= 3);
+});
+
+test('fuzz: random countries and outcomes never throw', () => {
+  configureGeo(fakeGeo);
+  const h = ruleHarness(geoNewCountry);
+  let state = 31;
+  const rnd = (): number => (state = (state * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  for (let i = 0; i < 300; i++) {
+    const src = `198.51.${Math.floor(rnd() * 40)}.${Math.floor(rnd() * 255)}`;
+    assert.doesNotThrow(() =>
+      register(h, T0 + i * 100, src, `u${i % 5}`, rnd() < 0.8 ? '200 OK' : '401 Unauthorized'),
+    );
+  }
+  const alerts = h.finish();
+  for (const a of alerts) assert.equal(a.rule, 'geo.new-country');
+  assert.ok(alerts.length <= 5 * 20);
+});
