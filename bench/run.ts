@@ -4,7 +4,8 @@
  * whole pipeline (`sipwarden analyze FILE --format json`) and tshark decoding the same SIP
  * (`tshark -r FILE -Y sip -T fields -e sip.Method -e sip.Call-ID`). It measures wall time, CPU
  * time and peak RSS (with `/usr/bin/time -v` when installed, else by polling /proc), checks that
- * every tool saw the SIP messages the generator wrote, and writes docs/benchmarks.md.
+ * every tool saw the SIP messages the generator wrote, and writes docs/benchmarks.md, keeping
+ * the live-sensor section between `<!-- watch:begin -->` and `<!-- watch:end -->` (bench/watch.ts) as it was.
  *
  * Options: --repeat N (runs of each command, default 1), --only NAME (one capture), --no-tshark,
  * --messages N (capture size), --force (rebuild captures), --timeout S (per command, default 600),
@@ -536,6 +537,18 @@ function renderMarkdown(machineInfo: Machine, results: readonly CaptureResult[],
   return `${L.join('\n')}\n`;
 }
 
+const WATCH_BEGIN = '<!-- watch:begin -->';
+const WATCH_END = '<!-- watch:end -->';
+
+/** Carries over the live-sensor section (written by bench/watch.ts) from the existing file, untouched. */
+function keepWatchSection(path: string, doc: string): string {
+  const old = existsSync(path) ? readFileSync(path, 'utf8') : '';
+  const b = old.indexOf(WATCH_BEGIN);
+  const e = old.indexOf(WATCH_END);
+  if (b < 0 || e < b) return doc;
+  return `${doc.replace(/\n*$/, '\n\n')}${old.slice(b, e + WATCH_END.length)}\n`;
+}
+
 function log(line: string): void {
   process.stderr.write(`bench: ${line}\n`);
 }
@@ -565,7 +578,7 @@ async function main(args: string[]): Promise<number> {
     `${JSON.stringify({ machine: info, options: o, results }, null, 2)}\n`,
   );
   mkdirSync(dirname(o.out), { recursive: true });
-  writeFileSync(o.out, renderMarkdown(info, results, o));
+  writeFileSync(o.out, keepWatchSection(o.out, renderMarkdown(info, results, o)));
   log(`wrote ${o.out} and ${join(OUT_DIR, 'results', `${stamp}.json`)}`);
   let code = 0;
   for (const r of results) {
