@@ -240,8 +240,11 @@ export const ANALYZE_MAX_SIP_FILE_BYTES = 64 * 1024 * 1024;
 // ── detect: rules ───────────────────────────────────────────────────────────────────────────────
 
 /** Keys (source, identity, source+identity) each authentication rule keeps windows for; frequency
- * admission past it, so a spoofed flood cannot evict a real guesser's window. */
-export const DETECT_MAX_AUTH_KEYS = 50_000;
+ * admission past it, so a spoofed flood cannot evict a real guesser's window. Every rule that counts
+ * rejections keeps its own table, so this bound times the rules times a window (a few hundred bytes
+ * to a few KB) is most of the memory a spoofed flood can take: 20,000 keeps it within the memory
+ * goals (docs/benchmarks.md) while far more guessers than any real attack uses stay tracked. */
+export const DETECT_MAX_AUTH_KEYS = 20_000;
 /** (source, method) keys dos.flood keeps rates for; frequency admission past it. */
 export const DETECT_MAX_RATE_KEYS = 50_000;
 /** Recent (source, identity, outcome) attempts kept to recognise a log line that reports an attempt
