@@ -13,51 +13,30 @@
  * and the least useful to detection) are shed before anything else; every shed frame is counted
  * per reason.
  */
-import type { Socket as UdpSocket, RemoteInfo } from 'node:dgram';
-import type { Server, Socket } from 'node:net';
 import type { LocatedAnomaly, SipFrame, Transport } from '../core/records.js';
 import { decodeHep, HEP_PROTO_TYPE, HepStreamFramer, type HepDecodeOptions } from '../decode/hep.js';
 import {
   HEP_LISTEN_DRAIN_BATCH,
   HEP_LISTEN_QUEUE_MAX,
   HEP_LISTEN_QUEUE_MAX_BYTES,
-  LIVE_MAX_TCP_CONNECTIONS,
-  LIVE_TCP_IDLE_TIMEOUT_MS,
-  LIVE_UDP_RECV_BUFFER_BYTES,
 } from '../config/limits.js';
 import {
-  AllowList,
-  boundAddresses,
-  closeAll,
-  describeError,
   emptyStats,
-  openTcp,
-  openUdp,
-  parseListenAddress,
-  wallClock,
+  SocketListener,
   type Clock,
-  type ListenAddress,
   type LiveSource,
+  type SocketListenerOptions,
   type SourceStats,
 } from './live-source.js';
 
-/** Settings of a HEP listener. */
-export interface HepListenerOptions {
-  /** `udp://HOST:PORT` / `tcp://HOST:PORT` (IPv6 as `[::1]`); port 0 picks a free port (tests). */
-  readonly listen: readonly string[];
+/** Settings of a HEP listener (`allow`: the capture agents' addresses/CIDRs). */
+export interface HepListenerOptions extends SocketListenerOptions {
   /** Expected agent key; when set, packets without it or with another one are rejected. */
   readonly authKey?: string;
-  /** Agent addresses/CIDRs allowed to send; empty: everyone. */
-  readonly allow?: readonly string[];
-  /** SO_RCVBUF asked for on UDP sockets (default LIVE_UDP_RECV_BUFFER_BYTES; kernel-capped). */
-  readonly recvBufferBytes?: number;
   readonly queueMax?: number;
   readonly queueMaxBytes?: number;
-  readonly maxConnections?: number;
-  readonly idleTimeoutMs?: number;
   /** Source name; default `hep <addresses>`. */
   readonly name?: string;
-  readonly now?: Clock;
 }
 
 /** Where a HEP listener delivers. */
@@ -144,27 +123,15 @@ class FrameRing {
   }
 }
 
-interface TcpConn {
-  readonly socket: Socket;
-  readonly framer: HepStreamFramer;
-}
-
 /** A HEP v2/v3 listener over UDP and TCP; see the module comment for its policies. */
 export class HepListener implements LiveSource {
   readonly name: string;
   readonly kind = 'hep' as const;
-  private readonly addrs: ListenAddress[] = [];
-  private readonly allow: AllowList;
+  private readonly net: SocketListener;
   private readonly decodeOptions: HepDecodeOptions | undefined;
   private readonly now: Clock;
-  private readonly recvBuffer: number;
   private readonly queueMax: number;
   private readonly queueMaxBytes: number;
-  private readonly maxConnections: number;
-  private readonly idleTimeout: number;
-  private readonly udp: UdpSocket[] = [];
-  private readonly servers: Server[] = [];
-  private readonly conns = new Set<TcpConn>();
   private readonly st: HepListenerStats = {
     ...emptyStats(),
     rejectedAuth: 0,
@@ -181,7 +148,6 @@ export class HepListener implements LiveSource {
   private queuedBytes = 0;
   private seq = 0;
   private drainScheduled = false;
-  private running = false;
   private readonly drainBound = (): void => this.drain(HEP_LISTEN_DRAIN_BATCH);
 
   /** Validates the settings (throws on a bad listen address or allow entry: configuration errors). */
@@ -189,56 +155,37 @@ export class HepListener implements LiveSource {
     options: HepListenerOptions,
     private readonly handlers: HepListenerHandlers,
   ) {
-    for (const text of options.listen) {
-      const a = parseListenAddress(text);
-      if ('error' in a) throw new Error(`HEP listener: ${a.error}`);
-      this.addrs.push(a);
-    }
-    if (this.addrs.length === 0) throw new Error('HEP listener: no listen address');
-    this.allow = new AllowList(options.allow ?? []);
+    this.net = new SocketListener('HEP listener', options, this.st, {
+      // A datagram buffer is the packet's own: frames may keep views into it.
+      datagram: (msg) => this.packet(msg, false),
+      stream: () => this.framer(),
+      refused: () => this.st.rejectedAllow++,
+      udpBound: (s) => this.st.recvBufferBytes.push(s.getRecvBufferSize()),
+      stopped: () => this.drain(Infinity),
+    });
     this.decodeOptions =
       options.authKey !== undefined && options.authKey !== '' ? { authKey: options.authKey } : undefined;
-    this.now = options.now ?? wallClock;
-    this.recvBuffer = options.recvBufferBytes ?? LIVE_UDP_RECV_BUFFER_BYTES;
+    this.now = this.net.now;
     this.queueMax = options.queueMax ?? HEP_LISTEN_QUEUE_MAX;
     this.queueMaxBytes = options.queueMaxBytes ?? HEP_LISTEN_QUEUE_MAX_BYTES;
-    this.maxConnections = options.maxConnections ?? LIVE_MAX_TCP_CONNECTIONS;
-    this.idleTimeout = options.idleTimeoutMs ?? LIVE_TCP_IDLE_TIMEOUT_MS;
     this.options = new FrameRing(this.queueMax);
     this.others = new FrameRing(this.queueMax);
     this.name = options.name ?? `hep ${options.listen.join(',')}`;
   }
 
   /** Binds every listen address; rejects naming the address that failed (and closes the others). */
-  async start(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    try {
-      for (const a of this.addrs) {
-        if (a.transport === 'udp') await this.bindUdp(a);
-        else await this.listenTcp(a);
-      }
-    } catch (err) {
-      await this.stop();
-      throw err;
-    }
-    this.st.up = true;
-    delete this.st.error;
+  start(): Promise<void> {
+    return this.net.start();
   }
 
-  /** Closes sockets and connections; frames still queued are delivered first. */
-  async stop(): Promise<void> {
-    this.running = false;
-    this.st.up = false;
-    for (const c of this.conns) c.socket.destroy();
-    this.conns.clear();
-    await closeAll(this.udp, this.servers);
-    this.drain(Infinity);
+  /** Closes sockets and connections, then delivers the frames still queued. */
+  stop(): Promise<void> {
+    return this.net.stop();
   }
 
   /** The addresses actually bound (ports resolved when 0 was asked), as `udp://host:port`. */
   addresses(): string[] {
-    return boundAddresses(this.udp, this.servers);
+    return this.net.addresses();
   }
 
   /** A snapshot of the counters. */
@@ -247,32 +194,9 @@ export class HepListener implements LiveSource {
       ...this.st,
       shed: { ...this.st.shed },
       queued: this.options.size + this.others.size,
-      connections: this.conns.size,
+      connections: this.net.connections,
       recvBufferBytes: [...this.st.recvBufferBytes],
     };
-  }
-
-  private async bindUdp(a: ListenAddress): Promise<void> {
-    const s = await openUdp(a, this.recvBuffer, 'HEP listener');
-    this.st.recvBufferBytes.push(s.getRecvBufferSize());
-    s.on('error', (err) => this.fail(`${a.text}: ${describeError(err)}`));
-    s.on('message', (msg, rinfo) => this.udpMessage(msg, rinfo));
-    this.udp.push(s);
-  }
-
-  private async listenTcp(a: ListenAddress): Promise<void> {
-    const server = await openTcp(a, (socket) => this.connection(socket), 'HEP listener');
-    server.on('error', (err) => this.fail(`${a.text}: ${describeError(err)}`));
-    this.servers.push(server);
-  }
-
-  private fail(why: string): void {
-    this.st.up = false;
-    this.st.error = why;
-  }
-
-  private udpMessage(msg: Buffer, rinfo: RemoteInfo): void {
-    this.ingest(msg, rinfo.address);
   }
 
   /**
@@ -280,34 +204,13 @@ export class HepListener implements LiveSource {
    * it; tests and embedders may too). `datagram` must not be reused by the caller afterwards.
    */
   ingest(msg: Buffer, peer: string): void {
-    const st = this.st;
-    st.received++;
-    st.bytes += msg.length;
-    st.lastReceivedAt = this.now();
-    if (!this.allow.allows(peer)) {
-      st.rejected++;
-      st.rejectedAllow++;
-      return;
-    }
-    // A datagram buffer is the packet's own: frames may keep views into it.
-    this.packet(msg, false);
+    this.net.datagram(msg, peer);
   }
 
-  private connection(socket: Socket): void {
+  /** The framer of one accepted TCP connection. */
+  private framer(): HepStreamFramer {
     const st = this.st;
-    if (!this.running || !this.allow.allows(socket.remoteAddress ?? '')) {
-      st.rejected++;
-      st.rejectedAllow++;
-      socket.destroy();
-      return;
-    }
-    if (this.conns.size >= this.maxConnections) {
-      st.connectionsRefused++;
-      st.dropped++;
-      socket.destroy();
-      return;
-    }
-    const framer = new HepStreamFramer({
+    return new HepStreamFramer({
       onPacket: (pkt) => {
         st.received++;
         // The framer's packet may be a view into a socket chunk shared with the next packets.
@@ -317,19 +220,6 @@ export class HepListener implements LiveSource {
         st.malformed++;
         this.anomaly(an.code, an.detail);
       },
-    });
-    const conn: TcpConn = { socket, framer };
-    this.conns.add(conn);
-    socket.setTimeout(this.idleTimeout, () => socket.destroy());
-    socket.on('data', (chunk: Buffer) => {
-      st.bytes += chunk.length;
-      st.lastReceivedAt = this.now();
-      framer.push(chunk);
-    });
-    socket.on('error', () => undefined); // a reset peer; 'close' follows
-    socket.on('close', () => {
-      framer.end();
-      this.conns.delete(conn);
     });
   }
 

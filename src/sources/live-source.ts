@@ -1,12 +1,18 @@
 /**
  * The one small interface every live input of `sipwarden watch` implements (HEP listener, syslog
  * receiver, log tail, interface capture), plus what they share: listen-address parsing, sender
- * allow-lists, the log line record and readable socket errors. Sources deliver records through
+ * allow-lists, the log line record, readable socket errors and the UDP/TCP listener plumbing of the
+ * HEP listener and the syslog receiver (`SocketListener`). Sources deliver records through
  * callbacks given at construction (no EventEmitter on the hot path) and read the wall clock only
  * through an injectable `now()`.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { BlockList, createServer, isIP, type Server, type Socket } from 'node:net';
+import {
+  LIVE_MAX_TCP_CONNECTIONS,
+  LIVE_TCP_IDLE_TIMEOUT_MS,
+  LIVE_UDP_RECV_BUFFER_BYTES,
+} from '../config/limits.js';
 import type { Provenance, SourceKind } from '../core/records.js';
 
 /** Wall clock in milliseconds since the epoch; injected so tests control it. */
@@ -227,4 +233,182 @@ export async function closeAll(udp: UdpSocket[], servers: Server[]): Promise<voi
   for (const s of udp.splice(0)) closing.push(new Promise<void>((r) => s.close(() => r())));
   for (const s of servers.splice(0)) closing.push(new Promise<void>((r) => s.close(() => r())));
   await Promise.all(closing);
+}
+
+/** Settings every UDP/TCP listener shares (HEP listener, syslog receiver). */
+export interface SocketListenerOptions {
+  /** `udp://HOST:PORT` / `tcp://HOST:PORT` (IPv6 as `[::1]`); port 0 picks a free port (tests). */
+  readonly listen: readonly string[];
+  /** Sender addresses/CIDRs allowed; empty: everyone. */
+  readonly allow?: readonly string[];
+  /** SO_RCVBUF asked for on UDP sockets (default LIVE_UDP_RECV_BUFFER_BYTES; kernel-capped). */
+  readonly recvBufferBytes?: number;
+  readonly maxConnections?: number;
+  readonly idleTimeoutMs?: number;
+  readonly now?: Clock;
+}
+
+/** The counters a `SocketListener` keeps in its owner's stats record. */
+export type SocketListenerStats = SourceStats & { connectionsRefused: number };
+
+/** Cuts one TCP connection's bytes into messages (HepStreamFramer, SyslogStreamFramer). */
+export interface StreamFramer {
+  push(chunk: Buffer): void;
+  /** The connection closed. */
+  end(): void;
+}
+
+/** What a `SocketListener`'s owner does with the traffic the allow-list and bounds let in. */
+export interface SocketListenerHooks {
+  /** One datagram from an allowed sender (counted already). */
+  datagram(msg: Buffer, peer: string): void;
+  /** A TCP connection from an allowed sender within the connection bound: its framer. */
+  stream(peer: string): StreamFramer;
+  /** A datagram or connection refused by the allow-list (counted in `rejected` already). */
+  refused?(): void;
+  /** A UDP socket was bound (before it receives anything). */
+  udpBound?(socket: UdpSocket): void;
+  /** `stop` closed everything (also when `start` failed). */
+  stopped?(): void;
+}
+
+/**
+ * The UDP sockets and TCP servers behind one listener: binds every listen address, applies the
+ * sender allow-list, bounds connections in number and idle time, and counts what arrives in the
+ * owner's stats record. The owner decodes; this only moves bytes.
+ */
+export class SocketListener {
+  readonly now: Clock;
+  private readonly addrs: ListenAddress[] = [];
+  private readonly allow: AllowList;
+  private readonly recvBuffer: number;
+  private readonly maxConnections: number;
+  private readonly idleTimeout: number;
+  private readonly udp: UdpSocket[] = [];
+  private readonly servers: Server[] = [];
+  private readonly conns = new Set<Socket>();
+  private running = false;
+
+  /** Validates the settings (throws on a bad listen address or allow entry: configuration errors). */
+  constructor(
+    private readonly label: string,
+    options: SocketListenerOptions,
+    private readonly st: SocketListenerStats,
+    private readonly hooks: SocketListenerHooks,
+  ) {
+    for (const text of options.listen) {
+      const a = parseListenAddress(text);
+      if ('error' in a) throw new Error(`${label}: ${a.error}`);
+      this.addrs.push(a);
+    }
+    if (this.addrs.length === 0) throw new Error(`${label}: no listen address`);
+    this.allow = new AllowList(options.allow ?? []);
+    this.recvBuffer = options.recvBufferBytes ?? LIVE_UDP_RECV_BUFFER_BYTES;
+    this.maxConnections = options.maxConnections ?? LIVE_MAX_TCP_CONNECTIONS;
+    this.idleTimeout = options.idleTimeoutMs ?? LIVE_TCP_IDLE_TIMEOUT_MS;
+    this.now = options.now ?? wallClock;
+  }
+
+  /** Open TCP connections now. */
+  get connections(): number {
+    return this.conns.size;
+  }
+
+  /** Binds every listen address; rejects naming the address that failed (and closes the others). */
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      for (const a of this.addrs) {
+        if (a.transport === 'udp') await this.bindUdp(a);
+        else await this.listenTcp(a);
+      }
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+    this.st.up = true;
+    delete this.st.error;
+  }
+
+  /** Closes sockets and connections, then tells the owner. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.st.up = false;
+    for (const c of this.conns) c.destroy();
+    this.conns.clear();
+    await closeAll(this.udp, this.servers);
+    this.hooks.stopped?.();
+  }
+
+  /** The addresses actually bound (ports resolved when 0 was asked), as `udp://host:port`. */
+  addresses(): string[] {
+    return boundAddresses(this.udp, this.servers);
+  }
+
+  /** Counts one datagram from `peer` and hands it to the owner when the allow-list lets it in. */
+  datagram(msg: Buffer, peer: string): void {
+    const st = this.st;
+    st.received++;
+    st.bytes += msg.length;
+    st.lastReceivedAt = this.now();
+    if (!this.allow.allows(peer)) {
+      this.refuse();
+      return;
+    }
+    this.hooks.datagram(msg, peer);
+  }
+
+  private async bindUdp(a: ListenAddress): Promise<void> {
+    const s = await openUdp(a, this.recvBuffer, this.label);
+    this.hooks.udpBound?.(s);
+    s.on('error', (err) => this.fail(`${a.text}: ${describeError(err)}`));
+    s.on('message', (msg, rinfo) => this.datagram(msg, rinfo.address));
+    this.udp.push(s);
+  }
+
+  private async listenTcp(a: ListenAddress): Promise<void> {
+    const server = await openTcp(a, (socket) => this.connection(socket), this.label);
+    server.on('error', (err) => this.fail(`${a.text}: ${describeError(err)}`));
+    this.servers.push(server);
+  }
+
+  private fail(why: string): void {
+    this.st.up = false;
+    this.st.error = why;
+  }
+
+  private refuse(): void {
+    this.st.rejected++;
+    this.hooks.refused?.();
+  }
+
+  private connection(socket: Socket): void {
+    const st = this.st;
+    const peer = socket.remoteAddress ?? '';
+    if (!this.running || !this.allow.allows(peer)) {
+      this.refuse();
+      socket.destroy();
+      return;
+    }
+    if (this.conns.size >= this.maxConnections) {
+      st.connectionsRefused++;
+      st.dropped++;
+      socket.destroy();
+      return;
+    }
+    const framer = this.hooks.stream(peer);
+    this.conns.add(socket);
+    socket.setTimeout(this.idleTimeout, () => socket.destroy());
+    socket.on('data', (chunk: Buffer) => {
+      st.bytes += chunk.length;
+      st.lastReceivedAt = this.now();
+      framer.push(chunk);
+    });
+    socket.on('error', () => undefined); // a reset peer; 'close' follows
+    socket.on('close', () => {
+      framer.end();
+      this.conns.delete(socket);
+    });
+  }
 }

@@ -14,28 +14,14 @@
  * the text (3CX and Asterisk lines sent by odd relays are still worth parsing) and counted in
  * `malformed`.
  */
-import type { Socket as UdpSocket, RemoteInfo } from 'node:dgram';
-import type { Server, Socket } from 'node:net';
+import { SYSLOG_MAX_MESSAGE_BYTES } from '../config/limits.js';
 import {
-  LIVE_MAX_TCP_CONNECTIONS,
-  LIVE_TCP_IDLE_TIMEOUT_MS,
-  LIVE_UDP_RECV_BUFFER_BYTES,
-  SYSLOG_MAX_MESSAGE_BYTES,
-} from '../config/limits.js';
-import {
-  AllowList,
-  boundAddresses,
-  closeAll,
-  describeError,
   emptyStats,
-  openTcp,
-  openUdp,
-  parseListenAddress,
-  wallClock,
+  SocketListener,
   type Clock,
-  type ListenAddress,
   type LiveSource,
   type LogLineHandler,
+  type SocketListenerOptions,
   type SourceStats,
 } from './live-source.js';
 
@@ -380,19 +366,11 @@ export class SyslogStreamFramer {
 }
 
 /** Settings of a syslog receiver. */
-export interface SyslogReceiverOptions {
-  /** `udp://HOST:PORT` / `tcp://HOST:PORT` (IPv6 as `[::1]`). */
-  readonly listen: readonly string[];
-  /** Sender addresses/CIDRs allowed; empty: everyone. */
-  readonly allow?: readonly string[];
+export interface SyslogReceiverOptions extends SocketListenerOptions {
   readonly maxMessageBytes?: number;
-  readonly maxConnections?: number;
-  readonly idleTimeoutMs?: number;
-  readonly recvBufferBytes?: number;
   /** Interprets zone-less RFC 3164 times (default: UTC). */
   readonly toEpoch?: ToEpoch;
   readonly name?: string;
-  readonly now?: Clock;
 }
 
 /** Syslog receiver counters beyond the common ones. */
@@ -408,18 +386,10 @@ export interface SyslogReceiverStats extends SourceStats {
 export class SyslogReceiver implements LiveSource {
   readonly name: string;
   readonly kind = 'syslog' as const;
-  private readonly addrs: ListenAddress[] = [];
-  private readonly allow: AllowList;
+  private readonly net: SocketListener;
   private readonly maxBytes: number;
-  private readonly maxConnections: number;
-  private readonly idleTimeout: number;
-  private readonly recvBuffer: number;
   private readonly toEpoch: ToEpoch;
   private readonly now: Clock;
-  private readonly udp: UdpSocket[] = [];
-  private readonly servers: Server[] = [];
-  private readonly conns = new Set<Socket>();
-  private running = false;
   private readonly st: SyslogReceiverStats = {
     ...emptyStats(),
     recognised: 0,
@@ -433,59 +403,29 @@ export class SyslogReceiver implements LiveSource {
     options: SyslogReceiverOptions,
     private readonly onLine: LogLineHandler,
   ) {
-    for (const text of options.listen) {
-      const a = parseListenAddress(text);
-      if ('error' in a) throw new Error(`syslog receiver: ${a.error}`);
-      this.addrs.push(a);
-    }
-    if (this.addrs.length === 0) throw new Error('syslog receiver: no listen address');
-    this.allow = new AllowList(options.allow ?? []);
+    this.net = new SocketListener('syslog receiver', options, this.st, {
+      datagram: (msg, peer) => this.admitted(msg, peer),
+      stream: (peer) => this.framer(peer),
+    });
     this.maxBytes = options.maxMessageBytes ?? SYSLOG_MAX_MESSAGE_BYTES;
-    this.maxConnections = options.maxConnections ?? LIVE_MAX_TCP_CONNECTIONS;
-    this.idleTimeout = options.idleTimeoutMs ?? LIVE_TCP_IDLE_TIMEOUT_MS;
-    this.recvBuffer = options.recvBufferBytes ?? LIVE_UDP_RECV_BUFFER_BYTES;
     this.toEpoch = options.toEpoch ?? utcToEpoch;
-    this.now = options.now ?? wallClock;
+    this.now = this.net.now;
     this.name = options.name ?? `syslog ${options.listen.join(',')}`;
   }
 
   /** Binds every listen address; rejects naming the address that failed (and closes the others). */
-  async start(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    try {
-      for (const a of this.addrs) {
-        if (a.transport === 'udp') {
-          const s = await openUdp(a, this.recvBuffer, 'syslog receiver');
-          s.on('error', (err) => this.fail(`${a.text}: ${describeError(err)}`));
-          s.on('message', (msg: Buffer, rinfo: RemoteInfo) => this.datagram(msg, rinfo.address));
-          this.udp.push(s);
-        } else {
-          const server = await openTcp(a, (socket) => this.connection(socket), 'syslog receiver');
-          server.on('error', (err) => this.fail(`${a.text}: ${describeError(err)}`));
-          this.servers.push(server);
-        }
-      }
-    } catch (err) {
-      await this.stop();
-      throw err;
-    }
-    this.st.up = true;
-    delete this.st.error;
+  start(): Promise<void> {
+    return this.net.start();
   }
 
   /** Closes sockets and connections. */
-  async stop(): Promise<void> {
-    this.running = false;
-    this.st.up = false;
-    for (const c of this.conns) c.destroy();
-    this.conns.clear();
-    await closeAll(this.udp, this.servers);
+  stop(): Promise<void> {
+    return this.net.stop();
   }
 
   /** The addresses actually bound, as `udp://host:port`. */
   addresses(): string[] {
-    return boundAddresses(this.udp, this.servers);
+    return this.net.addresses();
   }
 
   /** The consumer's log parser recognised `n` more lines (feeds the parse-collapse health check). */
@@ -495,47 +435,28 @@ export class SyslogReceiver implements LiveSource {
 
   /** A snapshot of the counters. */
   stats(): SyslogReceiverStats {
-    return { ...this.st, connections: this.conns.size };
+    return { ...this.st, connections: this.net.connections };
   }
 
   /** Handles one datagram from `peer` as if it had arrived on a UDP socket (sockets and tests). */
   datagram(msg: Buffer, peer: string): void {
-    const st = this.st;
-    st.received++;
-    st.bytes += msg.length;
-    st.lastReceivedAt = this.now();
-    if (!this.allow.allows(peer)) {
-      st.rejected++;
-      return;
-    }
+    this.net.datagram(msg, peer);
+  }
+
+  /** A datagram the allow-list let in: cut to the size bound, then delivered. */
+  private admitted(msg: Buffer, peer: string): void {
     let data = msg;
     if (data.length > this.maxBytes) {
-      st.truncated++;
+      this.st.truncated++;
       data = data.subarray(0, this.maxBytes);
     }
     this.deliver(data, peer);
   }
 
-  private fail(why: string): void {
-    this.st.up = false;
-    this.st.error = why;
-  }
-
-  private connection(socket: Socket): void {
+  /** The framer of one accepted TCP connection from `peer`. */
+  private framer(peer: string): SyslogStreamFramer {
     const st = this.st;
-    const peer = socket.remoteAddress ?? '';
-    if (!this.running || !this.allow.allows(peer)) {
-      st.rejected++;
-      socket.destroy();
-      return;
-    }
-    if (this.conns.size >= this.maxConnections) {
-      st.connectionsRefused++;
-      st.dropped++;
-      socket.destroy();
-      return;
-    }
-    const framer = new SyslogStreamFramer(
+    return new SyslogStreamFramer(
       {
         onMessage: (m) => {
           st.received++;
@@ -548,18 +469,6 @@ export class SyslogReceiver implements LiveSource {
       },
       this.maxBytes,
     );
-    this.conns.add(socket);
-    socket.setTimeout(this.idleTimeout, () => socket.destroy());
-    socket.on('data', (chunk: Buffer) => {
-      st.bytes += chunk.length;
-      st.lastReceivedAt = this.now();
-      framer.push(chunk);
-    });
-    socket.on('error', () => undefined); // a reset peer; 'close' follows
-    socket.on('close', () => {
-      framer.end();
-      this.conns.delete(socket);
-    });
   }
 
   private deliver(data: Buffer, peer: string): void {

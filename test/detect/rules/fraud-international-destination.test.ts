@@ -4,92 +4,9 @@ import { fraudInternationalDestination } from '../../../src/detect/rules/fraud-i
 import { DEFAULT_SITE, SiteModel } from '../../../src/detect/site.js';
 import { configureNumbers } from '../../../src/track/calls.js';
 import { ruleHarness } from '../../helpers/rule-harness.js';
+import { call, PBX, PHONE, T0, TRUNK } from '../../helpers/call-traffic.js';
 
-const T0 = Date.UTC(2026, 10, 24, 9, 0, 0);
-let seq = 0;
-
-/** An INVITE built for the test, with the header lines a reply copies. */
-interface Invite {
-  readonly text: string;
-  readonly callId: string;
-  readonly fromTag: string;
-  readonly lines: readonly string[];
-  readonly user: string;
-  readonly to: string;
-}
-
-const crlfLength = (body: string): number => Buffer.byteLength(body.replace(/\r?\n/g, '\r\n'), 'latin1');
-
-function invite(
-  from: string,
-  to: string,
-  user: string,
-  o: { fromUser?: string; auth?: string; sdp?: string; callId?: string } = {},
-): Invite {
-  seq++;
-  const callId = o.callId ?? `c${seq}@${from}`;
-  const fromUser = o.fromUser ?? '101';
-  const body = o.sdp ?? '';
-  const lines = [
-    `Via: SIP/2.0/UDP ${from}:5060;branch=z9hG4bK-${seq}`,
-    `From: <sip:${fromUser}@${to}>;tag=f${seq}`,
-    `Call-ID: ${callId}`,
-    'CSeq: 1 INVITE',
-  ];
-  const text = [
-    `INVITE sip:${user}@${to} SIP/2.0`,
-    ...lines,
-    'Max-Forwards: 70',
-    `To: <sip:${user}@${to}>`,
-    `Contact: <sip:${fromUser}@${from}:5060>`,
-    ...(o.auth !== undefined
-      ? [
-          `Proxy-Authorization: Digest username="${o.auth}", realm="pbx", nonce="n${seq}", uri="sip:${user}@${to}", response="0123456789abcdef0123456789abcdef"`,
-        ]
-      : []),
-    ...(body !== '' ? ['Content-Type: application/sdp'] : []),
-    `Content-Length: ${crlfLength(body)}`,
-    '',
-    body,
-  ].join('\n');
-  return { text, callId, fromTag: `f${seq}`, lines, user, to };
-}
-
-function reply(inv: Invite, status: string, toTag?: string, sdp = ''): string {
-  return [
-    `SIP/2.0 ${status}`,
-    ...inv.lines,
-    `To: <sip:${inv.user}@${inv.to}>${toTag !== undefined ? `;tag=${toTag}` : ''}`,
-    ...(sdp !== '' ? ['Content-Type: application/sdp'] : []),
-    `Content-Length: ${crlfLength(sdp)}`,
-    '',
-    sdp,
-  ].join('\n');
-}
-
-const PBX = '198.51.100.2';
-const TRUNK = '198.51.100.50';
-const PHONE = '203.0.113.20';
 const site = new SiteModel({ ...DEFAULT_SITE, trunks: [TRUNK] });
-
-type H = ReturnType<typeof ruleHarness>;
-
-function call(
-  h: H,
-  t: number,
-  from: string,
-  to: string,
-  user: string,
-  statuses: string[],
-  o: { auth?: string } = {},
-): number {
-  const inv = invite(from, to, user, o);
-  const f = h.send(t, from, to, inv.text);
-  statuses.forEach((s, i) =>
-    h.send(t + 10 * (i + 1), to, from, reply(inv, s, s.startsWith('100') ? undefined : 'x1')),
-  );
-  return f;
-}
 
 test('calls outside the home country are medium; the allowed list widens it', () => {
   configureNumbers({ dialPlan: { country: 'GB', outboundPrefixes: ['9'] } });

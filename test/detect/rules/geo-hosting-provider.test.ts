@@ -8,50 +8,7 @@ import {
 } from '../../../src/detect/rules/geo-hosting-provider.js';
 import { DEFAULT_SITE, SiteModel } from '../../../src/detect/site.js';
 import { ruleHarness } from '../../helpers/rule-harness.js';
-
-const PBX = '198.51.100.2';
-const T0 = Date.UTC(2026, 10, 24, 9, 0, 0);
-let seq = 0;
-
-/** A REGISTER from `src` for `user` with credentials (unless `auth` is ''), answered `status`. */
-function register(
-  h: ReturnType<typeof ruleHarness>,
-  t: number,
-  src: string,
-  user: string,
-  status: string,
-  auth: string = user,
-): number {
-  seq++;
-  const lines = [
-    `Via: SIP/2.0/UDP ${src}:5060;branch=z9hG4bK-r${seq}`,
-    `From: <sip:${user}@pbx.example>;tag=r${seq}`,
-    `To: <sip:${user}@pbx.example>`,
-    `Call-ID: reg${seq}@${src}`,
-    `CSeq: ${seq} REGISTER`,
-  ];
-  const f = h.send(
-    t,
-    src,
-    PBX,
-    [
-      'REGISTER sip:pbx.example SIP/2.0',
-      ...lines,
-      `Contact: <sip:${user}@${src}:5060>`,
-      'User-Agent: Yealink SIP-T46S',
-      ...(auth !== ''
-        ? [
-            `Authorization: Digest username="${auth}", realm="pbx", nonce="n${seq}", uri="sip:pbx.example", response="0123456789abcdef0123456789abcdef"`,
-          ]
-        : []),
-      'Content-Length: 0',
-      '',
-      '',
-    ].join('\n'),
-  );
-  h.send(t + 5, PBX, src, [`SIP/2.0 ${status}`, ...lines, 'Content-Length: 0', '', ''].join('\n'));
-  return f;
-}
+import { register, T0 } from '../../helpers/call-traffic.js';
 
 /** Test geography: 203.0.113.0/24 and 2001:db8:1::/48 are a cloud (AS64500), the rest an ISP. */
 function fakeGeo(ip: string): GeoInfo {
