@@ -35,6 +35,7 @@ import { createSipwardenMetrics, type SipwardenMetrics } from '../sinks/metrics.
 import { SinkRunner, type AlertSink } from '../sinks/sink.js';
 import { createSinks } from '../sinks/sinks-config.js';
 import { HepListener } from '../sources/hep-listener.js';
+import { udpKernelDrops } from '../sources/kernel-drops.js';
 import { InterfaceCapture } from '../sources/interface-capture.js';
 import type { LiveSource, LogLine } from '../sources/live-source.js';
 import { LogTail } from '../sources/log-tail.js';
@@ -104,6 +105,8 @@ export class Sensor {
   private readonly book: AlertBook;
   private readonly runner: SinkRunner;
   private readonly sources: LiveSource[] = [];
+  /** UDP ports of the HEP and syslog listeners, for the kernel's drop counters. */
+  private readonly udpPorts: number[] = [];
   private readonly health = new SourceHealth();
   private readonly journal: JournalWriter;
   private readonly blockList: BlockList | undefined;
@@ -300,6 +303,12 @@ export class Sensor {
 
     for (const s of this.sources) {
       await s.start();
+      if (s instanceof HepListener || s instanceof SyslogReceiver) {
+        for (const a of s.addresses()) {
+          const m = /^udp:\/\/.*:(\d+)$/.exec(a);
+          if (m !== null) this.udpPorts.push(Number(m[1]));
+        }
+      }
       said.push(s.name);
       const quiet = c.sources.health.sources[s.name]?.quietMs ?? quietFor(c, s.kind);
       this.health.add(s.name, s.kind, () => s.stats(), quiet !== undefined ? { quietMs: quiet } : {});
@@ -565,6 +574,10 @@ export class Sensor {
       ['return_paths', this.returnPaths.forgotten],
     ];
     for (const [table, n] of evictions) this.delta(`evict:${table}`, n, (d) => m.evictions.inc({ table }, d));
+    // Datagrams the kernel dropped because the receive buffer was full: under overload, the loss.
+    const kernel = udpKernelDrops(this.udpPorts);
+    if (kernel !== undefined)
+      this.delta('drop:kernel', kernel, (d) => m.dropped.inc({ stage: 'kernel:udp' }, d));
     for (const s of this.sources) {
       const st = s.stats();
       this.delta(`drop:${s.name}`, st.dropped, (d) => m.dropped.inc({ stage: `source:${s.kind}` }, d));
