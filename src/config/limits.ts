@@ -331,6 +331,12 @@ export const DETECT_IDENTIFIER_MAX_CHARS = 64;
  * admission past it, so a spoofed flood of one-off sources cannot push out pairs already reported
  * (they would be reported again). Refused pairs are counted in the table's rejections. */
 export const DETECT_MAX_CLEARTEXT_PAIRS = 50_000;
+/** Servers exposure.cleartext-signaling keeps one alert for (each listing its peers); frequency
+ * admission past it. One alert per server rather than per pair: a PBX with 5,000 remote phones in
+ * clear text is one finding, not 5,000 (bench/watch.ts counted thousands of store commits). */
+export const DETECT_MAX_CLEARTEXT_SERVERS = 4_096;
+/** Peers listed in one cleartext alert (the total is counted past it). */
+export const DETECT_CLEARTEXT_PEERS_LISTED = 50;
 /** (address, product, version) keys exposure.vulnerable-version already reported (it speaks once per
  * key); frequency admission past it. */
 export const DETECT_MAX_VERSION_REPORTS = 10_000;
@@ -758,3 +764,20 @@ export const DETECT_MAX_HOSTING_KEYS = 20_000;
 export const DETECT_MAX_GEO_IDENTITIES = 20_000;
 /** Countries remembered per identity; past it new countries are counted but not remembered. */
 export const DETECT_GEO_COUNTRIES_PER_IDENTITY = 16;
+
+// ── detect: session rules ───────────────────────────────────────────────────────────────────────
+/** Open dialogs session.dialog-hijack keeps extra party addresses for (answer source, Contacts);
+ * entries end with their dialog, past it new dialogs are judged on the tracker's addresses only. */
+export const DETECT_MAX_HIJACK_DIALOGS = 50_000;
+/** Addresses remembered per dialog as its parties' (INVITE and answer sources and Contacts). */
+export const DETECT_HIJACK_ADDRESSES_PER_DIALOG = 8;
+/** Open dialogs session.media-redirect keeps both sides' last media address for; entries end with
+ * their dialog, past it new dialogs are not followed (counted). */
+export const DETECT_MAX_MEDIA_DIALOGS = 50_000;
+/** Addresses of record registration.hijack remembers recent bindings for (frequency admission). */
+export const DETECT_MAX_REG_HIJACK_AORS = 20_000;
+/** Bindings remembered per address of record (newest kept). */
+export const DETECT_REG_HIJACK_BINDINGS_PER_AOR = 8;
+/** Suspicious binding moves waiting to learn whether they replaced the old binding; past it the
+ * oldest wait is dropped (counted). */
+export const DETECT_MAX_REG_HIJACK_PENDING = 1_000;

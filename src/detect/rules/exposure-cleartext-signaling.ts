@@ -1,11 +1,15 @@
 import { countInto } from '../../core/counts.js';
-import { DETECT_MAX_CLEARTEXT_PAIRS } from '../../config/limits.js';
+import {
+  DETECT_CLEARTEXT_PEERS_LISTED,
+  DETECT_MAX_CLEARTEXT_PAIRS,
+  DETECT_MAX_CLEARTEXT_SERVERS,
+} from '../../config/limits.js';
 import { BoundedTable } from '../../core/bounded-table.js';
 import { escapeText } from '../../core/escape.js';
 import type { SipEvent } from '../../track/sip-event.js';
 import { classifyAddress, isPublicAddress } from '../net.js';
 import type { RuleModule } from '../rule.js';
-import { pushFrame } from '../window.js';
+import { CappedSet, pushFrame } from '../window.js';
 
 /** Transports that carry SIP in clear text (TLS and WSS do not). */
 const CLEARTEXT = new Set(['udp', 'tcp', 'sctp', 'ws']);
@@ -32,6 +36,23 @@ interface PairState {
   /** A request followed an answer: both ends really talk (a forged source never gets this far). */
   proven: boolean;
   raised: 'none' | 'low' | 'medium';
+}
+
+/** What one server's alert has gathered: the peers reported against it. */
+interface ServerState {
+  readonly firstTime: number;
+  readonly peers: CappedSet;
+  readonly transports: string[];
+  credentialPeers: number;
+}
+
+function newServer(time: number): ServerState {
+  return {
+    firstTime: time,
+    peers: new CappedSet(DETECT_CLEARTEXT_PEERS_LISTED),
+    transports: [],
+    credentialPeers: 0,
+  };
 }
 
 function newPair(ev: SipEvent): PairState {
@@ -63,8 +84,9 @@ function isPublic(ip: string): boolean {
 }
 
 /**
- * exposure.cleartext-signaling: SIP over UDP/TCP/SCTP/WS with at least one public end, once per
- * peer pair; raised to medium when digest credentials are sent from a public address.
+ * exposure.cleartext-signaling: SIP over UDP/TCP/SCTP/WS with at least one public end, one alert per
+ * server listing its peers, each peer reported once; raised to medium when digest credentials are
+ * sent from a public address.
  */
 export const exposureCleartextSignaling: RuleModule = {
   meta: {
@@ -75,7 +97,8 @@ export const exposureCleartextSignaling: RuleModule = {
       'SIP travels over UDP, TCP, SCTP or plain WebSocket (not TLS or WSS) between two addresses of which at least ' +
       'one is public (not private, loopback, link-local, CGNAT shared space or reserved; the documentation ranges ' +
       'count as public so that examples and tests behave like internet traffic). Anyone on the path reads who ' +
-      'calls whom, and can alter or inject messages. The rule speaks once per pair of addresses, once the pair has ' +
+      'calls whom, and can alter or inject messages. The rule speaks once per peer (one alert per server, listing ' +
+      'its peers and counting them), once the pair has ' +
       'shown a two-way exchange (a request sent after an answer came back). Credentials (Authorization or ' +
       'Proxy-Authorization) in the pair are named in the evidence — a digest captured in clear text can be cracked ' +
       'offline — and raise the alert to medium when they are sent from a public address (a phone or attacker on the ' +
@@ -106,9 +129,15 @@ export const exposureCleartextSignaling: RuleModule = {
       'exposure.cleartext-signaling',
       DETECT_MAX_CLEARTEXT_PAIRS,
     );
-    // One creator for the table, fed through `current`: no closure per message.
+    const servers = new BoundedTable<string, ServerState>(
+      'exposure.cleartext-signaling servers',
+      DETECT_MAX_CLEARTEXT_SERVERS,
+    );
+    // One creator per table, fed through `current`: no closure per message.
     let current: SipEvent | undefined;
     const createPair = (): PairState => newPair(current as SipEvent);
+    let currentTime = 0;
+    const createServer = (): ServerState => newServer(currentTime);
     return {
       onMessage(ev: SipEvent, _tx, retransmission): void {
         if (retransmission) return;
@@ -150,16 +179,30 @@ export const exposureCleartextSignaling: RuleModule = {
         }
         st.reportedCredentials = st.credentials;
         st.raised = level;
-        const transport = st.transports.join('/').toUpperCase();
-        const between = `${st.client.ip} and ${st.server.ip}`;
+        // One alert per server, listing its peers: the count is the peers reported.
+        currentTime = st.firstTime;
+        const sv = servers.touch(st.server.ip, createServer);
+        if (sv === undefined) return;
+        if (sv.peers.add(st.client.ip) && st.credentials) sv.credentialPeers++;
+        else if (st.credentials && st.reportedCredentials)
+          sv.credentialPeers = Math.max(sv.credentialPeers, 1);
+        for (const t of st.transports) if (!sv.transports.includes(t)) sv.transports.push(t);
+        const n = sv.peers.distinct;
+        const transport = (n === 1 ? st.transports : sv.transports).join('/').toUpperCase();
+        const between = n === 1 ? `${st.client.ip} and ${st.server.ip}` : `${st.server.ip} and ${n} peers`;
+        const peers = sv.peers;
         ctx.raise({
-          key,
+          key: st.server.ip,
           time: ev.time,
-          firstTime: st.firstTime,
-          count: st.requests + st.responses,
-          title: st.credentials
-            ? `Digest credentials in clear-text SIP (${transport}) between ${between}`
-            : `Clear-text SIP (${transport}) between ${between}`,
+          firstTime: sv.firstTime,
+          count: n,
+          title:
+            st.credentials || sv.credentialPeers > 0
+              ? `Digest credentials in clear-text SIP (${transport}) between ${between}`
+              : `Clear-text SIP (${transport}) between ${between}`,
+          sources: () =>
+            peers.top(DETECT_CLEARTEXT_PEERS_LISTED).map((x) => ({ ip: x.value, count: x.count })),
+          sourcesTotal: n,
           target: { ip: st.server.ip, port: st.server.port },
           severity: level,
           evidence: {

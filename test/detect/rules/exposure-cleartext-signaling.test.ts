@@ -107,7 +107,8 @@ test('clear-text SIP with a public peer is reported once per pair, at low', () =
   assert.equal(a.evidence.credentials, false);
   assert.deepEqual(a.evidence.methods, { OPTIONS: 2 });
   assert.deepEqual(a.evidence.frames, [1, 2, 3]);
-  assert.equal(a.count, 3, 'raised at the request that followed an answer');
+  assert.equal(a.count, 1, 'the count is the peers reported: one');
+  assert.deepEqual(a.sources, [{ ip: '203.0.113.7', count: 1 }]);
   // Speaking once: one raise, then only the close at the end of input.
   assert.deepEqual(
     h.revisions.map((r) => [r.revision, r.state]),
@@ -315,4 +316,18 @@ test('bounded: a flood of new public pairs does not push out a pair already seen
   }
   const alerts = h.finish();
   assert.ok(alerts.length <= 1, 'one pair, at most one alert');
+});
+
+test('many peers of one server are one alert listing them, not one alert per pair', () => {
+  const h = harness();
+  for (let i = 1; i <= 20; i++) exchange(h, `203.0.113.${i}`, '198.51.100.2');
+  const alerts = h.finish();
+  assert.equal(alerts.length, 1);
+  const a = alerts[0] as AlertJson;
+  assert.equal(a.title, 'Clear-text SIP (UDP) between 198.51.100.2 and 20 peers');
+  assert.equal(a.count, 20);
+  assert.equal(a.sourcesTotal ?? a.sources?.length, 20);
+  assert.deepEqual(a.target, { ip: '198.51.100.2', port: 5060 });
+  // Revisions come as the peers double, not one per peer.
+  assert.ok(a.revision <= 7, `revision ${a.revision}`);
 });
