@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { SEVERITIES } from '../core/alert.js';
 import { GeoConfigSchema } from '../enrich/geo.js';
 import { DialPlanSchema } from '../enrich/numbers.js';
+import { BusinessHoursSchema } from '../detect/rules/fraud-off-hours.js';
 import { isValidTimeZone } from '../logs/time.js';
 import { BlockingConfigSchema } from '../sinks/block/config.js';
 import { SinksConfigSchema } from '../sinks/sinks-config.js';
@@ -79,6 +80,8 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** Business hours and their time zone (fraud.off-hours; absent: that rule stays silent). */
+    businessHours: BusinessHoursSchema.optional(),
     /** Country and ASN of sources (geo.* rules). Absent: the geo rules stay off (loading the bundled
      * databases costs about 2.5 s and 240 MB); `geo: {}` turns them on with the bundled databases. */
     geo: GeoConfigSchema.optional(),

@@ -5,6 +5,7 @@
 import { ConfigError, type Config } from '../config/config.js';
 import { loadRiskList } from '../enrich/risk-list.js';
 import { configureNumbers } from '../track/calls.js';
+import { configureBusinessHours } from './rules/fraud-off-hours.js';
 import { configureGeo } from './rules/geo-hosting-provider.js';
 
 /** Configures number classification and geography for the rules (call before traffic). */
@@ -22,6 +23,7 @@ export function configureEnrichment(config: Config): void {
     allowedCountries: config.numbers.allowedCountries,
     riskList,
   });
+  configureBusinessHours(config.businessHours);
   // Without a geo section, lookups find nothing and the geo rules stay silent.
   configureGeo(config.geo ?? (() => ({})));
 }

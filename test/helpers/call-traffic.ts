@@ -146,3 +146,141 @@ export function register(
   h.send(t + 5, PBX, src, [`SIP/2.0 ${status}`, ...lines, 'Content-Length: 0', '', ''].join('\n'));
   return f;
 }
+
+/** An SDP body with audio at `ip` (`direction` added as an attribute when given). */
+export function sdpAt(ip: string, direction?: string): string {
+  const v = ip.includes(':') ? 'IP6' : 'IP4';
+  return [
+    'v=0',
+    `o=- 1 1 IN ${v} ${ip}`,
+    's=-',
+    `c=IN ${v} ${ip}`,
+    't=0 0',
+    'm=audio 40000 RTP/AVP 0',
+    ...(direction !== undefined ? [`a=${direction}`] : []),
+    '',
+  ].join('\n');
+}
+
+/**
+ * An in-dialog request of the dialog `inv` started (answered with To tag `x1`), sent `src` → `dst`
+ * as the caller side (`fromCaller`) or the callee side, answered `status` (none when undefined).
+ */
+export function inDialog(
+  h: Sender,
+  t: number,
+  src: string,
+  dst: string,
+  inv: Invite,
+  method: string,
+  o: { status?: string; fromCaller?: boolean; sdp?: string; answerSdp?: string; extra?: string[] } = {},
+): number {
+  seq++;
+  const caller = o.fromCaller ?? true;
+  const from = caller ? `<sip:101@${inv.to}>;tag=${inv.fromTag}` : `<sip:${inv.user}@${inv.to}>;tag=x1`;
+  const to = caller ? `<sip:${inv.user}@${inv.to}>;tag=x1` : `<sip:101@${inv.to}>;tag=${inv.fromTag}`;
+  const body = o.sdp ?? '';
+  const lines = [
+    `Via: SIP/2.0/UDP ${src}:5060;branch=z9hG4bK-d${seq}`,
+    `From: ${from}`,
+    `To: ${to}`,
+    `Call-ID: ${inv.callId}`,
+    `CSeq: ${100 + seq} ${method}`,
+  ];
+  const f = h.send(
+    t,
+    src,
+    dst,
+    [
+      `${method} sip:x@${dst} SIP/2.0`,
+      ...lines,
+      ...(o.extra ?? []),
+      ...(body !== '' ? ['Content-Type: application/sdp'] : []),
+      `Content-Length: ${crlfLength(body)}`,
+      '',
+      body,
+    ].join('\n'),
+  );
+  if (o.status !== undefined) {
+    const ans = o.answerSdp ?? '';
+    h.send(
+      t + 5,
+      dst,
+      src,
+      [
+        `SIP/2.0 ${o.status}`,
+        ...lines,
+        ...(ans !== '' ? ['Content-Type: application/sdp'] : []),
+        `Content-Length: ${crlfLength(ans)}`,
+        '',
+        ans,
+      ].join('\n'),
+    );
+  }
+  return f;
+}
+
+/** A call `from` → `to` answered 200 with SDP on both sides (offer at `offerIp`, answer at `answerIp`). */
+export function mediaCall(
+  h: Sender,
+  t: number,
+  from: string,
+  to: string,
+  offerIp: string,
+  answerIp: string,
+): Invite {
+  const inv = invite(from, to, '202', { sdp: sdpAt(offerIp) });
+  h.send(t, from, to, inv.text);
+  h.send(t + 10, to, from, reply(inv, '200 OK', 'x1', sdpAt(answerIp)));
+  return inv;
+}
+
+/** A REGISTER from `src` adding `contact` with User-Agent `ua`, answered 200 listing `listed` contacts. */
+export function registerContact(
+  h: Sender,
+  t: number,
+  src: string,
+  user: string,
+  o: { contact?: string; ua: string; expires?: number; listed?: string[]; extraContacts?: string[] },
+): number {
+  seq++;
+  const contact = o.contact ?? `<sip:${user}@${src}:5060>`;
+  const lines = [
+    `Via: SIP/2.0/UDP ${src}:5060;branch=z9hG4bK-rc${seq}`,
+    `From: <sip:${user}@pbx.example>;tag=rc${seq}`,
+    `To: <sip:${user}@pbx.example>`,
+    `Call-ID: regc${seq}@${src}`,
+    `CSeq: ${seq} REGISTER`,
+  ];
+  const f = h.send(
+    t,
+    src,
+    PBX,
+    [
+      'REGISTER sip:pbx.example SIP/2.0',
+      ...lines,
+      ...(o.extraContacts ?? []).map((c) => `Contact: ${c}`),
+      `Contact: ${contact}`,
+      `Expires: ${o.expires ?? 300}`,
+      `User-Agent: ${o.ua}`,
+      `Authorization: Digest username="${user}", realm="pbx", nonce="n${seq}", uri="sip:pbx.example", response="0123456789abcdef0123456789abcdef"`,
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\n'),
+  );
+  h.send(
+    t + 5,
+    PBX,
+    src,
+    [
+      'SIP/2.0 200 OK',
+      ...lines,
+      ...(o.listed ?? []).map((c) => `Contact: ${c}`),
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\n'),
+  );
+  return f;
+}

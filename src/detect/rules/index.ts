@@ -28,6 +28,10 @@ import { fraudConcurrentCalls } from './fraud-concurrent-calls.js';
 import { fraudCallVolume } from './fraud-call-volume.js';
 import { geoHostingProvider } from './geo-hosting-provider.js';
 import { geoNewCountry } from './geo-new-country.js';
+import { sessionDialogHijack } from './session-dialog-hijack.js';
+import { sessionMediaRedirect } from './session-media-redirect.js';
+import { registrationHijack } from './registration-hijack.js';
+import { fraudOffHours } from './fraud-off-hours.js';
 
 /** Every rule sipwarden ships, in catalog order (DESIGN.md "Rule catalog"). */
 export const ALL_RULES: readonly RuleModule[] = [
@@ -50,12 +54,16 @@ export const ALL_RULES: readonly RuleModule[] = [
   protocolMalformed,
   protocolInjection,
   callUnauthenticatedAccepted,
+  sessionDialogHijack,
+  sessionMediaRedirect,
+  registrationHijack,
   exposureUnencryptedMedia,
   fraudPremiumDestination,
   fraudInternationalDestination,
   fraudPrefixProbing,
   fraudCallVolume,
   fraudConcurrentCalls,
+  fraudOffHours,
   fraudSequentialDialing,
   geoNewCountry,
   geoHostingProvider,

@@ -1,0 +1,239 @@
+import {
+  DETECT_MAX_REG_HIJACK_AORS,
+  DETECT_MAX_REG_HIJACK_PENDING,
+  DETECT_REG_HIJACK_BINDINGS_PER_AOR,
+} from '../../config/limits.js';
+import { BoundedTable } from '../../core/bounded-table.js';
+import { escapeText } from '../../core/escape.js';
+import { addressOfRecord, type Binding, type Registration } from '../../track/registrations.js';
+import type { SipEvent } from '../../track/sip-event.js';
+import type { DetectorContext, RuleModule } from '../rule.js';
+import { networkOf } from './geo-hosting-provider.js';
+
+/** A binding that moved to a new network with a new User-Agent while older ones were live. */
+interface Suspect {
+  readonly reg: Registration;
+  readonly binding: Binding;
+  /** The live bindings it may have replaced. */
+  readonly priors: readonly Binding[];
+  readonly request: SipEvent;
+  readonly frame: number | undefined;
+}
+
+/** True when `b` is newer network and software than every binding in `priors`. */
+function moved(b: Binding, priors: readonly Binding[]): boolean {
+  const net = networkOf(b.srcIp);
+  for (const p of priors) {
+    if (networkOf(p.srcIp) === net) return false;
+    // The same phone on another network (Wi-Fi to mobile data) keeps its User-Agent.
+    if (p.userAgent === b.userAgent) return false;
+  }
+  return true;
+}
+
+/** True when a REGISTER removes bindings: Contact: *, or a contact (or the request) with expires 0. */
+function removes(req: SipEvent): boolean {
+  const msg = req.msg;
+  for (const c of msg.contacts) if (c.star || (c.expires ?? msg.expires) === 0) return true;
+  return false;
+}
+
+/**
+ * registration.hijack: an address of record's binding moves to another network with another
+ * User-Agent and replaces the live binding it had (the registrar dropped or was told to drop it),
+ * so that its calls now ring elsewhere.
+ */
+export const registrationHijack: RuleModule = {
+  meta: {
+    id: 'registration.hijack',
+    title: 'Registration taken over from another network and device',
+    severity: 'high',
+    description:
+      'Remembers the recent bindings of each address of record (REGISTER To URI) with their source network and ' +
+      'User-Agent. A new binding from another network (IPv4 /24, IPv6 /64) with a User-Agent none of the live ' +
+      'bindings had is reported when it replaces them: the registrar\u2019s 2xx lists only the new contact, or the ' +
+      'old binding is removed (Contact: *, expires=0) before it expired, in the same REGISTER or at most ' +
+      '`replaceSeconds` before. Calls to the extension then reach the new ' +
+      'device: an attacker with the extension\u2019s password receives its calls and voicemail.',
+    falsePositives:
+      'Not counted: the first registration of an identity, a binding from the same network, the same User-Agent ' +
+      'from a new network (a phone moving from Wi-Fi to mobile data), bindings that coexist (the 2xx lists the old ' +
+      'contacts too, or the old binding is refreshed later), and a new device after the old binding expired. A user ' +
+      'replacing a desk phone by a softphone at home in one step is reported once: confirm with the user.',
+    remediation:
+      '3CX: change the extension\u2019s Auth ID and password (and the voicemail PIN), restrict it to known networks ' +
+      '(Extension → Options: "Disallow use of extension outside the LAN"), block the new source in Security → IP ' +
+      'Blocklist, and review its call forwarding rules. Any PBX: rotate the credentials, limit registrations per ' +
+      'endpoint to known networks (Asterisk PJSIP: identify and permit/deny ACLs, max_contacts with ' +
+      'remove_existing reviewed; Kamailio: permissions module and save() flags; FreeSWITCH: apply-register-acl), and ' +
+      'use TLS so registrations cannot be replayed.',
+    references: [
+      'RFC 3261 §10.2 (constructing and removing bindings)',
+      'RFC 3261 §26.1.1 (registration hijacking)',
+      'RFC 5626 (outbound: several flows per device)',
+    ],
+    thresholds: { replaceSeconds: 300 },
+    quietMs: 86_400_000,
+  },
+  create(ctx) {
+    return new RegistrationHijack(ctx);
+  },
+};
+
+class RegistrationHijack {
+  /** Recent bindings per address of record (live objects: the tracker keeps their expiry current). */
+  private readonly recent = new BoundedTable<string, Binding[]>(
+    'registration.hijack',
+    DETECT_MAX_REG_HIJACK_AORS,
+  );
+  /** Moves waiting for the registrar's answer or for the old binding to go, oldest first. */
+  private readonly suspects: Suspect[] = [];
+  private readonly waiting = new WeakMap<SipEvent, Suspect>();
+  /** Waits dropped to stay within DETECT_MAX_REG_HIJACK_PENDING. */
+  dropped = 0;
+  private lastScan = -Infinity;
+  /** When each address of record last had bindings removed by a REGISTER (Contact: *, expires=0). */
+  private readonly unregistered = new BoundedTable<string, { time: number }>(
+    'registration.hijack.unregistered',
+    DETECT_MAX_REG_HIJACK_AORS,
+  );
+  private readonly replaceMs: number;
+
+  constructor(private readonly ctx: DetectorContext) {
+    this.replaceMs = (ctx.thresholds.replaceSeconds ?? 300) * 1000;
+  }
+
+  onBindingAdded(reg: Registration, b: Binding, ev: SipEvent, existing: readonly Binding[]): void {
+    const now = b.firstTime;
+    const list = this.recent.touch(reg.aor, () => []);
+    const priors: Binding[] = [];
+    for (const p of list ?? []) if (p.expiresAt > now && !priors.includes(p)) priors.push(p);
+    for (const p of existing) if (p.expiresAt > now && !priors.includes(p)) priors.push(p);
+    if (list !== undefined) {
+      list.push(b);
+      if (list.length > DETECT_REG_HIJACK_BINDINGS_PER_AOR)
+        list.splice(0, list.length - DETECT_REG_HIJACK_BINDINGS_PER_AOR);
+    }
+    if (priors.length === 0 || !moved(b, priors)) return;
+    const s: Suspect = { reg, binding: b, priors, request: ev, frame: ev.frame.provenance.frame };
+    // A prior gone before its expiry was replaced: removed by this REGISTER (expires=0 next to the new
+    // contact) or by one just before (Contact: *, then the new contact). Long before: a logout.
+    if (priors.some((p) => !reg.bindings.includes(p))) {
+      const at = this.unregistered.get(reg.aor)?.time;
+      if (removes(ev) || (at !== undefined && now - at <= this.replaceMs)) {
+        this.report(s, now, 'old binding removed before it expired');
+        return;
+      }
+      if (priors.every((p) => !reg.bindings.includes(p))) return;
+    }
+    if (this.suspects.length >= DETECT_MAX_REG_HIJACK_PENDING) {
+      this.suspects.shift();
+      this.dropped++;
+    }
+    this.suspects.push(s);
+    this.waiting.set(ev, s);
+  }
+
+  onMessage(ev: SipEvent, tx: { request: SipEvent } | undefined, retransmission: boolean): void {
+    if (!retransmission && !ev.isRequest && tx !== undefined && ev.method === 'REGISTER' && ev.status < 300) {
+      if (ev.status >= 200 && removes(tx.request)) {
+        const aor = addressOfRecord(tx.request);
+        if (aor !== '') {
+          const u = this.unregistered.touch(aor, () => ({ time: ev.time }));
+          if (u !== undefined) u.time = ev.time;
+        }
+      }
+      const s = this.waiting.get(tx.request);
+      if (s !== undefined) {
+        this.waiting.delete(tx.request);
+        this.judgeAnswer(s, ev);
+      }
+    }
+    this.scan(ev.time);
+  }
+
+  onTick(now: number): void {
+    this.scan(now);
+  }
+
+  /** The registrar's 2xx lists every binding it keeps (RFC 3261 §10.3 step 8), when it lists any. */
+  private judgeAnswer(s: Suspect, answer: SipEvent): void {
+    const listed = answer.msg.contacts.filter((c) => !c.star && c.expires !== 0).map((c) => c.rawUri);
+    if (listed.length === 0 || !listed.includes(s.binding.contact)) return;
+    this.forget(s);
+    if (s.priors.some((p) => listed.includes(p.contact))) return;
+    this.report(s, answer.time, 'registrar kept only the new contact');
+  }
+
+  /** Settles waiting moves at most once a second of event time. */
+  private scan(now: number): void {
+    if (now - this.lastScan < 1000 || this.suspects.length === 0) return;
+    this.lastScan = now;
+    for (let i = 0; i < this.suspects.length;) {
+      const s = this.suspects[i] as Suspect;
+      const verdict = this.settle(s, now);
+      if (verdict === 'wait') {
+        i++;
+        continue;
+      }
+      this.suspects.splice(i, 1);
+      if (verdict === 'replaced') this.report(s, now, 'old binding removed before it expired');
+    }
+  }
+
+  private settle(s: Suspect, now: number): 'wait' | 'replaced' | 'coexist' {
+    if (!s.reg.bindings.includes(s.binding)) return 'coexist';
+    let live = false;
+    for (const p of s.priors) {
+      // Refreshed after the new binding came: both devices are registered side by side.
+      if (p.lastTime > s.binding.firstTime) return 'coexist';
+      if (p.expiresAt <= now) continue;
+      if (!s.reg.bindings.includes(p)) return 'replaced';
+      live = true;
+    }
+    return live ? 'wait' : 'coexist';
+  }
+
+  private forget(s: Suspect): void {
+    const i = this.suspects.indexOf(s);
+    if (i >= 0) this.suspects.splice(i, 1);
+  }
+
+  private report(s: Suspect, time: number, how: string): void {
+    const b = s.binding;
+    const key = `aor ${escapeText(s.reg.aor, 128)}`;
+    const prior = s.priors[s.priors.length - 1] as Binding;
+    if (this.ctx.touch?.(key, time, 1) === true) return;
+    const identity = b.identity !== '' ? b.identity : prior.identity;
+    this.ctx.raise({
+      key,
+      time,
+      firstTime: b.firstTime,
+      count: 1,
+      title: `Registration of ${escapeText(s.reg.aor, 128)} moved from ${prior.srcIp} (${escapeText(prior.userAgent, 60)}) to ${b.srcIp} (${escapeText(b.userAgent, 60)})`,
+      source: { ip: b.srcIp, port: b.srcPort, transport: b.transport },
+      target: {
+        ip: s.request.frame.dstIp,
+        port: s.request.frame.dstPort,
+        ...(identity !== '' ? { identity: escapeText(identity, 64) } : {}),
+      },
+      evidence: () => ({
+        aor: escapeText(s.reg.aor, 128),
+        how,
+        newContact: escapeText(b.contact, 160),
+        newNetwork: networkOf(b.srcIp),
+        newUserAgent: escapeText(b.userAgent, 120),
+        oldBindings: s.priors.slice(0, 8).map((p) => ({
+          contact: escapeText(p.contact, 160),
+          source: p.srcIp,
+          network: networkOf(p.srcIp),
+          userAgent: escapeText(p.userAgent, 120),
+          expiresAt: new Date(p.expiresAt).toISOString(),
+        })),
+        identity: escapeText(identity, 64),
+        frames: s.frame === undefined ? [] : [s.frame],
+        droppedWaits: this.dropped,
+      }),
+    });
+  }
+}
