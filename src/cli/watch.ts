@@ -1,8 +1,7 @@
 import { ConfigError, defaultConfig, loadConfig, type Config } from '../config/config.js';
 import { ALL_RULES } from '../detect/rules/index.js';
-import { LOG_KINDS } from '../logs/index.js';
 import { StoreError } from '../store/alert-store.js';
-import { Sensor } from '../watch/sensor.js';
+import { parseLogSpec, Sensor } from '../watch/sensor.js';
 import { parseCommandArgs } from './args.js';
 import { EXIT_INPUT, EXIT_OK, UsageError } from './exit-codes.js';
 
@@ -70,12 +69,11 @@ export async function runWatch(args: string[]): Promise<number> {
   const syslog = list(values.syslog);
   const fromStart = values['from-start'] === true;
   const logSources = logs.map((spec) => {
-    const i = spec.indexOf(':');
-    const kind = i < 0 ? '' : spec.slice(0, i);
-    const path = i < 0 ? '' : spec.slice(i + 1);
-    if (!(LOG_KINDS as readonly string[]).includes(kind) || path === '')
-      throw new UsageError(`watch: --log ${spec}: expected KIND:PATH, KIND one of ${LOG_KINDS.join(', ')}`);
-    return { kind: kind as (typeof LOG_KINDS)[number], path, fromStart };
+    try {
+      return { ...parseLogSpec(spec), fromStart };
+    } catch (err) {
+      throw new UsageError(`watch: ${err instanceof Error ? err.message : String(err)}`);
+    }
   });
   let duration: number | undefined;
   if (typeof values.duration === 'string') {
