@@ -135,6 +135,8 @@ export interface SinkRunnerOptions {
   readonly sendTimeoutMs?: number;
   /** Called with errors the runner swallows (sink failures, outbox read errors), for logging. */
   readonly onError?: (sink: string, err: unknown) => void;
+  /** Alerts no sink may deliver (suppressed ones): counted as filtered, the cursor moves past them. */
+  readonly withhold?: (a: AlertJson) => boolean;
 }
 
 /** The state the runner keeps per sink. */
@@ -220,7 +222,7 @@ export class SinkRunner {
       const cursor = outbox.cursor(sink.name);
       this.lanes.push({
         sink,
-        accepts: sink.accepts?.bind(sink) ?? (() => true),
+        accepts: acceptsFor(sink, opts.withhold),
         batchMax: Math.max(1, Math.min(sink.batchMax ?? SINK_BATCH_MAX_ALERTS, this.queueMax)),
         lingerMs: Math.max(0, sink.lingerMs ?? 0),
         overflow: sink.overflow ?? 'drop-oldest',
@@ -517,4 +519,14 @@ function depth(l: Lane): number {
 
 function idle(l: Lane): boolean {
   return l.inflight === undefined && l.queue.length === 0 && !l.more && l.pumpTimer === undefined;
+}
+
+/** A sink's own filter, after the runner-wide one. */
+function acceptsFor(
+  sink: AlertSink,
+  withhold: ((a: AlertJson) => boolean) | undefined,
+): (a: AlertJson) => boolean {
+  const own = sink.accepts?.bind(sink);
+  if (withhold === undefined) return own ?? (() => true);
+  return (a) => !withhold(a) && (own === undefined || own(a));
 }

@@ -172,15 +172,9 @@ export class Sensor {
 
     const sinks: AlertSink[] = createSinks(config.sinks, options.version ? { version: options.version } : {});
     if (options.jsonl !== undefined) sinks.push(new JsonlSink({ path: options.jsonl, fsync: 'batch' }));
-    // Suppressed alerts stay in the store but are not delivered: each sink sees them as filtered.
-    const store = this.store;
-    const now = this.now;
-    for (const s of sinks) {
-      const accepts = s.accepts?.bind(s);
-      (s as { accepts?: (a: AlertJson) => boolean }).accepts = (a: AlertJson) =>
-        !store.isSuppressed(a, now()) && (accepts === undefined || accepts(a));
-    }
+    // Suppressed alerts stay in the store but are not delivered: each sink counts them as filtered.
     this.runner = new SinkRunner(this.store, sinks, {
+      withhold: (a) => this.store.isSuppressed(a, this.now()),
       onError: (name: string, err: unknown) => this.log(`sink ${name}: ${String(err)}`),
     });
     this.metrics.observeSinks(() => this.runner.stats());

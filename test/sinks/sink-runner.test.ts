@@ -256,6 +256,28 @@ test('filters skip revisions but the cursor passes them', async () => {
   );
 });
 
+test('withheld (suppressed) revisions reach no sink, are counted as filtered, and the cursor passes them', async () => {
+  const box = new MemOutbox();
+  const clock = new ManualClock();
+  const a = new ScriptedSink('a');
+  const b = new ScriptedSink('b');
+  Object.assign(b, { accepts: alertFilter({ minSeverity: 'high' }) });
+  box.add(makeAlert(1, { count: 1, severity: 'high', rule: 'dos.flood' }));
+  box.add(makeAlert(2, { count: 2, severity: 'critical' }));
+  box.add(makeAlert(3, { count: 3, severity: 'low' }));
+  const r = new SinkRunner(box, [a, b], { clock, withhold: (x) => x.rule === 'dos.flood' });
+  r.notify();
+  await clock.advance(0);
+  assert.deepEqual(a.batches, [[2, 3]]);
+  assert.deepEqual(b.batches, [[2]], 'the sink keeps its own filter too');
+  assert.deepEqual(
+    r.stats().map((s) => s.filtered),
+    [1, 2],
+  );
+  assert.equal(box.cursor('a'), 3);
+  assert.equal(box.cursor('b'), 3);
+});
+
 test('linger gathers a batch; close sends it at once and closes the sinks', async () => {
   const box = new MemOutbox();
   const clock = new ManualClock();
