@@ -4,7 +4,15 @@ import type { SummaryJson } from './summary.js';
 
 /** The text report of `sipwarden analyze`. Every string from the wire is escaped. */
 export function renderTextReport(doc: { summary: SummaryJson; alerts: AlertJson[] }): string {
-  const s = doc.summary;
+  return [...textReportLines(doc.summary, doc.alerts, doc.alerts.length), ''].join('\n');
+}
+
+/** The text report line by line, reading `alerts` (`count` of them) one at a time. */
+export function* textReportLines(
+  s: SummaryJson,
+  alerts: Iterable<AlertJson>,
+  count: number,
+): Generator<string> {
   const out: string[] = [];
   out.push('sipwarden analyze');
   for (const i of s.inputs) {
@@ -33,21 +41,18 @@ export function renderTextReport(doc: { summary: SummaryJson; alerts: AlertJson[
     out.push('', 'top User-Agents / Server');
     for (const t of s.topUserAgents) out.push(`  ${pad(escapeText(t.userAgent, 60), 62)} ${t.messages}`);
   }
-  out.push('', `alerts (${doc.alerts.length})`);
-  if (doc.alerts.length === 0) out.push('  none');
-  for (const a of doc.alerts) {
+  out.push('', `alerts (${count})`);
+  if (count === 0) out.push('  none');
+  yield* out;
+  for (const a of alerts) {
     const src =
       a.source !== undefined && !a.title.includes(a.source.ip)
         ? ` from ${a.source.ip}`
         : a.source === undefined && a.sources !== undefined
           ? ` from ${a.sourcesTotal ?? a.sources.length} sources`
           : '';
-    out.push(
-      `  [${a.severity.toUpperCase()}] ${a.rule}: ${escapeText(a.title, 200)}${src} (count ${a.count}, ${a.firstSeen} … ${a.lastSeen})`,
-    );
+    yield `  [${a.severity.toUpperCase()}] ${a.rule}: ${escapeText(a.title, 200)}${src} (count ${a.count}, ${a.firstSeen} … ${a.lastSeen})`;
   }
-  out.push('');
-  return out.join('\n');
 }
 
 function table(out: string[], title: string, r: Record<string, number>): void {

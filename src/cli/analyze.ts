@@ -13,7 +13,7 @@ import { readLogFile } from '../sources/log-file.js';
 import { logParserFor, LOG_KINDS, type LogLineParser } from '../logs/index.js';
 import { Pipeline } from '../pipeline.js';
 import type { InputSummary, SummaryJson } from '../analyze/summary.js';
-import { renderTextReport } from '../analyze/report.js';
+import { textReportLines } from '../analyze/report.js';
 import { EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, EXIT_USAGE, UsageError } from './exit-codes.js';
 import { ConfigError, defaultConfig, loadConfig, type Config } from '../config/config.js';
 import { parseCommandArgs } from './args.js';
@@ -26,9 +26,15 @@ export interface AnalyzeJson {
 
 /** What one analyze run produced, before formatting. */
 export interface AnalyzeResult {
+  /** The whole document; its \`alerts\` are read back (all at once) on first access. */
   readonly document: AnalyzeJson;
   /** Input errors (one line each, naming the file and offset). */
   readonly errors: string[];
+  /** The alerts one at a time, in report order, without holding them all (the printer's way). */
+  readonly alerts: () => Iterable<AlertJson>;
+  readonly alertCount: number;
+  /** Releases what the report kept on disk. */
+  readonly dispose: () => void;
 }
 
 /** Options of an analyze run (the command line's, parsed). */
@@ -129,7 +135,20 @@ export async function analyzeFiles(
   });
   summary.retransmissions =
     t.transactions.stats.requestRetransmissions + t.transactions.stats.responseRetransmissions;
-  return { document: { summary, alerts: book.alerts() }, errors };
+  let all: AlertJson[] | undefined;
+  const document: AnalyzeJson = {
+    summary,
+    get alerts(): AlertJson[] {
+      return (all ??= book.alerts());
+    },
+  };
+  return {
+    document,
+    errors,
+    alerts: () => all ?? book.alertsInOrder(),
+    alertCount: book.alertCount,
+    dispose: () => book.dispose(),
+  };
 }
 
 /** `sipwarden analyze`: parses flags, runs, prints, and returns the exit code. */
@@ -180,15 +199,33 @@ export async function runAnalyze(args: string[]): Promise<number> {
     throw err;
   }
   const { document, errors } = result;
-  if (format === 'json') process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
-  else if (format === 'jsonl')
-    for (const a of document.alerts) process.stdout.write(`${JSON.stringify(a)}\n`);
-  else process.stdout.write(renderTextReport(document));
-  for (const e of errors) process.stderr.write(`sipwarden: ${e}\n`);
-  if (failOn !== undefined) {
-    const rank = severityRank(failOn as Severity);
-    if (document.alerts.some((a) => severityRank(a.severity) >= rank)) return EXIT_FINDINGS;
+  // Alerts are printed as they are read back: a long capture's report is never all in memory.
+  let worst = -1;
+  const alerts = function* (): Generator<AlertJson> {
+    for (const a of result.alerts()) {
+      worst = Math.max(worst, severityRank(a.severity));
+      yield a;
+    }
+  };
+  const out = new OutputBuffer();
+  if (format === 'json') {
+    out.write(
+      `{\n  "summary": ${JSON.stringify(document.summary, null, 2).replaceAll('\n', '\n  ')},\n  "alerts": [`,
+    );
+    let n = 0;
+    for (const a of alerts()) {
+      out.write(`${n++ === 0 ? '' : ','}\n    ${JSON.stringify(a, null, 2).replaceAll('\n', '\n    ')}`);
+    }
+    out.write(n === 0 ? ']\n}\n' : '\n  ]\n}\n');
+  } else if (format === 'jsonl') {
+    for (const a of alerts()) out.write(`${JSON.stringify(a)}\n`);
+  } else {
+    for (const line of textReportLines(document.summary, alerts(), result.alertCount)) out.write(`${line}\n`);
   }
+  await out.end();
+  result.dispose();
+  for (const e of errors) process.stderr.write(`sipwarden: ${e}\n`);
+  if (failOn !== undefined && worst >= severityRank(failOn as Severity)) return EXIT_FINDINGS;
   return errors.length > 0 ? EXIT_INPUT : EXIT_OK;
 }
 
@@ -285,3 +322,38 @@ async function readSipFile(file: string, pipeline: Pipeline): Promise<number> {
   }
   return n;
 }
+
+/** Batches report output into large writes to stdout, waiting when the pipe is full. */
+class OutputBuffer {
+  private parts: string[] = [];
+  private bytes = 0;
+  private pending: Promise<void> = Promise.resolve();
+
+  write(s: string): void {
+    this.parts.push(s);
+    this.bytes += s.length;
+    if (this.bytes >= OUTPUT_FLUSH_CHARS) this.flush();
+  }
+
+  async end(): Promise<void> {
+    this.flush();
+    await this.pending;
+  }
+
+  private flush(): void {
+    if (this.parts.length === 0) return;
+    const chunk = this.parts.join('');
+    this.parts = [];
+    this.bytes = 0;
+    const prev = this.pending;
+    this.pending = prev.then(
+      () =>
+        new Promise<void>((resolve, reject) => {
+          process.stdout.write(chunk, (err) => (err ? reject(err) : resolve()));
+        }),
+    );
+  }
+}
+
+/** Characters of report text gathered before one write to stdout. */
+const OUTPUT_FLUSH_CHARS = 1 << 20;

@@ -223,6 +223,9 @@ export const ALERT_MAX_OPEN = 20_000;
 /** Alerts whose latest revision `analyze` keeps for its report; past it they are still sent to
  * sinks but counted as dropped from the report. */
 export const ALERT_MAX_KEPT = 100_000;
+/** Bytes of closed alerts' JSON `analyze` keeps in memory for its report; past it they go to an
+ * unlinked temporary file and only an index entry stays in memory (src/detect/alert-archive.ts). */
+export const ALERT_ARCHIVE_MEMORY_BYTES = 4 * 1024 * 1024;
 /** Sources listed in one alert's `sources` (the rest are counted in `sourcesTotal`). */
 export const ALERT_MAX_SOURCES = 50;
 
@@ -781,3 +784,28 @@ export const DETECT_REG_HIJACK_BINDINGS_PER_AOR = 8;
 /** Suspicious binding moves waiting to learn whether they replaced the old binding; past it the
  * oldest wait is dropped (counted). */
 export const DETECT_MAX_REG_HIJACK_PENDING = 1_000;
+
+// ── cdr: 3CX call detail records (file, active and passive socket) ──────────────────────────────
+
+/** Bytes of one CDR line (one call); a longer line is cut there, dropped and reported as
+ * `cdr_line_too_long` (a 27-field 3CX record with a long transfer chain is under 2 KiB). */
+export const CDR_MAX_LINE_BYTES = 16 * 1024;
+/** Fields a CDR layout may name, and fields split out of one line; past it the line is
+ * `cdr_field_count` (3CX offers 27). */
+export const CDR_MAX_FIELDS = 64;
+/** Characters kept of a text field (number, name, DN, id); the rest is cut (a dialled number is
+ * judged on its first ENRICH_DIALLED_MAX_CHARS anyway). */
+export const CDR_MAX_FIELD_CHARS = 256;
+/** Open TCP connections the active-socket listener accepts at once (3CX opens one or a few);
+ * past it new connections are refused and counted in `connectionsRefused`. */
+export const CDR_MAX_CONNECTIONS = 32;
+/** An active-socket connection silent this long is closed. Long, because a PBX holding one
+ * connection open may send nothing all night; 3CX reconnects for its next record. */
+export const CDR_TCP_IDLE_TIMEOUT_MS = 6 * 60 * 60_000;
+/** Passive socket: first wait before reconnecting to the PBX; doubled per failure up to
+ * CDR_RECONNECT_MAX_MS, reset after a connection that delivered data. */
+export const CDR_RECONNECT_MIN_MS = 1_000;
+/** Passive socket: longest wait between reconnection attempts. */
+export const CDR_RECONNECT_MAX_MS = 60_000;
+/** Passive socket: a connection attempt that has not completed after this long is abandoned. */
+export const CDR_CONNECT_TIMEOUT_MS = 10_000;

@@ -134,3 +134,34 @@ export interface SourceHealthEvent {
   readonly kind: 'down' | 'silent' | 'parse-collapse' | 'recovered';
   readonly detail: string;
 }
+
+/** How a call ended, as a CDR or the call tracker reports it. */
+export type CallOutcome = 'answered' | 'busy' | 'no-answer' | 'rejected' | 'failed' | 'cancelled' | 'unknown';
+
+/**
+ * One call read from a call detail record (3CX CDR output) rather than from SIP: what the fraud rules
+ * need when no signaling is seen. Times are event-time milliseconds (UTC); strings come from the
+ * PBX and must be escaped when shown.
+ */
+export interface CdrCall {
+  /** When the call started (the first leg was placed). */
+  readonly start: number;
+  /** When it was answered; absent when it never was. */
+  readonly answer?: number;
+  /** When it ended; absent while a socket output reports a call still up. */
+  readonly end?: number;
+  /** Caller: extension or number as the PBX wrote it ("Ext.101", "101", "+4930..."). */
+  readonly caller: string;
+  /** The number as dialled (before any PBX rewriting), or the destination the CDR names. */
+  readonly dialled: string;
+  /** Destination after routing, when the CDR has it (e.g. the number sent to the trunk). */
+  readonly callee?: string;
+  /** Trunk or line the call left through, when known. */
+  readonly trunk?: string;
+  /** inbound (from a trunk), outbound (to a trunk), internal; unknown when the CDR cannot tell. */
+  readonly direction: 'inbound' | 'outbound' | 'internal' | 'unknown';
+  readonly outcome: CallOutcome;
+  /** The PBX's own call id (3CX "historyid"/"callid"), to count a call once. */
+  readonly callId?: string;
+  readonly provenance: Provenance;
+}

@@ -3,6 +3,7 @@ import { ALERT_MAX_KEPT, ALERT_MAX_OPEN, ALERT_MAX_SOURCES } from '../config/lim
 import type { AlertJson, Severity } from '../core/alert.js';
 import { BoundedTable } from '../core/bounded-table.js';
 import { isoTime } from '../core/time.js';
+import { AlertArchive } from './alert-archive.js';
 import type { RaiseInput, RuleMeta } from './rule.js';
 
 /** Where the book sends every revision (the store first, then the sinks). */
@@ -17,6 +18,8 @@ interface OpenAlert {
   latest: RaiseInput;
   /** `json` reflects `latest` (set when materialised). */
   fresh: boolean;
+  /** Opening order: the report's tie-break between alerts raised in the same millisecond. */
+  readonly seq: number;
 }
 
 /** Counters of the alert book. */
@@ -46,15 +49,20 @@ export class AlertBook {
     dropped: 0,
   };
   private readonly open = new BoundedTable<string, OpenAlert>('alerts', ALERT_MAX_OPEN);
-  /** Latest revision of every alert of this run, for reports (bounded). */
-  private readonly kept = new Map<string, AlertJson>();
+  /** Final revision of every closed alert of this run, for reports (bounded; null: not kept). */
+  private readonly archive: AlertArchive | null;
+  private seq = 0;
   private lastSweep = -Infinity;
 
+  /** \`report\`: keep closed alerts for \`alerts()\` (analyze); watch reads the store instead. */
   constructor(
     private readonly site: string,
     private readonly sensor: string,
     private readonly sink?: RevisionSink,
-  ) {}
+    options: { report?: boolean } = {},
+  ) {
+    this.archive = options.report === false ? null : new AlertArchive();
+  }
 
   /** Records a detector's raise: opens the alert or updates it. */
   raise(meta: RuleMeta, input: RaiseInput, severityOverride?: Severity): void {
@@ -124,10 +132,28 @@ export class AlertBook {
 
   /** Latest revision of every alert seen in this run, in the order they were raised. */
   alerts(): AlertJson[] {
-    for (const a of this.open.values()) this.materialise(a);
-    return [...this.kept.values()].sort((a, b) =>
-      a.raisedAt < b.raisedAt ? -1 : a.raisedAt > b.raisedAt ? 1 : 0,
-    );
+    return [...this.alertsInOrder()];
+  }
+
+  /** The same, one at a time: closed alerts are read back from the archive as they are needed. */
+  alertsInOrder(): Iterable<AlertJson> {
+    if (this.archive === null) return [];
+    const open: { json: AlertJson; seq: number }[] = [];
+    for (const a of this.open.values()) {
+      this.materialise(a);
+      open.push({ json: a.json, seq: a.seq });
+    }
+    return this.archive.inOrder(open);
+  }
+
+  /** How many alerts \`alertsInOrder\` yields. */
+  get alertCount(): number {
+    return this.archive === null ? 0 : this.archive.size + this.open.size;
+  }
+
+  /** Releases the archive's temporary file (end of run). */
+  dispose(): void {
+    this.archive?.dispose();
   }
 
   private create(meta: RuleMeta, input: RaiseInput, severityOverride?: Severity): OpenAlert {
@@ -158,6 +184,7 @@ export class AlertBook {
       emittedCount: input.count,
       latest: input,
       fresh: false,
+      seq: this.seq++,
     };
     this.materialise(a);
     return a;
@@ -200,19 +227,16 @@ export class AlertBook {
     a.json.revision++;
     this.stats.closed++;
     this.emit(a);
+    if (this.archive === null) return;
+    if (this.archive.size < ALERT_MAX_KEPT) this.archive.add(a.json, a.seq);
+    else this.stats.dropped++;
   }
 
   private emit(a: OpenAlert): void {
     this.materialise(a);
     this.stats.revisions++;
-    this.keep(a.json);
     // Sinks get a snapshot (the open alert keeps changing); with no sink, nothing is copied.
     if (this.sink !== undefined) this.sink(structuredClone(a.json));
-  }
-
-  private keep(j: AlertJson): void {
-    if (this.kept.has(j.id) || this.kept.size < ALERT_MAX_KEPT) this.kept.set(j.id, j);
-    else this.stats.dropped++;
   }
 }
 

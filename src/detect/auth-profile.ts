@@ -7,7 +7,7 @@
  * User-Agent. A guesser is fast or rotates Call-IDs. "Stale-like" = few Call-IDs AND a slow,
  * regular pace.
  */
-import { countInto } from '../core/counts.js';
+import { countInto, StatusCounts } from '../core/counts.js';
 import { CappedSet } from './window.js';
 import type { AuthAttempt } from './attempts.js';
 
@@ -26,7 +26,7 @@ export class RejectionProfile {
   readonly callIds = new CappedSet(PROFILE_CALL_IDS);
   readonly userAgents = new CappedSet(4);
   readonly methods: Record<string, number> = {};
-  readonly statuses: Record<string, number> = {};
+  readonly statuses = new StatusCounts();
   readonly frames: number[] = [];
   private readonly intervals: number[] = [];
   private last = -Infinity;
@@ -37,8 +37,7 @@ export class RejectionProfile {
     this.callIds.add(a.request?.callId ?? `${a.provenance.file ?? ''}:${a.provenance.line ?? 0}`);
     if (a.userAgent !== '') this.userAgents.add(a.userAgent);
     countInto(this.methods, a.method);
-    const st = String(a.status);
-    countInto(this.statuses, st);
+    this.statuses.add(a.status);
     if (a.provenance.frame !== undefined && this.frames.length < 20) this.frames.push(a.provenance.frame);
     const t = a.request?.time ?? a.time;
     if (Number.isFinite(this.last)) {
@@ -64,7 +63,7 @@ export class RejectionProfile {
   evidence(): Record<string, unknown> {
     return {
       methods: { ...this.methods },
-      statuses: { ...this.statuses },
+      statuses: this.statuses.toRecord(),
       userAgents: this.userAgents.top(4).map((u) => u.value),
       callIds: this.callIds.distinct,
       medianIntervalSeconds: Number.isFinite(this.medianIntervalMs())

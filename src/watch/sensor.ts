@@ -137,7 +137,7 @@ export class Sensor {
       trusted: config.network.trusted,
       identities: config.identities,
     });
-    this.book = new AlertBook(site.name, config.sensor, (a) => this.revision(a));
+    this.book = new AlertBook(site.name, config.sensor, (a) => this.revision(a), { report: false });
     this.engine = new DetectionEngine(options.rules ?? ALL_RULES, this.book, site, config.rules);
     this.engine.messageTaps.push((ev, tx) => this.returnPaths.message(ev, tx));
     this.engine.attemptTaps.push((a) => {

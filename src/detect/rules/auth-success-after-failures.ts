@@ -7,15 +7,44 @@ import { CappedSet, KeyedWindows, sourceGroup, type WindowState } from '../windo
 /** Successful logins remembered per source window (in case its failures come after). */
 const MAX_SUCCESSES = 16;
 
+/** What a remembered success reports: copied fields, never the attempt (whose transaction holds the
+ * messages and their bytes — one per phone that registers, for the whole window). */
 interface Success {
-  readonly attempt: AuthAttempt;
+  readonly identity: string;
+  readonly srcIp: string;
+  readonly srcPort: number;
+  readonly transport: string;
+  readonly dstIp: string;
+  readonly dstPort: number;
+  readonly method: string;
+  readonly time: number;
+  readonly frame: number | null;
   reported: boolean;
 }
 
+function successOf(a: AuthAttempt): Success {
+  return {
+    identity: a.identity,
+    srcIp: a.srcIp,
+    srcPort: a.srcPort,
+    transport: a.transport,
+    dstIp: a.dstIp,
+    dstPort: a.dstPort,
+    method: a.method,
+    time: a.time,
+    frame: a.provenance.frame ?? null,
+    reported: false,
+  };
+}
+
+/** Made on first use: most keys are phones that only ever succeed, and a profile per phone for the
+ * whole window was most of this rule's memory on an office capture (bench, office.pcap). */
 interface State {
-  readonly profile: RejectionProfile;
-  readonly identities: CappedSet;
-  readonly successes: Map<string, Success>;
+  profile: RejectionProfile | undefined;
+  identities: CappedSet | undefined;
+  /** One success inline; a map only when a second identity succeeds from the same source. */
+  success: Success | undefined;
+  more: Map<string, Success> | undefined;
 }
 
 /** auth.success-after-failures: a source rejected many times that then authenticates. */
@@ -45,17 +74,21 @@ export const authSuccessAfterFailures: RuleModule = {
       'auth.success-after-failures',
       DETECT_MAX_AUTH_KEYS,
       (ctx.thresholds.windowSeconds ?? 3600) * 1000,
-      () => ({ profile: new RejectionProfile(), identities: new CappedSet(64), successes: new Map() }),
+      () => ({ profile: undefined, identities: undefined, success: undefined, more: undefined }),
     );
     // Window count includes successes; rejections are the profile's.
-    const rejections = (s: State): number => Object.values(s.profile.methods).reduce((x, y) => x + y, 0);
+    const rejections = (s: State): number =>
+      s.profile === undefined ? 0 : Object.values(s.profile.methods).reduce((x, y) => x + y, 0);
     const report = (w: WindowState<State>, success: Success, time: number): void => {
       const s = w.data;
       const n = rejections(s);
       if (success.reported || n < threshold) return;
+      if (s.profile === undefined || s.identities === undefined) return;
       if (s.identities.distinct === 1 && s.profile.staleLike()) return;
+      const profile = s.profile;
+      const identities = s.identities;
       success.reported = true;
-      const a = success.attempt;
+      const a = success;
       const extension = ctx.site.extensionOf(a.identity);
       ctx.raise({
         key: `${sourceGroup(a.srcIp)}|${a.identity}`,
@@ -66,12 +99,12 @@ export const authSuccessAfterFailures: RuleModule = {
         source: { ip: a.srcIp, port: a.srcPort, transport: a.transport },
         target: { ip: a.dstIp, port: a.dstPort, extension, identity: a.identity },
         evidence: () => ({
-          ...s.profile.evidence(),
+          ...profile.evidence(),
           rejected: n,
-          identitiesTried: s.identities.top(20).map((i) => i.value),
+          identitiesTried: identities.top(20).map((i) => i.value),
           acceptedMethod: a.method,
           acceptedAt: new Date(a.time).toISOString(),
-          acceptedFrame: a.provenance.frame ?? null,
+          acceptedFrame: a.frame,
         }),
       });
     };
@@ -84,16 +117,22 @@ export const authSuccessAfterFailures: RuleModule = {
         if (w === undefined) return;
         const s = w.data;
         if (rejected) {
-          s.profile.add(a);
-          s.identities.add(a.identity);
-          for (const success of s.successes.values()) report(w, success, a.time);
+          (s.profile ??= new RejectionProfile()).add(a);
+          (s.identities ??= new CappedSet(64)).add(a.identity);
+          if (s.success !== undefined) report(w, s.success, a.time);
+          if (s.more !== undefined) for (const success of s.more.values()) report(w, success, a.time);
           return;
         }
-        let success = s.successes.get(a.identity);
+        let success =
+          s.success === undefined || s.success.identity === a.identity ? s.success : s.more?.get(a.identity);
         if (success === undefined) {
-          if (s.successes.size >= MAX_SUCCESSES) return;
-          success = { attempt: a, reported: false };
-          s.successes.set(a.identity, success);
+          success = successOf(a);
+          if (s.success === undefined) s.success = success;
+          else {
+            s.more ??= new Map();
+            if (s.more.size + 1 >= MAX_SUCCESSES) return;
+            s.more.set(a.identity, success);
+          }
         }
         report(w, success, a.time);
       },

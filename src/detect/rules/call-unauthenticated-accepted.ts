@@ -1,3 +1,4 @@
+import { StatusCounts } from '../../core/counts.js';
 import {
   DETECT_MAX_AUTHENTICATED_CALLS,
   DETECT_MAX_LEARNED_PBX,
@@ -67,7 +68,7 @@ function receivedKey(receiver: string, kind: 'b' | 'c', value: string): string {
 interface State {
   readonly numbers: CappedSet;
   readonly kinds: Record<string, number>;
-  readonly statuses: Record<string, number>;
+  readonly statuses: StatusCounts;
   readonly targets: CappedSet;
   readonly userAgents: CappedSet;
   readonly callIds: CappedSet;
@@ -131,7 +132,7 @@ export const callUnauthenticatedAccepted: RuleModule = {
       () => ({
         numbers: new CappedSet(DETECT_UNAUTH_CALL_NUMBERS_PER_SOURCE),
         kinds: {},
-        statuses: {},
+        statuses: new StatusCounts(),
         targets: new CappedSet(8),
         userAgents: new CappedSet(4),
         callIds: new CappedSet(8),
@@ -223,7 +224,7 @@ export const callUnauthenticatedAccepted: RuleModule = {
         const w = first ? windows.hit(group, ev.time) : windows.peek(group, ev.time);
         if (w === undefined) return;
         const s = w.data;
-        s.statuses[String(status)] = (s.statuses[String(status)] ?? 0) + 1;
+        s.statuses.add(status);
         pushFrame(s.frames, ev.frame.provenance.frame);
         if (first) {
           counted.add(tx);
@@ -252,7 +253,7 @@ export const callUnauthenticatedAccepted: RuleModule = {
             dialled: s.numbers.top(20).map((x) => x.value),
             numbersTotal: s.numbers.distinct,
             kinds: { ...s.kinds },
-            statuses: { ...s.statuses },
+            statuses: s.statuses.toRecord(),
             answeredBy: s.targets.top(8).map((x) => x.value),
             userAgents: s.userAgents.top(4).map((x) => x.value),
             callIds: s.callIds.top(8).map((x) => x.value),

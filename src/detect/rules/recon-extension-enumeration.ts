@@ -1,4 +1,4 @@
-import { countInto } from '../../core/counts.js';
+import { countInto, StatusCounts } from '../../core/counts.js';
 import { DETECT_MAX_AUTH_KEYS } from '../../config/limits.js';
 import type { AuthAttempt } from '../attempts.js';
 import type { RuleModule } from '../rule.js';
@@ -31,7 +31,7 @@ interface State {
   /** Requests that learned something (probes and challenges), repeats included. */
   probeRequests: number;
   readonly methods: Record<string, number>;
-  readonly statuses: Record<string, number>;
+  readonly statuses: StatusCounts;
   readonly userAgents: Set<string>;
   readonly frames: number[];
 }
@@ -79,7 +79,7 @@ export const reconExtensionEnumeration: RuleModule = {
         pendingHead: 0,
         probeRequests: 0,
         methods: {},
-        statuses: {},
+        statuses: new StatusCounts(),
         userAgents: new Set(),
         frames: [],
       }),
@@ -115,8 +115,7 @@ export const reconExtensionEnumeration: RuleModule = {
         if (state === 'answered') return;
         s.probeRequests++;
         countInto(s.methods, a.method);
-        const st = String(a.status);
-        countInto(s.statuses, st);
+        s.statuses.add(a.status);
         if (a.userAgent !== '' && s.userAgents.size < 4) s.userAgents.add(a.userAgent);
         const frame = a.provenance.frame;
         if (frame !== undefined && s.frames.length < 20) s.frames.push(frame);
@@ -136,7 +135,7 @@ export const reconExtensionEnumeration: RuleModule = {
             extensionsTried: examplesOf(s),
             extensionsTotal: probes,
             methods: { ...s.methods },
-            statuses: { ...s.statuses },
+            statuses: s.statuses.toRecord(),
             userAgents: [...s.userAgents],
             frames: [...s.frames],
           }),
