@@ -800,10 +800,10 @@ export const CDR_MAX_FIELD_CHARS = 256;
  * past it new connections are refused and counted in `connectionsRefused`. */
 export const CDR_MAX_CONNECTIONS = 32;
 /** An active-socket connection silent this long is closed. Long, because a PBX holding one
- * connection open may send nothing all night; 3CX reconnects for its next record. */
+ * connection open may send nothing all night; 3CX is expected to reconnect for its next record. */
 export const CDR_TCP_IDLE_TIMEOUT_MS = 6 * 60 * 60_000;
 /** Passive socket: first wait before reconnecting to the PBX; doubled per failure up to
- * CDR_RECONNECT_MAX_MS, reset after a connection that delivered data. */
+ * CDR_RECONNECT_MAX_MS, reset once a connection delivers data. */
 export const CDR_RECONNECT_MIN_MS = 1_000;
 /** Passive socket: longest wait between reconnection attempts. */
 export const CDR_RECONNECT_MAX_MS = 60_000;
