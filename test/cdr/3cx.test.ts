@@ -148,7 +148,10 @@ describe('3CX CDR fixtures (test/fixtures/cdr, expected.json written by make-fix
       ),
     );
     assert.ok(peak >= 10, `peak concurrency ${peak}`);
-    const seq = all.filter((c) => c.caller === 'Ext.107').map((c) => Number(c.dialled.slice(-2)));
+    const seq = all
+      .filter((c) => c.caller === 'Ext.107')
+      .map((c) => Number(c.dialled.slice(-2)))
+      .sort((a, b) => a - b);
     assert.deepEqual(
       seq,
       Array.from({ length: 24 }, (_, i) => i + 1),
