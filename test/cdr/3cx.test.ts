@@ -161,7 +161,7 @@ describe('3CX CDR fixtures (test/fixtures/cdr, expected.json written by make-fix
 
 describe('3CX CDR lines', () => {
   it('reads a line as published from a live 3CX (first 20 documented fields)', () => {
-    // Shape from a public 3CX integration's test: the extension's time zone and Irish caller are its own.
+    // A line as a public 3CX integration published it (an Irish site), the caller's number replaced.
     const p = new ThreeCxCdrParser({
       fields: THREECX_DEFAULT_FIELDS.slice(0, 20),
       timeZone: 'Europe/Dublin',
@@ -169,13 +169,13 @@ describe('3CX CDR lines', () => {
     const c = callOf(
       parseOne(
         p,
-        "Call 612504,00000C21DE5C2470_6531,00:05:36,2023/09/19 13:33:54,2023/09/19 13:33:54,2023/09/19 13:39:31,TerminatedBySrc,+353861777149,Ext.960,10021,960,960,QFwdToDNA,Ext.504,504,,,,,Chain: +353861777149'Ext.960;Ext.963;Ext.509;Ext.504;",
+        "Call 612504,00000C21DE5C2470_6531,00:05:36,2023/09/19 13:33:54,2023/09/19 13:33:54,2023/09/19 13:39:31,TerminatedBySrc,+35315550149,Ext.960,10021,960,960,QFwdToDNA,Ext.504,504,,,,,Chain: +35315550149'Ext.960;Ext.963;Ext.509;Ext.504;",
       ),
     );
     assert.equal(c.start, Date.UTC(2023, 8, 19, 12, 33, 54)); // IST = UTC+1 in September
     assert.equal(c.answer, c.start);
     assert.equal(c.end, Date.UTC(2023, 8, 19, 12, 39, 31));
-    assert.equal(c.caller, '+353861777149');
+    assert.equal(c.caller, '+35315550149');
     assert.equal(c.dialled, '960');
     assert.equal(c.callee, 'Ext.504');
     assert.equal(c.direction, 'inbound'); // no type fields: from the numbers
