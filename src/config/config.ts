@@ -12,6 +12,7 @@ import { GeoConfigSchema } from '../enrich/geo.js';
 import { DialPlanSchema } from '../enrich/numbers.js';
 import { BusinessHoursSchema } from '../detect/rules/fraud-off-hours.js';
 import { isValidTimeZone } from '../logs/time.js';
+import { CdrConfigSchema } from '../cdr/cdr-config.js';
 import { BlockingConfigSchema } from '../sinks/block/config.js';
 import { SinksConfigSchema } from '../sinks/sinks-config.js';
 import { LiveSourcesConfigSchema } from '../sources/live-config.js';
@@ -87,6 +88,8 @@ export const ConfigSchema = z
     geo: GeoConfigSchema.optional(),
     /** `watch`: what it listens to (HEP, syslog, log files, interfaces) and how sources are watched. */
     sources: LiveSourcesConfigSchema.prefault({}),
+    /** 3CX call detail records: field order, files, active/passive socket (docs/cdr.md). */
+    cdr: CdrConfigSchema.prefault({}),
     /** `watch`: the SQLite store every alert revision is committed to before any sink. */
     store: StoreConfigSchema.prefault({}),
     /** `watch`: where alerts go once stored (stdout, JSONL, syslog/CEF, webhooks, email). */

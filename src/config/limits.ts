@@ -809,3 +809,6 @@ export const CDR_RECONNECT_MIN_MS = 1_000;
 export const CDR_RECONNECT_MAX_MS = 60_000;
 /** Passive socket: a connection attempt that has not completed after this long is abandoned. */
 export const CDR_CONNECT_TIMEOUT_MS = 10_000;
+/** watch: a CDR source that delivered no record for this long is reported silent (a PBX writes a
+ * record per call; a day without any is worth a look, a night without any is normal). */
+export const CDR_DEFAULT_QUIET_MS = 24 * 60 * 60_000;

@@ -79,6 +79,8 @@ export const HealthConfigSchema = z
         syslog: z.number().int().nonnegative().optional(),
         hep: z.number().int().nonnegative().optional(),
         capture: z.number().int().nonnegative().optional(),
+        /** CDR sources (default CDR_DEFAULT_QUIET_MS: a night without calls is normal). */
+        cdr: z.number().int().nonnegative().optional(),
       })
       .strict()
       .default({}),

@@ -16,6 +16,7 @@ import {
   WATCH_STORE_BATCH,
   WATCH_STORE_QUEUE_MAX,
   WATCH_TICK_INTERVAL_MS,
+  CDR_DEFAULT_QUIET_MS,
 } from '../config/limits.js';
 import { AlertBook } from '../detect/alert-book.js';
 import type { AuthAttempt } from '../detect/attempts.js';
@@ -618,7 +619,9 @@ function quietFor(c: Config, kind: SourceKind): number | undefined {
         ? q.hep
         : kind === 'capture'
           ? q.capture
-          : undefined;
+          : kind === 'cdr'
+            ? (q.cdr ?? CDR_DEFAULT_QUIET_MS)
+            : undefined;
 }
 
 /** `KIND:PATH` of `--log`. */
