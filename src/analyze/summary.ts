@@ -26,13 +26,17 @@ export interface SummaryJson {
 /** One input file's reading result, for the report. */
 export interface InputSummary {
   file: string;
-  /** capture format (pcap, pcapng, +gzip), `sip`, or `log:<product>` for a PBX log. */
+  /** capture format (pcap, pcapng, +gzip), `sip`, `log:<product>` for a PBX log, or `cdr:<product>`
+   * for a CDR file. */
   format: string;
   /** Frames of a capture, messages of a SIP file, lines of a log. */
   frames: number;
   sipMessages: number;
   /** Security events read from a PBX log (failed logins, unknown users...). */
   logEvents?: number;
+  /** Calls read from a CDR file, and those not already seen on the wire (the rules saw these). */
+  cdrCalls?: number;
+  cdrCallsCounted?: number;
   error?: string;
 }
 

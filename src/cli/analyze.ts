@@ -17,6 +17,9 @@ import { textReportLines } from '../analyze/report.js';
 import { EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, EXIT_USAGE, UsageError } from './exit-codes.js';
 import { ConfigError, defaultConfig, loadConfig, type Config } from '../config/config.js';
 import { parseCommandArgs } from './args.js';
+import { parseCdrSpec, type CdrFileSpec } from '../cdr/cdr-config.js';
+import { cdrParser } from '../sources/cdr-sources.js';
+import { readCdrFile } from '../sources/cdr-file.js';
 
 /** The document `analyze --format json` prints (DESIGN.md). */
 export interface AnalyzeJson {
@@ -46,6 +49,9 @@ export interface AnalyzeOptions {
   readonly rules?: readonly RuleModule[];
   /** Receives every alert revision as it is made (the report keeps only the latest). */
   readonly onRevision?: (alert: AlertJson) => void;
+  /** CDR files (`--cdr 3cx:FILE`), read after the other inputs; the configuration's `cdr.files`
+   * are read too. */
+  readonly cdr?: readonly CdrFileSpec[];
 }
 
 /** Runs the pipeline over every input file and returns the report document. */
@@ -73,6 +79,12 @@ export async function analyzeFiles(
     ...(config.hep.authKey !== undefined ? { hepAuthKey: config.hep.authKey } : {}),
   });
   const errors: string[] = [];
+  const cdrFiles = [
+    ...(options.cdr ?? []).map((c) => c.path),
+    ...config.cdr.files.filter((f) => !(options.cdr ?? []).some((c) => c.path === f)),
+  ];
+  // Calls the captures show are remembered so their CDR records are not counted twice.
+  if (cdrFiles.length > 0) engine.cdrDedup.expectCdrs();
   for (const file of files) {
     const before = pipeline.summary.sipMessages;
     const input: InputSummary = { file, format: 'unknown', frames: 0, sipMessages: 0 };
@@ -126,6 +138,31 @@ export async function analyzeFiles(
     pipeline.summary.inputs.push(input);
   }
   pipeline.finish();
+  // CDRs after the captures: a CDR is written at hang-up, after the wire saw its call.
+  for (const file of cdrFiles) {
+    const input: InputSummary = { file, format: 'cdr:3cx', frames: 0, sipMessages: 0 };
+    const before = { ...engine.cdrStats };
+    try {
+      const r = await readCdrFile(file, cdrParser(config.cdr, config.timeZone), {
+        call: (c) => engine.cdrCall(c),
+        anomaly: (a) => pipeline.summary.anomaly(a),
+      });
+      input.format = r.gzip ? 'cdr:3cx+gzip' : 'cdr:3cx';
+      input.frames = r.lines;
+      if (r.calls === 0 && r.lines > r.blank) {
+        const msg = `${file}: no CDR record read from ${r.lines} lines (is the cdr.fields order right?)`;
+        input.error = msg;
+        errors.push(msg);
+      }
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      input.error = msg;
+      errors.push(msg.includes(file) ? msg : `${file}: ${msg}`);
+    }
+    input.cdrCalls = engine.cdrStats.calls - before.calls;
+    input.cdrCallsCounted = engine.cdrStats.counted - before.counted;
+    pipeline.summary.inputs.push(input);
+  }
   engine.flush();
   const t = pipeline.tracker;
   const summary = pipeline.summary.toJson({
@@ -158,7 +195,14 @@ export async function runAnalyze(args: string[]): Promise<number> {
     'fail-on': { type: 'string' },
     sensor: { type: 'string' },
     config: { type: 'string', short: 'c' },
+    cdr: { type: 'string', multiple: true },
   });
+  const cdr: CdrFileSpec[] = [];
+  for (const spec of (values.cdr as string[] | undefined) ?? []) {
+    const c = parseCdrSpec(spec);
+    if ('error' in c) throw new UsageError(`analyze: ${c.error}`);
+    cdr.push(c);
+  }
   const format = values.format as string;
   if (!['text', 'json', 'jsonl'].includes(format)) {
     throw new UsageError(`analyze: --format must be text, json or jsonl (got '${format}')`);
@@ -169,8 +213,8 @@ export async function runAnalyze(args: string[]): Promise<number> {
       `analyze: --fail-on must be one of info, low, medium, high, critical (got '${failOn}')`,
     );
   }
-  if (positionals.length === 0)
-    throw new UsageError('analyze: give at least one capture or SIP message file');
+  if (positionals.length === 0 && cdr.length === 0)
+    throw new UsageError('analyze: give at least one capture, SIP message, log or CDR file');
   const sensor = values.sensor as string | undefined;
   const configPath = values.config as string | undefined;
   let config: Config | undefined;
@@ -190,6 +234,7 @@ export async function runAnalyze(args: string[]): Promise<number> {
     result = await analyzeFiles(positionals, {
       ...(config !== undefined ? { config } : {}),
       ...(sensor !== undefined ? { sensor } : {}),
+      cdr,
     });
   } catch (err) {
     if (err instanceof ConfigError) {

@@ -11,7 +11,8 @@ const HELP = `sipwarden — security monitor and hardening auditor for SIP phone
 Usage:
   sipwarden watch [--hep URL] [--interface NAME] [--log KIND:PATH] [--syslog URL] [--db FILE]
                   [--jsonl FILE] [--http ADDR] [--config FILE]     (help: watch --help)
-  sipwarden analyze <capture|sip-file>... [--format text|json|jsonl] [--fail-on SEVERITY]
+  sipwarden analyze <capture|sip-file|log>... [--cdr 3cx:FILE]... [--format text|json|jsonl]
+                    [--fail-on SEVERITY] [--config FILE]
   sipwarden alerts [--db FILE] [--since T] [--until T] [--rule R] [--state open|closed]
                    [--severity S] [--format text|json|jsonl] [--limit N] [--all]
   sipwarden alerts show ID | ack ID [--by NAME] [--note TEXT] | suppressions | unsuppress N
@@ -29,8 +30,10 @@ alerts reads the store that \`watch --db\` writes (default ./sipwarden.db); T is
 duration ago (2h, 7d). audit probes only the targets given, at a declared rate, and only systems you
 own or may test.
 
-analyze reads pcap/pcapng captures (gzip too) and raw SIP message files, decodes every SIP message
-(UDP, TCP, fragments, WebSocket, HEP), and reports what it saw and the alerts it raised.
+analyze reads pcap/pcapng captures (gzip too), raw SIP message files and PBX logs, decodes every SIP
+message (UDP, TCP, fragments, WebSocket, HEP), and reports what it saw and the alerts it raised.
+--cdr reads a 3CX CDR file (fields in the order of the configuration's cdr.fields) after them: the
+fraud rules count its calls, once for a call the captures also show.
 
 Exit codes: 0 ok, 1 findings at or above --fail-on, 2 usage error, 3 input error.
 `;

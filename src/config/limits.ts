@@ -750,6 +750,17 @@ export const DETECT_MAX_FRAUD_CALLERS = 10_000;
 export const DETECT_FRAUD_NUMBERS_PER_CALLER = 50;
 /** Recent outbound numbers remembered to tell a B2BUA's onward leg from a second call. */
 export const DETECT_MAX_RECENT_DIALLED = 20_000;
+/** CDR/wire dedup: numbers whose recent initial INVITEs are remembered once a CDR source spoke;
+ * past it the least recently dialled number is forgotten (its calls' CDRs then count again). */
+export const DETECT_CDR_DEDUP_MAX_NUMBERS = 20_000;
+/** CDR/wire dedup: INVITE times kept per number (oldest dropped first). */
+export const DETECT_CDR_DEDUP_PER_NUMBER = 16;
+/** CDR/wire dedup: a CDR's start and its INVITE may differ by this much (3CX writes whole seconds
+ * in local time; the PBX's and the sensor's clocks drift). */
+export const DETECT_CDR_DEDUP_WINDOW_MS = 10_000;
+/** CDR/wire dedup: numbers are compared on this many trailing digits, so dial-plan prefixes
+ * (9, 0, 00, +, 011, the country code) do not matter. */
+export const DETECT_CDR_NUMBER_SUFFIX_DIGITS = 9;
 /** (caller, target number) pairs prefix probing counts forms for. */
 export const DETECT_MAX_PROBE_KEYS = 20_000;
 /** Sources sequential dialling keeps recent numbers for. */

@@ -1,5 +1,6 @@
 import type { Severity } from '../core/alert.js';
-import type { Anomaly, PbxLogEvent, SipFrame, SourceHealthEvent } from '../core/records.js';
+import type { Anomaly, CdrCall, PbxLogEvent, SipFrame, SourceHealthEvent } from '../core/records.js';
+import { calledUser } from '../track/calls.js';
 import type { Binding, Registration } from '../track/registrations.js';
 import type { Dialog } from '../track/dialogs.js';
 import type { SipEvent } from '../track/sip-event.js';
@@ -7,6 +8,7 @@ import type { TrackListener } from '../track/tracker.js';
 import type { Transaction } from '../track/transactions.js';
 import type { AlertBook } from './alert-book.js';
 import { AttemptDedup } from './attempt-dedup.js';
+import { CdrDedup } from './cdr-dedup.js';
 import { attemptFromLog, classifyAttempt, type AuthAttempt } from './attempts.js';
 import type { Detector, RaiseInput, RuleModule } from './rule.js';
 import type { SiteModel } from './site.js';
@@ -27,11 +29,16 @@ export class DetectionEngine implements TrackListener {
   private readonly onMessages: Detector[] = [];
   private readonly onAttempts: Detector[] = [];
   private readonly onTicks: Detector[] = [];
+  private readonly onCdrCalls: Detector[] = [];
   private now = -Infinity;
   /** Recognises log lines that report attempts already seen on the wire. */
   readonly dedup = new AttemptDedup();
   /** Log events read, and those that reported an attempt. */
   readonly logStats = { events: 0, attempts: 0 };
+  /** Recognises CDR records of calls already seen on the wire. */
+  readonly cdrDedup = new CdrDedup();
+  /** CDR records read, and those the rules saw (not copies of wire calls). */
+  readonly cdrStats = { calls: 0, counted: 0 };
 
   constructor(
     rules: readonly RuleModule[],
@@ -54,6 +61,7 @@ export class DetectionEngine implements TrackListener {
       if (d.onMessage) this.onMessages.push(d);
       if (d.onAttempt) this.onAttempts.push(d);
       if (d.onTick) this.onTicks.push(d);
+      if (d.onCdrCall) this.onCdrCalls.push(d);
     }
   }
 
@@ -70,6 +78,8 @@ export class DetectionEngine implements TrackListener {
 
   message(ev: SipEvent, tx: Transaction | undefined, retransmission: boolean): void {
     this.tick(ev.time);
+    if (ev.isRequest && ev.method === 'INVITE' && ev.toTag === '' && !retransmission)
+      this.cdrDedup.sawWire(calledUser(ev), ev.time);
     for (const d of this.onMessages) d.onMessage?.(ev, tx, retransmission);
     for (let i = 0; i < this.messageTaps.length; i++) this.messageTaps[i]!(ev, tx, retransmission);
     // A request's outcome is known at its first final answer.
@@ -96,6 +106,18 @@ export class DetectionEngine implements TrackListener {
     if (this.dedup.isCopy(a)) return;
     this.logStats.attempts++;
     for (const d of this.onAttempts) d.onAttempt?.(a);
+  }
+
+  /**
+   * One call a CDR reported. Event time moves to its end (CDRs are written at hang-up); the rules
+   * read its start, answer and end themselves. A copy of a call seen on the wire is dropped.
+   */
+  cdrCall(c: CdrCall): void {
+    this.cdrStats.calls++;
+    this.tick(c.end ?? c.answer ?? c.start);
+    if (this.cdrDedup.isCopy(c)) return;
+    this.cdrStats.counted++;
+    for (const d of this.onCdrCalls) d.onCdrCall?.(c);
   }
 
   /** A live source's health changed. */

@@ -1,4 +1,4 @@
-import type { Anomaly, SipFrame, SourceHealthEvent } from '../core/records.js';
+import type { Anomaly, CdrCall, SipFrame, SourceHealthEvent } from '../core/records.js';
 import type { AlertEndpoint, AlertTarget, Severity } from '../core/alert.js';
 import type { Binding, Registration } from '../track/registrations.js';
 import type { Dialog } from '../track/dialogs.js';
@@ -40,6 +40,12 @@ export interface Detector {
   onBindingAdded?(reg: Registration, b: Binding, ev: SipEvent, existing: readonly Binding[]): void;
   /** Parser anomalies of one message (`ev` when it still parsed). */
   onMalformed?(frame: SipFrame, anomalies: readonly Anomaly[], ev: SipEvent | undefined): void;
+  /**
+   * A call a PBX's CDR reported (3CX CDR file or socket output), at hang-up, so in end-time order:
+   * its start may be hours behind event time. Calls already seen on the wire are not given (see
+   * src/detect/cdr-dedup.ts), so a rule counts each call once whichever source saw it.
+   */
+  onCdrCall?(c: CdrCall): void;
   /** A live source's health changed (watch only; timed by the wall clock at the sensor). */
   onSourceHealth?(e: SourceHealthEvent): void;
   /** Event time moved on (every message, and idle ticks). */

@@ -1,5 +1,5 @@
 /**
- * The replay journal of `watch`: what reached detection (SIP frames, PBX log events), encoded in
+ * The replay journal of `watch`: what reached detection (SIP frames, PBX log events, CDR calls), encoded in
  * batches for the store's bounded journal. After a restart the sensor replays it, so windows that
  * were filling when the process stopped (a brute force in progress) continue where they were; the
  * alert ids a replay makes are the ones already stored, so nothing is reported twice.
@@ -8,13 +8,15 @@
  * [u8 kind][u16 header length][header JSON][payload bytes] (payload: the SIP message bytes).
  */
 import { WATCH_JOURNAL_BATCH_BYTES } from '../config/limits.js';
-import type { PbxLogEvent, Provenance, SipFrame, Transport } from '../core/records.js';
+import type { CdrCall, PbxLogEvent, Provenance, SipFrame, Transport } from '../core/records.js';
 
 const KIND_FRAME = 1;
 const KIND_LOG = 2;
+const KIND_CDR = 3;
 
 /** One replayed record. */
-export type JournalRecord = { kind: 'frame'; frame: SipFrame } | { kind: 'log'; event: PbxLogEvent };
+export type JournalRecord =
+  { kind: 'frame'; frame: SipFrame } | { kind: 'log'; event: PbxLogEvent } | { kind: 'cdr'; call: CdrCall };
 
 interface FrameHeader {
   t: number;
@@ -48,6 +50,10 @@ export class JournalWriter {
 
   log(e: PbxLogEvent): void {
     this.add(KIND_LOG, JSON.stringify(e), undefined);
+  }
+
+  cdr(c: CdrCall): void {
+    this.add(KIND_CDR, JSON.stringify(c), undefined);
   }
 
   /** Hands the collected batch to the store (called on a timer and at shutdown). */
@@ -117,6 +123,8 @@ export function decodeJournalBatch(batch: Buffer, out: JournalRecord[]): { bad: 
       });
     } else if (kind === KIND_LOG && isLogEvent(header)) {
       out.push({ kind: 'log', event: header });
+    } else if (kind === KIND_CDR && isCdrCall(header)) {
+      out.push({ kind: 'cdr', call: header });
     } else bad++;
   }
   return { bad };
@@ -145,5 +153,19 @@ function isLogEvent(h: unknown): h is PbxLogEvent {
     typeof x.kind === 'string' &&
     typeof x.srcIp === 'string' &&
     typeof x.detail === 'string'
+  );
+}
+
+function isCdrCall(h: unknown): h is CdrCall {
+  if (typeof h !== 'object' || h === null) return false;
+  const x = h as Record<string, unknown>;
+  return (
+    typeof x.start === 'number' &&
+    typeof x.caller === 'string' &&
+    typeof x.dialled === 'string' &&
+    typeof x.direction === 'string' &&
+    typeof x.outcome === 'string' &&
+    typeof x.provenance === 'object' &&
+    x.provenance !== null
   );
 }

@@ -8,7 +8,8 @@
 import type { Server } from 'node:http';
 import { once } from 'node:events';
 import type { AlertJson } from '../core/alert.js';
-import type { PbxLogEvent, SipFrame, SourceHealthEvent, SourceKind } from '../core/records.js';
+import type { CdrCall, PbxLogEvent, SipFrame, SourceHealthEvent, SourceKind } from '../core/records.js';
+import { createCdrSources } from '../sources/cdr-sources.js';
 import type { Config } from '../config/config.js';
 import {
   WATCH_IDLE_LATENESS_MS,
@@ -67,6 +68,8 @@ export interface SensorStats {
   frames: number;
   logLines: number;
   logEvents: number;
+  /** Calls read from CDR sources. */
+  cdrCalls: number;
   revisions: number;
   storeDropped: number;
   storeErrors: number;
@@ -89,6 +92,7 @@ export class Sensor {
     frames: 0,
     logLines: 0,
     logEvents: 0,
+    cdrCalls: 0,
     revisions: 0,
     storeDropped: 0,
     storeErrors: 0,
@@ -304,6 +308,11 @@ export class Sensor {
       );
       this.add(rx);
     }
+    for (const s of createCdrSources(c.cdr, c.timeZone, {
+      call: (call) => this.cdrCall(call),
+      anomaly: (a) => this.pipeline.summary.anomaly(a),
+    }))
+      this.add(s);
 
     for (const s of this.sources) {
       await s.start();
@@ -400,6 +409,13 @@ export class Sensor {
     this.engine.logEvent(e);
   }
 
+  /** One call a CDR source reported. */
+  cdrCall(c: CdrCall): void {
+    this.stats.cdrCalls++;
+    this.journal.cdr(c);
+    this.engine.cdrCall(c);
+  }
+
   /** Renders /metrics. */
   renderMetrics(): string {
     this.syncMetrics();
@@ -480,6 +496,7 @@ export class Sensor {
       for (const r of records) {
         this.stats.replayed++;
         if (r.kind === 'frame') this.pipeline.sipFrame(r.frame);
+        else if (r.kind === 'cdr') this.engine.cdrCall(r.call);
         else this.engine.logEvent(r.event);
       }
     }
@@ -575,6 +592,7 @@ export class Sensor {
       ['alerts', this.book.stats.evicted],
       ['streams', this.pipeline.stats.streamEvictions],
       ['log_dedup', this.engine.dedup.evictions],
+      ['cdr_dedup', this.engine.cdrDedup.evictions],
       ['return_paths', this.returnPaths.forgotten],
     ];
     for (const [table, n] of evictions) this.delta(`evict:${table}`, n, (d) => m.evictions.inc({ table }, d));

@@ -1,0 +1,90 @@
+import {
+  DETECT_CDR_DEDUP_MAX_NUMBERS,
+  DETECT_CDR_DEDUP_PER_NUMBER,
+  DETECT_CDR_DEDUP_WINDOW_MS,
+  DETECT_CDR_NUMBER_SUFFIX_DIGITS,
+} from '../config/limits.js';
+import type { CdrCall } from '../core/records.js';
+
+/**
+ * Recognises a CDR record of a call already seen on the wire, so the fraud rules count it once
+ * (DESIGN.md: one event, several sources, counted once). Wire INVITEs are remembered only once a
+ * CDR source has spoken, so capture-only runs pay nothing; a CDR that arrives first (no wire copy
+ * yet) is counted, as with log lines.
+ *
+ * Matching is by number and start time: a CDR's dialled or routed number and an initial INVITE's
+ * Request-URI user are compared on their last DETECT_CDR_NUMBER_SUFFIX_DIGITS digits (so 9 + 0 +
+ * national, +49..., 0049... and the trunk leg's form all meet), with the INVITE's time within
+ * DETECT_CDR_DEDUP_WINDOW_MS of the CDR's start. Each wire INVITE absorbs at most one record.
+ * A CDR comes at hang-up, hours after its INVITE, so entries are not aged out by time: they leave
+ * by the table bound, least recently dialled number first.
+ */
+export class CdrDedup {
+  /** Wire INVITE times by number key, oldest first. Map order is insertion: oldest key first. */
+  private readonly wire = new Map<string, number[]>();
+  private active = false;
+  /** CDR records dropped as copies of wire calls. */
+  duplicates = 0;
+  /** Numbers forgotten to stay within DETECT_CDR_DEDUP_MAX_NUMBERS. */
+  evictions = 0;
+
+  /** Starts remembering wire calls before the first CDR (analyze reads CDR files after captures). */
+  expectCdrs(): void {
+    this.active = true;
+  }
+
+  /** Remembers an initial INVITE dialling `user` at `time` (no-op until a CDR was seen). */
+  sawWire(user: string, time: number): void {
+    if (!this.active) return;
+    const key = numberKey(user);
+    if (key === '') return;
+    let times = this.wire.get(key);
+    if (times === undefined) {
+      if (this.wire.size >= DETECT_CDR_DEDUP_MAX_NUMBERS) {
+        const oldest = this.wire.keys().next().value as string;
+        this.wire.delete(oldest);
+        this.evictions++;
+      }
+      times = [];
+      this.wire.set(key, times);
+    } else {
+      // Refresh the key's place so a busy number is not the first forgotten.
+      this.wire.delete(key);
+      this.wire.set(key, times);
+    }
+    if (times.length >= DETECT_CDR_DEDUP_PER_NUMBER) times.shift();
+    times.push(time);
+  }
+
+  /** True when this CDR record copies a remembered wire call (whose entry it then consumes). */
+  isCopy(c: CdrCall): boolean {
+    this.active = true;
+    for (const n of c.callee !== undefined && c.callee !== c.dialled ? [c.dialled, c.callee] : [c.dialled]) {
+      const key = numberKey(n);
+      const times = key === '' ? undefined : this.wire.get(key);
+      if (times === undefined) continue;
+      for (let i = 0; i < times.length; i++) {
+        if (Math.abs(times[i]! - c.start) <= DETECT_CDR_DEDUP_WINDOW_MS) {
+          times.splice(i, 1);
+          if (times.length === 0) this.wire.delete(key);
+          this.duplicates++;
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /** Numbers remembered (bounded by DETECT_CDR_DEDUP_MAX_NUMBERS). */
+  get size(): number {
+    return this.wire.size;
+  }
+}
+
+/** The digits of a number that both a CDR and a SIP URI agree on: its last few digits. */
+export function numberKey(user: string): string {
+  const digits = user.replace(/^Ext\./i, '').replace(/[^0-9]/g, '');
+  return digits.length > DETECT_CDR_NUMBER_SUFFIX_DIGITS
+    ? digits.slice(-DETECT_CDR_NUMBER_SUFFIX_DIGITS)
+    : digits;
+}
