@@ -783,6 +783,12 @@ export const DETECT_GEO_COUNTRIES_PER_IDENTITY = 16;
 /** Open dialogs session.dialog-hijack keeps extra party addresses for (answer source, Contacts);
  * entries end with their dialog, past it new dialogs are judged on the tracker's addresses only. */
 export const DETECT_MAX_HIJACK_DIALOGS = 50_000;
+/** Answered INVITE legs (Call-ID, caller tag) whose transport addresses session.dialog-hijack
+ * keeps as parties (a proxied call's caller behind NAT); dropped with their dialog, past it the
+ * least frequent entry is evicted (frequency admission). */
+export const DETECT_MAX_HIJACK_LEGS = 50_000;
+/** Sources session.dialog-hijack keeps counts for (one alert each); frequency admission. */
+export const DETECT_MAX_HIJACK_SOURCES = 10_000;
 /** Addresses remembered per dialog as its parties' (INVITE and answer sources and Contacts). */
 export const DETECT_HIJACK_ADDRESSES_PER_DIALOG = 8;
 /** Open dialogs session.media-redirect keeps both sides' last media address for; entries end with

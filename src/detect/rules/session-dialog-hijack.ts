@@ -1,4 +1,10 @@
-import { DETECT_HIJACK_ADDRESSES_PER_DIALOG, DETECT_MAX_HIJACK_DIALOGS } from '../../config/limits.js';
+import {
+  DETECT_HIJACK_ADDRESSES_PER_DIALOG,
+  DETECT_MAX_HIJACK_DIALOGS,
+  DETECT_MAX_HIJACK_LEGS,
+  DETECT_MAX_HIJACK_SOURCES,
+} from '../../config/limits.js';
+import { BoundedTable } from '../../core/bounded-table.js';
 import { countInto } from '../../core/counts.js';
 import { escapeText } from '../../core/escape.js';
 import type { NameAddr } from '../../sip/message.js';
@@ -90,8 +96,27 @@ export const sessionDialogHijack: RuleModule = {
     const extra = new Map<string, Set<string>>();
     // Weak: a stranger's request waits for its answer as long as its transaction lives.
     const pending = new WeakMap<SipEvent, Pending>();
-    const states = new Map<string, State>();
+    // One state per reporting source, frequency-admitted so a spoofing flood cannot push out the
+    // state of a source that keeps hijacking.
+    const states = new BoundedTable<string, State>(
+      'session.dialog-hijack.sources',
+      DETECT_MAX_HIJACK_SOURCES,
+    );
+    // Transport addresses of every answered leg of an initial INVITE, by Call-ID and caller tag: a
+    // proxied call's legs share the dialog identifiers, and the dialog may have been created on the
+    // proxy-to-callee leg, so the caller's own address (behind NAT, unlike its Contact) would
+    // otherwise be unknown. Recorded only when the leg was answered with a To tag or 2xx: an
+    // outsider's copy of the INVITE is not, so it cannot make itself a party.
+    const legs = new BoundedTable<string, string[]>('session.dialog-hijack.legs', DETECT_MAX_HIJACK_LEGS);
     let untracked = 0;
+
+    function rememberLeg(req: SipEvent): void {
+      const list = legs.touch(`${req.callId}|${req.fromTag}`, () => []);
+      if (list === undefined) return;
+      for (const ip of [req.frame.srcIp.toLowerCase(), req.frame.dstIp.toLowerCase()]) {
+        if (!list.includes(ip) && list.length < DETECT_HIJACK_ADDRESSES_PER_DIALOG) list.push(ip);
+      }
+    }
 
     function remember(d: Dialog, ev: SipEvent): void {
       let set = extra.get(d.key);
@@ -117,6 +142,10 @@ export const sessionDialogHijack: RuleModule = {
         if (a === ip) return undefined;
         if (!parties.includes(a)) parties.push(a);
       }
+      for (const a of legs.get(`${d.callId}|${d.callerTag}`) ?? []) {
+        if (a === ip) return undefined;
+        if (!parties.includes(a)) parties.push(a);
+      }
       for (const r of d.routeSet) {
         const h = routeHost(r);
         if (h === ip) return undefined;
@@ -137,6 +166,7 @@ export const sessionDialogHijack: RuleModule = {
       },
       onDialogEnded(d): void {
         extra.delete(d.key);
+        legs.delete(`${d.callId}|${d.callerTag}`);
       },
       onDialogRequest(d: Dialog, ev: SipEvent, _tx: Transaction | undefined): void {
         if (!WATCHED.has(ev.method)) return;
@@ -145,8 +175,15 @@ export const sessionDialogHijack: RuleModule = {
         pending.set(ev, { dialog: d, parties });
       },
       onMessage(ev: SipEvent, tx, retransmission): void {
-        if (retransmission || ev.isRequest || tx === undefined || ev.status < 200) return;
+        if (retransmission || ev.isRequest || tx === undefined) return;
         const req = tx.request;
+        if (
+          req.method === 'INVITE' &&
+          req.toTag === '' &&
+          ((ev.status > 100 && ev.status < 200 && ev.toTag !== '') || (ev.status >= 200 && ev.status < 300))
+        )
+          rememberLeg(req);
+        if (ev.status < 200) return;
         const p = pending.get(req);
         if (p === undefined) return;
         pending.delete(req);
@@ -154,22 +191,16 @@ export const sessionDialogHijack: RuleModule = {
         const accepted = ev.status < 300;
         const src = req.frame.srcIp;
         const key = `source ${sourceGroup(src)}`;
-        let s = states.get(key);
-        if (s === undefined) {
-          // One state per reporting source; bounded like the alert book's keys by the dialogs a
-          // source can reach, and capped here so a spoofing flood cannot grow it without limit.
-          if (states.size >= DETECT_MAX_HIJACK_DIALOGS) return;
-          s = {
-            count: 0,
-            accepted: 0,
-            firstTime: req.time,
-            methods: {},
-            statuses: {},
-            callIds: new CappedSet(20),
-            frames: [],
-          };
-          states.set(key, s);
-        }
+        const s = states.touch(key, () => ({
+          count: 0,
+          accepted: 0,
+          firstTime: req.time,
+          methods: {},
+          statuses: {},
+          callIds: new CappedSet(20),
+          frames: [],
+        }));
+        if (s === undefined) return;
         s.count++;
         if (accepted) s.accepted++;
         countInto(s.methods, req.method);

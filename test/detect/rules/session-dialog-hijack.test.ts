@@ -84,3 +84,61 @@ test('fuzz: random in-dialog traffic never throws and alerts name only strangers
   assert.ok(alerts.length > 0);
   for (const a of alerts) assert.ok([ATTACKER, '192.0.2.77'].includes(a.source!.ip));
 });
+
+test('a proxied call: the caller behind NAT hangs up from its transport address, not its Contact', () => {
+  // The proxy forwards the INVITE with the same Call-ID and tags, and the dialog is first seen on
+  // the proxy-to-callee leg (the callee's 180 arrives before the proxy relays it): the caller's
+  // transport address is only known from the first leg, and its Contact names a private address.
+  const h = ruleHarness(sessionDialogHijack, {}, new SiteModel());
+  const CALLEE = '203.0.113.30';
+  const leg1 = invite(PHONE, PBX, '202');
+  h.send(
+    T0,
+    PHONE,
+    PBX,
+    leg1.text.replace(`Contact: <sip:101@${PHONE}:5060>`, 'Contact: <sip:101@10.1.0.5:5060>'),
+  );
+  const leg2Via = `Via: SIP/2.0/UDP ${PBX}:5060;branch=z9hG4bK-leg2`;
+  const leg2 = {
+    ...leg1,
+    lines: [leg2Via, `Via: SIP/2.0/UDP ${PHONE}:5060;branch=b0`, ...leg1.lines.slice(1)],
+  };
+  const leg2Text = leg1.text
+    .replace(leg1.lines[0]!, `${leg2Via}\nVia: SIP/2.0/UDP ${PHONE}:5060;branch=b0`)
+    .replace(`Contact: <sip:101@${PHONE}:5060>`, 'Contact: <sip:101@10.1.0.5:5060>');
+  h.send(T0 + 1, PBX, CALLEE, leg2Text);
+  h.send(T0 + 10, CALLEE, PBX, reply(leg2, '180 Ringing', 'x1'));
+  h.send(T0 + 11, PBX, PHONE, reply(leg1, '180 Ringing', 'x1'));
+  h.send(T0 + 20, CALLEE, PBX, reply(leg2, '200 OK', 'x1'));
+  h.send(T0 + 21, PBX, PHONE, reply(leg1, '200 OK', 'x1'));
+  inDialog(h, T0 + 5000, PHONE, PBX, leg1, 'BYE', { status: '200 OK' });
+  inDialog(h, T0 + 5001, PBX, CALLEE, leg1, 'BYE', { status: '200 OK' });
+  assert.deepEqual(h.finish(), []);
+});
+
+test('an outsider copying the INVITE does not become a party unless its copy is answered', () => {
+  const h = ruleHarness(sessionDialogHijack, {}, new SiteModel());
+  const inv = call(h, T0, PHONE, PBX, '202', ['200 OK']);
+  // The attacker resends the initial INVITE (no To tag) with the dialog's identifiers: rejected.
+  const copy = inv.text.replace(`Via: SIP/2.0/UDP ${PHONE}:5060`, `Via: SIP/2.0/UDP ${ATTACKER}:5060`);
+  h.send(T0 + 1000, ATTACKER, PBX, copy.replace(/branch=[^\s;]+/, 'branch=z9hG4bK-copy'));
+  h.send(
+    T0 + 1010,
+    PBX,
+    ATTACKER,
+    reply(
+      {
+        ...inv,
+        lines: inv.lines.map((l) =>
+          l.replace(/^Via: .*/, `Via: SIP/2.0/UDP ${ATTACKER}:5060;branch=z9hG4bK-copy`),
+        ),
+      },
+      '482 Loop Detected',
+      'x9',
+    ),
+  );
+  inDialog(h, T0 + 2000, ATTACKER, PBX, inv, 'BYE', { status: '200 OK' });
+  const alerts = h.finish();
+  assert.equal(alerts.length, 1);
+  assert.equal(alerts[0]!.source?.ip, ATTACKER);
+});
