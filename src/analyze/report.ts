@@ -17,7 +17,10 @@ export function* textReportLines(
   out.push('sipwarden analyze');
   for (const i of s.inputs) {
     out.push(
-      `  input ${escapeText(i.file, 500)}: ${i.format}, ${i.frames} frames, ${i.sipMessages} SIP messages` +
+      `  input ${escapeText(i.file, 500)}: ${i.format}, ${i.frames} ${i.format.startsWith('cdr:') || i.format.startsWith('log:') ? 'lines' : 'frames'}, ` +
+        (i.cdrCalls !== undefined
+          ? `${i.cdrCalls} calls (${i.cdrCallsCounted ?? 0} not seen on the wire)`
+          : `${i.sipMessages} SIP messages`) +
         (i.error !== undefined ? ` — ${escapeText(i.error, 500)}` : ''),
     );
   }
@@ -28,6 +31,14 @@ export function* textReportLines(
   out.push(`transactions     ${s.transactions}`);
   out.push(`dialogs          ${s.dialogs}`);
   out.push(`registrations    ${s.registrations}`);
+  out.push(
+    `calls            ${s.calls.total} (answered ${s.calls.answered}` +
+      Object.entries(s.calls.outcomes)
+        .filter(([k]) => k !== 'answered')
+        .map(([k, n]) => `, ${k} ${n}`)
+        .join('') +
+      ')',
+  );
   out.push(`retransmissions  ${s.retransmissions}`);
   table(out, 'requests by method', s.requests);
   table(out, 'responses by status', s.responses);

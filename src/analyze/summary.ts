@@ -15,12 +15,24 @@ export interface SummaryJson {
   transactions: number;
   dialogs: number;
   registrations: number;
+  /** Calls (src/track/call-table.ts): initial INVITEs, a back-to-back PBX's legs paired into one. */
+  calls: CallsSummary;
   retransmissions: number;
   firstTime: string | null;
   lastTime: string | null;
   topSources: { ip: string; messages: number }[];
   topUserAgents: { userAgent: string; messages: number }[];
   inputs: InputSummary[];
+}
+
+/** What the call table saw. */
+export interface CallsSummary {
+  total: number;
+  answered: number;
+  /** Onward legs joined to a call (proxy copies, a back-to-back PBX's second leg). */
+  pairedLegs: number;
+  /** Ended calls by how they ended; `in-progress`: not ended when the input ended. */
+  outcomes: Record<string, number>;
 }
 
 /** One input file's reading result, for the report. */
@@ -78,7 +90,12 @@ export class Summary {
   }
 
   /** The JSON shape, with tracking counts added by the caller. */
-  toJson(track: { transactions: number; dialogs: number; registrations: number }): SummaryJson {
+  toJson(track: {
+    transactions: number;
+    dialogs: number;
+    registrations: number;
+    calls: CallsSummary;
+  }): SummaryJson {
     return {
       packets: this.packets,
       sipMessages: this.sipMessages,
@@ -89,6 +106,7 @@ export class Summary {
       transactions: track.transactions,
       dialogs: track.dialogs,
       registrations: track.registrations,
+      calls: track.calls,
       retransmissions: this.retransmissions,
       firstTime: Number.isFinite(this.firstTime) ? new Date(Math.floor(this.firstTime)).toISOString() : null,
       lastTime: Number.isFinite(this.lastTime) ? new Date(Math.floor(this.lastTime)).toISOString() : null,

@@ -12,7 +12,8 @@ import { readCaptureFile } from '../sources/capture-file.js';
 import { readLogFile } from '../sources/log-file.js';
 import { logParserFor, LOG_KINDS, type LogLineParser } from '../logs/index.js';
 import { Pipeline } from '../pipeline.js';
-import type { InputSummary, SummaryJson } from '../analyze/summary.js';
+import type { CallsSummary, InputSummary, SummaryJson } from '../analyze/summary.js';
+import type { CallTable } from '../track/call-table.js';
 import { textReportLines } from '../analyze/report.js';
 import { EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, EXIT_USAGE, UsageError } from './exit-codes.js';
 import { ConfigError, defaultConfig, loadConfig, type Config } from '../config/config.js';
@@ -169,6 +170,7 @@ export async function analyzeFiles(
     transactions: t.transactions.stats.transactions,
     dialogs: t.dialogs.stats.dialogs,
     registrations: t.registrations.stats.registrations,
+    calls: callsSummary(t.calls),
   });
   summary.retransmissions =
     t.transactions.stats.requestRetransmissions + t.transactions.stats.responseRetransmissions;
@@ -185,6 +187,18 @@ export async function analyzeFiles(
     alerts: () => all ?? book.alertsInOrder(),
     alertCount: book.alertCount,
     dispose: () => book.dispose(),
+  };
+}
+
+/** The call table's counts for the report; calls still up at the end count as in progress. */
+function callsSummary(calls: CallTable): CallsSummary {
+  const outcomes: Record<string, number> = { ...calls.stats.outcomes };
+  if (calls.size > 0) outcomes['in-progress'] = calls.size;
+  return {
+    total: calls.stats.calls,
+    answered: calls.stats.answered,
+    pairedLegs: calls.stats.pairedLegs,
+    outcomes: Object.fromEntries(Object.entries(outcomes).sort(([a], [b]) => (a < b ? -1 : 1))),
   };
 }
 

@@ -206,6 +206,24 @@ export const TRACK_EARLY_DIALOG_TIMEOUT_MS = 300_000;
 export const TRACK_MAX_AORS = 100_000;
 /** Contact bindings kept per address of record; the oldest binding is dropped past it. */
 export const TRACK_MAX_BINDINGS_PER_AOR = 16;
+/** Calls in progress (call table, src/track/call-table.ts); past it the least recently active is
+ * ended as evicted, unless the new call's source is rarer (frequency admission). */
+export const TRACK_MAX_CALLS = 50_000;
+/** Onward legs recorded per call (proxy copies, a back-to-back PBX's legs); more are counted only. */
+export const TRACK_MAX_CALL_LEGS = 8;
+/** A back-to-back PBX's onward leg is paired with the call it relays when placed within this long
+ * of the call's start (the INVITE transaction timer B, 64 x T1). */
+export const TRACK_CALL_RELAY_WINDOW_MS = 32_000;
+/** Unanswered calls waiting for their onward leg, per (PBX address, number); oldest dropped. */
+export const TRACK_CALL_RELAYS_PER_KEY = 4;
+/** Numbers of two legs are compared on this many trailing digits (dial-plan prefixes differ). */
+export const TRACK_CALL_NUMBER_SUFFIX_DIGITS = 9;
+/** An unanswered call with no activity for this long has ended (challenge never retried, INVITE
+ * never answered: longer than the INVITE transaction timeout). */
+export const TRACK_CALL_SETUP_TIMEOUT_MS = 200_000;
+/** An answered call whose dialog end never came (its dialog was not followed) is ended after this
+ * long without activity; normally the dialog's BYE or expiry ends it first. */
+export const TRACK_CALL_ANSWERED_BACKSTOP_MS = 24 * 3600_000;
 
 // ── analyze: report ─────────────────────────────────────────────────────────────────────────────
 
@@ -758,9 +776,6 @@ export const DETECT_CDR_DEDUP_PER_NUMBER = 16;
 /** CDR/wire dedup: a CDR's start and its INVITE may differ by this much (3CX writes whole seconds
  * in local time; the PBX's and the sensor's clocks drift). */
 export const DETECT_CDR_DEDUP_WINDOW_MS = 10_000;
-/** CDR/wire dedup: numbers are compared on this many trailing digits, so dial-plan prefixes
- * (9, 0, 00, +, 011, the country code) do not matter. */
-export const DETECT_CDR_NUMBER_SUFFIX_DIGITS = 9;
 /** (caller, target number) pairs prefix probing counts forms for. */
 export const DETECT_MAX_PROBE_KEYS = 20_000;
 /** Sources sequential dialling keeps recent numbers for. */
@@ -772,12 +787,51 @@ export const DETECT_SEQUENTIAL_RECENT_NUMBERS = 64;
 export const DETECT_MAX_CONCURRENT_DIALOGS = 50_000;
 /** Callers (extension, source, trunk) call-volume counts rates for. */
 export const DETECT_MAX_VOLUME_KEYS = 20_000;
+
+// ── detect: fraud.call-volume baseline (src/detect/baseline.ts) and detector snapshots ──────────
+
+/** fraud.call-volume: extensions and trunks with a learned hour-of-week baseline (about 1.8 KB
+ * each: 7.4 MB at the bound); a new key enters a full table only when it calls more often than the
+ * entry it replaces (frequency admission); an evicted key starts again on the static caps. */
+export const DETECT_VOLUME_BASELINE_KEYS = 4_096;
+/** fraud.call-volume: an hour is learned only once event time is this far past its end, so a call
+ * whose CDR comes at hang-up still counts in the hour it started; a call reported later than that
+ * counts in the oldest hour not yet learned. Bounds the pending hours per key (this plus 2). */
+export const DETECT_VOLUME_LATE_CALL_MS = 4 * 3_600_000;
+/** fraud.call-volume: no input at all for longer than this is a hole in what was watched (the
+ * sensor was down): those hours are not learned as quiet. Longer than an office's weekend seen only
+ * through its CDRs. */
+export const DETECT_VOLUME_MAX_SILENCE_MS = 72 * 3_600_000;
+/** fraud.call-volume: holes in the watched time remembered; past it the oldest is dropped and
+ * nothing before it is learned. */
+export const DETECT_VOLUME_MAX_GAPS = 32;
+/** fraud.call-volume: quiet hours a key learns at once when it calls again after a long quiet (8
+ * weeks); older ones are skipped, by then a quiet week barely moves the mean. */
+export const DETECT_VOLUME_MAX_FILL_HOURS = 8 * 168;
+/** watch: detector state (learned baselines) is saved to the store this often, and at shutdown. */
+export const WATCH_STATE_SNAPSHOT_INTERVAL_MS = 5 * 60_000;
 /** (network, identity) pairs geo.hosting-provider remembers having reported that day. */
 export const DETECT_MAX_HOSTING_KEYS = 20_000;
 /** Identities geo.new-country keeps a country history for. */
 export const DETECT_MAX_GEO_IDENTITIES = 20_000;
 /** Countries remembered per identity; past it new countries are counted but not remembered. */
 export const DETECT_GEO_COUNTRIES_PER_IDENTITY = 16;
+
+// ── detect: fraud rules fed by CDRs (3CX call detail records) ────────────────────────────────────
+
+/** fraud rules from CDRs: CDR records (file and line) an alert names as evidence (the first ones). */
+export const DETECT_CDR_RECORDS_PER_ALERT = 20;
+/** fraud.concurrent-calls from CDRs: callers and trunks whose answered calls are kept as
+ * intervals (frequency admission); a group is dropped once its last call ended more than
+ * DETECT_CDR_CALL_HORIZON_MS before the newest CDR. */
+export const DETECT_CDR_CONCURRENT_GROUPS = 10_000;
+/** fraud.concurrent-calls from CDRs: answered-call intervals kept per caller or trunk; past it the
+ * call that ended first is dropped (it can overlap the fewest calls still to be reported), so a
+ * limit above this cannot be reached from CDRs alone. */
+export const DETECT_CDR_INTERVALS_PER_GROUP = 256;
+/** fraud.concurrent-calls from CDRs: calls that ended this long before the newest CDR are
+ * forgotten. CDRs come at hang-up, so a later record overlaps them only if its call lasted longer. */
+export const DETECT_CDR_CALL_HORIZON_MS = 24 * 60 * 60_000;
 
 // ── detect: session rules ───────────────────────────────────────────────────────────────────────
 /** Open dialogs session.dialog-hijack keeps extra party addresses for (answer source, Contacts);
@@ -829,3 +883,48 @@ export const CDR_CONNECT_TIMEOUT_MS = 10_000;
 /** watch: a CDR source that delivered no record for this long is reported silent (a PBX writes a
  * record per call; a day without any is worth a look, a night without any is normal). */
 export const CDR_DEFAULT_QUIET_MS = 24 * 60 * 60_000;
+
+// ── detect: site learner (src/detect/site-learner.ts, `sipwarden site`) ─────────────────────────
+
+/** Addresses whose server-side roles are counted (registrar, authenticator, relay); a new address
+ * enters a full table only when seen more often than the entry it replaces (frequency admission),
+ * so a spoofed flood of one-off sources cannot push out the PBX. */
+export const SITE_MAX_ADDRESSES = 4_096;
+/** Directed address pairs (who sent requests to whom, and how it went); frequency admission as
+ * SITE_MAX_ADDRESSES. Each pair is a few counters and the bounded samples below. */
+export const SITE_MAX_PAIRS = 8_192;
+/** Extensions (addresses of record) with their identities, contacts and User-Agents; frequency
+ * admission. A 3CX site has at most a few thousand extensions. */
+export const SITE_MAX_EXTENSIONS = 10_000;
+/** Distinct keys (registered users, authenticated identities, ports) remembered per address as
+ * evidence; past it they are counted but not remembered (evidence needs a count, not every key). */
+export const SITE_MAX_SAMPLES_PER_ADDRESS = 64;
+/** Digest user names, contacts and User-Agents kept per extension; past it the least seen one is
+ * replaced by a newcomer only when the newcomer was seen as often (a phone moving stays visible). */
+export const SITE_MAX_VALUES_PER_EXTENSION = 8;
+/** Called and calling numbers kept per address pair (DIDs, caller IDs); the least called one is
+ * replaced past it. Only answered calls are sampled, which a spoofed flood does not get. */
+export const SITE_MAX_NUMBERS_PER_PAIR = 32;
+/** Recent initial INVITEs kept to recognise the onward leg a PBX sends for a call it received (a
+ * ring: the oldest is overwritten). */
+export const SITE_RELAY_RECENT_INVITES = 512;
+/** An onward leg is paired with a received call when sent within this long of it. */
+export const SITE_RELAY_WINDOW_MS = 10_000;
+/** Outbound-prefix candidates counted per onward destination (digits the PBX strips); the least
+ * counted one is replaced past it. */
+export const SITE_MAX_PREFIX_CANDIDATES = 256;
+/** A PBX is inferred from at least this many independent two-way exchanges: distinct extensions it
+ * accepted registrations for, distinct identities it authenticated, calls it relayed. */
+export const SITE_MIN_PBX_EVIDENCE = 2;
+/** An address registering at least this many distinct extensions is a shared address (SBC, 3CX
+ * tunnel, or an office behind NAT). */
+export const SITE_MIN_SHARED_EXTENSIONS = 3;
+/** Answered calls needed before business hours are suggested (hour histogram, low confidence). */
+export const SITE_MIN_CALLS_FOR_HOURS = 20;
+/** Learned evidence counts at or above this are `medium` confidence (below: `low`). */
+export const SITE_CONFIDENCE_MEDIUM = 3;
+/** Learned evidence counts at or above this are `high` confidence. */
+export const SITE_CONFIDENCE_HIGH = 10;
+/** Digits a user part needs to be read as a telephone number (DIDs, caller IDs, trunk numbers)
+ * rather than an extension. */
+export const SITE_NUMBER_MIN_DIGITS = 6;

@@ -2,9 +2,9 @@ import {
   DETECT_CDR_DEDUP_MAX_NUMBERS,
   DETECT_CDR_DEDUP_PER_NUMBER,
   DETECT_CDR_DEDUP_WINDOW_MS,
-  DETECT_CDR_NUMBER_SUFFIX_DIGITS,
 } from '../config/limits.js';
 import type { CdrCall } from '../core/records.js';
+import { numberKey } from '../track/call-table.js';
 
 /**
  * Recognises a CDR record of a call already seen on the wire, so the fraud rules count it once
@@ -13,7 +13,7 @@ import type { CdrCall } from '../core/records.js';
  * yet) is counted, as with log lines.
  *
  * Matching is by number and start time: a CDR's dialled or routed number and an initial INVITE's
- * Request-URI user are compared on their last DETECT_CDR_NUMBER_SUFFIX_DIGITS digits (so 9 + 0 +
+ * Request-URI user are compared on their last TRACK_CALL_NUMBER_SUFFIX_DIGITS digits (so 9 + 0 +
  * national, +49..., 0049... and the trunk leg's form all meet), with the INVITE's time within
  * DETECT_CDR_DEDUP_WINDOW_MS of the CDR's start. Each wire INVITE absorbs at most one record.
  * A CDR comes at hang-up, hours after its INVITE, so entries are not aged out by time: they leave
@@ -79,12 +79,4 @@ export class CdrDedup {
   get size(): number {
     return this.wire.size;
   }
-}
-
-/** The digits of a number that both a CDR and a SIP URI agree on: its last few digits. */
-export function numberKey(user: string): string {
-  const digits = user.replace(/^Ext\./i, '').replace(/[^0-9]/g, '');
-  return digits.length > DETECT_CDR_NUMBER_SUFFIX_DIGITS
-    ? digits.slice(-DETECT_CDR_NUMBER_SUFFIX_DIGITS)
-    : digits;
 }

@@ -1,6 +1,7 @@
 import type { Anomaly, SipFrame } from '../core/records.js';
 import type { Binding, Registration, RegistrationListener } from './registrations.js';
 import { RegistrationTable } from './registrations.js';
+import { CallTable, type Call, type CallListener } from './call-table.js';
 import type { Dialog, DialogListener } from './dialogs.js';
 import { DialogTable } from './dialogs.js';
 import type { SipEvent } from './sip-event.js';
@@ -19,15 +20,20 @@ export interface TrackListener {
   bindingAdded?(reg: Registration, b: Binding, ev: SipEvent, existing: readonly Binding[]): void;
   bindingRefreshed?(reg: Registration, b: Binding, ev: SipEvent): void;
   bindingRemoved?(reg: Registration, b: Binding, reason: string): void;
+  /** A call's first INVITE; its answer; its end (BYE, failure, expiry: see src/track/call-table.ts). */
+  callStarted?(c: Call): void;
+  callAnswered?(c: Call): void;
+  callEnded?(c: Call): void;
   /** Parser anomalies of one framed message; `ev` when it still parsed as a request or response. */
   malformed?(frame: SipFrame, anomalies: readonly Anomaly[], ev: SipEvent | undefined): void;
 }
 
-/** The tracking stage: transactions, dialogs and registrations fed from one message stream. */
-export class Tracker implements TransactionListener, DialogListener, RegistrationListener {
+/** The tracking stage: transactions, dialogs, registrations and calls fed from one message stream. */
+export class Tracker implements TransactionListener, DialogListener, RegistrationListener, CallListener {
   readonly transactions: TransactionTable;
   readonly dialogs: DialogTable;
   readonly registrations: RegistrationTable;
+  readonly calls: CallTable;
   private readonly out: TrackListener;
 
   constructor(downstream: TrackListener = {}) {
@@ -35,6 +41,7 @@ export class Tracker implements TransactionListener, DialogListener, Registratio
     this.transactions = new TransactionTable(this);
     this.dialogs = new DialogTable(this);
     this.registrations = new RegistrationTable(this);
+    this.calls = new CallTable(this);
   }
 
   /** Feeds one parsed message in event-time order. */
@@ -46,6 +53,7 @@ export class Tracker implements TransactionListener, DialogListener, Registratio
   tick(now: number): void {
     this.transactions.expire(now);
     this.dialogs.expire(now);
+    this.calls.expire(now);
   }
 
   /** End of input: close every open transaction (dialogs stay as they are, for reporting). */
@@ -54,20 +62,28 @@ export class Tracker implements TransactionListener, DialogListener, Registratio
   }
 
   request(ev: SipEvent, tx: Transaction | undefined, retransmission: boolean): void {
-    if (!retransmission) this.dialogs.onRequest(ev, tx);
+    if (!retransmission) {
+      this.dialogs.onRequest(ev, tx);
+      if (ev.method === 'INVITE' && ev.toTag === '') {
+        this.calls.expire(ev.time);
+        this.calls.onInvite(ev);
+      }
+    }
     this.out.message?.(ev, tx, retransmission);
   }
 
   response(ev: SipEvent, tx: Transaction | undefined, retransmission: boolean): void {
     if (tx !== undefined && !retransmission) {
       this.dialogs.onResponse(ev, tx);
-      if (ev.status >= 200 && tx.final === ev) this.registrations.onFinal(tx, ev);
+      if (tx.method === 'INVITE') this.calls.onInviteResponse(ev, tx);
+      else if (ev.status >= 200 && tx.final === ev) this.registrations.onFinal(tx, ev);
     }
     this.out.message?.(ev, tx, retransmission);
   }
 
   closed(tx: Transaction, reason: 'completed' | 'timeout' | 'evicted'): void {
     this.out.transactionClosed?.(tx, reason);
+    if (tx.method === 'INVITE') this.calls.onInviteClosed(tx);
   }
 
   dialogCreated(d: Dialog, ev: SipEvent): void {
@@ -79,11 +95,25 @@ export class Tracker implements TransactionListener, DialogListener, Registratio
   }
 
   dialogRequest(d: Dialog, ev: SipEvent, tx: Transaction | undefined): void {
+    this.calls.onDialogActivity(d, ev.time);
     this.out.dialogRequest?.(d, ev, tx);
   }
 
   dialogEnded(d: Dialog, reason: string): void {
     this.out.dialogEnded?.(d, reason);
+    this.calls.onDialogEnded(d, reason);
+  }
+
+  callStarted(c: Call): void {
+    this.out.callStarted?.(c);
+  }
+
+  callAnswered(c: Call): void {
+    this.out.callAnswered?.(c);
+  }
+
+  callEnded(c: Call): void {
+    this.out.callEnded?.(c);
   }
 
   bindingAdded(reg: Registration, b: Binding, ev: SipEvent, existing: readonly Binding[]): void {
