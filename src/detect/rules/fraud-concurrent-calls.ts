@@ -1,10 +1,21 @@
-import { DETECT_FRAUD_NUMBERS_PER_CALLER, DETECT_MAX_CONCURRENT_DIALOGS } from '../../config/limits.js';
+import {
+  DETECT_CDR_CALL_HORIZON_MS,
+  DETECT_CDR_CONCURRENT_GROUPS,
+  DETECT_CDR_INTERVALS_PER_GROUP,
+  DETECT_CDR_RECORDS_PER_ALERT,
+  DETECT_FRAUD_NUMBERS_PER_CALLER,
+  DETECT_MAX_CONCURRENT_DIALOGS,
+} from '../../config/limits.js';
+import { BoundedTable } from '../../core/bounded-table.js';
 import { escapeText } from '../../core/escape.js';
+import { isoTime } from '../../core/time.js';
+import type { CdrCall } from '../../core/records.js';
 import { calledUser, callerUser, credentialsUser } from '../../track/calls.js';
 import type { Dialog } from '../../track/dialogs.js';
 import type { SipEvent } from '../../track/sip-event.js';
-import type { DetectorContext, RuleModule } from '../rule.js';
+import type { Detector, DetectorContext, RuleModule } from '../rule.js';
 import { CappedSet, pushFrame, sourceGroup } from '../window.js';
+import { cdrCallerIsExtension, cdrCaller, cdrCallId, cdrRecordRef, cdrTime } from './fraud-cdr.js';
 
 /** The calls one caller (identity, source or trunk) has up now. */
 interface Group {
@@ -22,6 +33,57 @@ interface Group {
 interface Membership {
   readonly key: string;
   readonly limit: number;
+}
+
+/** One answered call a CDR reported: up from its answer to its end. */
+interface CdrInterval {
+  readonly from: number;
+  readonly to: number;
+  /** The PBX's call id, else where the record was read: a call reported twice replaces itself. */
+  readonly id: string;
+  readonly callId: string;
+  readonly record: string;
+  readonly dialled: string;
+}
+
+/** The answered calls one caller or trunk had in CDRs, and the most that overlapped. */
+interface CdrGroup {
+  /** Bounded by DETECT_CDR_INTERVALS_PER_GROUP (the call that ended first leaves first). */
+  readonly intervals: CdrInterval[];
+  readonly limit: number;
+  peak: number;
+  latestEnd: number;
+  readonly callers: CappedSet;
+}
+
+/** The detector, with the size of its CDR state (tests check the bounds). */
+export interface ConcurrentCallsDetector extends Detector {
+  readonly cdrStats: { groups: number; intervals: number; dropped: number };
+}
+
+/** The deepest overlap of `list` with [from, to] (the new call counted as one), and where it is. */
+export function deepestOverlap(
+  list: readonly { readonly from: number; readonly to: number }[],
+  from: number,
+  to: number,
+): { depth: number; at: number } {
+  const edges: number[][] = [];
+  for (const x of list) {
+    if (x.from < to && x.to > from) edges.push([Math.max(x.from, from), 1], [Math.min(x.to, to), -1]);
+  }
+  // A call ending when another is answered does not overlap it: ends sort first.
+  edges.sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!);
+  let depth = 1;
+  let best = 1;
+  let at = from;
+  for (const [t, d] of edges) {
+    depth += d!;
+    if (depth > best) {
+      best = depth;
+      at = t!;
+    }
+  }
+  return { depth: best, at };
 }
 
 /** The groups a confirmed dialog counts in: its identity, its source (unless the PBX or a trunk), its trunk. */
@@ -62,12 +124,17 @@ export const fraudConcurrentCalls: RuleModule = {
       'PBX and declared trunks excepted, as they carry everybody\u2019s calls) and per declared trunk. More than ' +
       '`maxPerCaller` calls for one extension or source, or `maxPerTrunk` on one trunk, is what toll fraud looks ' +
       'like: an intruder runs as many channels as the trunk allows. A dialog ends with its BYE, or when the ' +
-      'tracker expires it (no BYE seen: idle timeout or twice the Session-Expires interval).',
+      'tracker expires it (no BYE seen: idle timeout or twice the Session-Expires interval). From CDRs ' +
+      '(docs/cdr.md), each answered call is up from its answer to its end, and calls whose intervals overlap are ' +
+      'simultaneous, per caller (`Ext.105` is extension 105; inbound calls excepted, an inbound call forwarded out ' +
+      'counts for its caller) and per trunk (line DN). CDRs come at hang-up and out of start order: the overlap is ' +
+      'measured whatever the order, and known once the calls that make it have ended.',
     falsePositives:
       'A reception desk, call centre agent or queue extension may hold many calls at once: raise its limit per ' +
       'site. Calls that were never answered do not count. When the same identity authenticates both legs a ' +
       'back-to-back PBX creates, a call counts twice; 3CX authenticates its trunk legs with the trunk\u2019s own ' +
-      'credentials, so it does not.',
+      'credentials, so it does not. From CDRs, a record without an answer or an end (a socket reporting a call ' +
+      'still up) does not count, and a call reported twice (same PBX call id) counts once.',
     remediation:
       '3CX: set the maximum simultaneous calls on each trunk to what the business needs (trunk → Settings: ' +
       'Simultaneous calls), restrict outbound rules to the extensions that need them, and hang up unknown calls ' +
@@ -90,7 +157,113 @@ export const fraudConcurrentCalls: RuleModule = {
     const dialogs = new Map<string, Membership[]>();
     const groups = new Map<string, Group>();
     let dropped = 0;
-    return {
+    // CDR calls: answered intervals per caller and trunk. They come at hang-up, in end-time order,
+    // so a call answered hours ago may arrive after calls answered since: each new interval is
+    // measured against every kept one, whatever their order. The deepest overlap of all is the
+    // deepest found when its last-reported call was added (that call saw all the others).
+    const cdrGroups = new BoundedTable<string, CdrGroup>(
+      'fraud.concurrent-calls.cdr',
+      DETECT_CDR_CONCURRENT_GROUPS,
+    );
+    let cdrDropped = 0;
+    let lastSweep = -Infinity;
+    const sweep = (now: number): void => {
+      if (now - lastSweep < DETECT_CDR_CALL_HORIZON_MS / 24) return;
+      lastSweep = now;
+      for (const [k, g] of [...cdrGroups.entries()])
+        if (g.latestEnd < now - DETECT_CDR_CALL_HORIZON_MS) cdrGroups.delete(k, true);
+    };
+    const countCdr = (c: CdrCall, key: string, limit: number, from: number, to: number): void => {
+      const g = cdrGroups.touch(key, () => ({
+        intervals: [],
+        limit,
+        peak: 0,
+        latestEnd: -Infinity,
+        callers: new CappedSet(8),
+      }));
+      if (g === undefined) {
+        cdrDropped++;
+        return;
+      }
+      const now = cdrTime(c);
+      const id = c.callId ?? cdrRecordRef(c);
+      const list = g.intervals;
+      for (let i = list.length - 1; i >= 0; i--) {
+        const x = list[i]!;
+        if (x.id === id || x.to < now - DETECT_CDR_CALL_HORIZON_MS) list.splice(i, 1);
+      }
+      const { depth, at } = deepestOverlap(list, from, to);
+      const mine: CdrInterval = {
+        from,
+        to,
+        id,
+        callId: cdrCallId(c),
+        record: cdrRecordRef(c),
+        dialled: escapeText(c.dialled, 40),
+      };
+      list.push(mine);
+      if (list.length > DETECT_CDR_INTERVALS_PER_GROUP) {
+        let first = 0;
+        for (let i = 1; i < list.length; i++) if (list[i]!.to < list[first]!.to) first = i;
+        list.splice(first, 1);
+        cdrDropped++;
+      }
+      g.latestEnd = Math.max(g.latestEnd, to);
+      g.callers.add(escapeText(c.caller, 40));
+      if (depth <= g.peak) return;
+      g.peak = depth;
+      if (depth <= g.limit) return;
+      if (ctx.touch?.(key, now, depth) === true) return;
+      // The calls up at the deepest point, as they were when it was found.
+      const up = list.filter((x) => x.from <= at && x.to > at);
+      const numbers = new CappedSet(DETECT_FRAUD_NUMBERS_PER_CALLER);
+      for (const x of up) numbers.add(x.dialled);
+      const first = Math.min(...up.map((x) => x.from));
+      const callers = g.callers.top(8).map((x) => x.value);
+      ctx.raise({
+        key,
+        time: now,
+        firstTime: first,
+        count: depth,
+        title: `${depth} simultaneous calls for ${key} (limit ${g.limit}) (CDR)`,
+        target: { identity: escapeText(c.caller, 64) },
+        evidence: {
+          group: key,
+          concurrent: depth,
+          peak: depth,
+          peakAt: isoTime(at),
+          limit: g.limit,
+          dialled: numbers.top(20).map((x) => x.value),
+          callers,
+          callIds: up
+            .map((x) => x.callId)
+            .filter((x) => x !== '')
+            .slice(0, 20),
+          cdrRecords: up.map((x) => x.record).slice(0, DETECT_CDR_RECORDS_PER_ALERT),
+          untracked: cdrDropped,
+        },
+      });
+    };
+    const detector: ConcurrentCallsDetector = {
+      get cdrStats() {
+        let intervals = 0;
+        for (const g of cdrGroups.values()) intervals += g.intervals.length;
+        return { groups: cdrGroups.size, intervals, dropped: cdrDropped };
+      },
+      // Only answered calls with an end count (a socket's record of a call still up has none; its
+      // final record does). The caller's calls count unless they came in from outside (an inbound
+      // call forwarded out is outbound); every call that used a trunk counts for that trunk.
+      onCdrCall(c: CdrCall): void {
+        const from = c.answer;
+        const to = c.end;
+        if (from === undefined || to === undefined || to <= from) return;
+        sweep(cdrTime(c));
+        if (c.direction !== 'inbound') {
+          const caller = escapeText(cdrCaller(c), 64);
+          countCdr(c, `${cdrCallerIsExtension(c) ? 'extension' : 'caller'} ${caller}`, perCaller, from, to);
+        }
+        if (c.trunk !== undefined) countCdr(c, `trunk ${escapeText(c.trunk, 64)}`, perTrunk, from, to);
+      },
       onDialogConfirmed(d: Dialog, ev: SipEvent): void {
         if (dialogs.has(d.key)) return;
         if (dialogs.size >= DETECT_MAX_CONCURRENT_DIALOGS) {
@@ -160,5 +333,6 @@ export const fraudConcurrentCalls: RuleModule = {
         }
       },
     };
+    return detector;
   },
 };

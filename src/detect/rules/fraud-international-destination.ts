@@ -13,12 +13,19 @@ export const fraudInternationalDestination: RuleModule = {
       'country outside the allowed countries (configuration `allowedCountries`; by default the dial plan\u2019s home ' +
       'country), or in a non-geographic international code (+881, +882, +883...), or in a country the high-risk ' +
       'list marks `elevated` (often abused whole countries) even when allowed. One alert per caller (source, or ' +
-      'IPv6 /64, and From user), each call counted once, raised at the first provisional answer.',
+      'IPv6 /64, and From user), each call counted once, raised at the first provisional answer. ' +
+      'From a CDR (3CX call detail records, docs/cdr.md), where no signaling is seen: a call that left through a ' +
+      'trunk (an inbound call forwarded out included) or whose direction the CDR cannot tell, and that was answered, ' +
+      'rang until the no-answer timeout or was abandoned after reaching the trunk, judged on the number as dialled, or ' +
+      'on the number as sent to the trunk when the dialled one does not read as a valid number; one alert per caller ' +
+      '(`Ext.105` is caller 105), with the records\u2019 file and line and the PBX\u2019s call ids. A CDR comes at ' +
+      'hang-up: the alert is raised then.',
     falsePositives:
       'Without a dial plan and without allowed countries, only `elevated` countries of the risk list are reported ' +
       '(nothing says which countries are foreign). Inbound calls from declared trunks and the onward leg a ' +
       'back-to-back PBX places for a call it received are not counted. Sites that call abroad routinely list ' +
-      'those countries in `allowedCountries`. A premium-rate call abroad raises fraud.premium-destination too.',
+      'those countries in `allowedCountries`. A premium-rate call abroad raises fraud.premium-destination too. ' +
+      'From CDRs, inbound and internal calls and calls that were busy, rejected or failed do not count.',
     remediation:
       '3CX: set Security → Allowed Country Codes to the countries you call and disable international calling for ' +
       'extensions that do not need it (extension → Options → Outbound rules / "Disallow use of international ' +

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { CdrCall } from '../../core/records.js';
 import { isProgress } from '../../track/calls.js';
 import type { SipEvent } from '../../track/sip-event.js';
 import type { Transaction } from '../../track/transactions.js';
@@ -110,12 +111,17 @@ export const fraudOffHours: RuleModule = {
       '011...) that the PBX progressed (180\u2013189 ringing or a 2xx answer) at a time outside the configured ' +
       'business hours (`businessHours`: time zone, working days, opening and closing time; a closing time before ' +
       'the opening time runs past midnight). Toll fraud runs at night and at weekends, when nobody watches. ' +
-      'Grouped per source and caller over `windowSeconds`. Silent until business hours are configured.',
+      'Grouped per source and caller over `windowSeconds`. Silent until business hours are configured. From a CDR ' +
+      '(docs/cdr.md): a call that left through a trunk (or of unknown direction), rang or was answered, to an ' +
+      'international number (the dialled one, or the one sent to the trunk when the dialled one does not read as a ' +
+      'valid number), that *started* outside business hours; one alert per caller (`Ext.105` is caller 105), ' +
+      'raised when the CDR comes at hang-up.',
     falsePositives:
       'Calls delivered by a declared trunk (incoming), national numbers, and the onward leg a back-to-back PBX ' +
       'relays for a call already counted are not reported. Staff working late or travelling, night shifts and ' +
       'other time zones are: widen the hours or the days, or exempt the extension by disabling the rule for its ' +
-      'site. Without a dial plan, only numbers dialled in international form (+, 00, 011) are read.',
+      'site. Without a dial plan, only numbers dialled in international form (+, 00, 011) are read. From CDRs, a ' +
+      'call that started in business hours and ran into the night is not reported.',
     remediation:
       '3CX: restrict outbound rules by time (Outbound Rules: route only during office hours, or use the office ' +
       'hours of the Security → Allowed Country Codes and Advanced → Office Hours settings) and block international ' +
@@ -143,6 +149,12 @@ export const fraudOffHours: RuleModule = {
         // Only progress answers to INVITEs are judged: the local time is read for those alone.
         label = ev.method === 'INVITE' && isProgress(ev) ? (offHours(ev.time) ?? '') : '';
         inner.onMessage?.(ev, tx, retransmission);
+      },
+      onCdrCall(c: CdrCall): void {
+        if (hours === undefined) return;
+        // A CDR comes at hang-up: the call is judged by the local time it started.
+        label = offHours(c.start) ?? '';
+        if (label !== '') inner.onCdrCall?.(c);
       },
     };
   },

@@ -1,5 +1,6 @@
 import { DETECT_FRAUD_NUMBERS_PER_CALLER, DETECT_MAX_PROBE_KEYS } from '../../config/limits.js';
 import { escapeText } from '../../core/escape.js';
+import type { CdrCall } from '../../core/records.js';
 import {
   calledUser,
   callerUser,
@@ -9,7 +10,8 @@ import {
 } from '../../track/calls.js';
 import type { SipEvent } from '../../track/sip-event.js';
 import type { RuleModule } from '../rule.js';
-import { CappedSet, KeyedWindows, pushFrame, sourceGroup } from '../window.js';
+import { CappedSet, KeyedWindows, pushFrame, sourceGroup, type WindowState } from '../window.js';
+import { cdrCallId, cdrCaller, cdrTime, pushRecord } from './fraud-cdr.js';
 
 /** Prefix forms remembered per (caller, number): more than any dial plan has. */
 const FORMS_PER_NUMBER = 16;
@@ -21,6 +23,9 @@ interface State {
   readonly callers: CappedSet;
   readonly frames: number[];
   raised: boolean;
+  /** Made for the first CDR call counted: where its records were read, the PBX's call ids, and
+   * the earliest start (CDRs come in end-time order). */
+  cdr?: { readonly records: string[]; readonly callIds: CappedSet; earliest: number };
 }
 
 /**
@@ -38,7 +43,10 @@ export const fraudPrefixProbing: RuleModule = {
       '`forms` different prefix forms (outbound prefix 9 or 0, national 0, international 00, 011, +, and their ' +
       'combinations such as 9 011) within a window that closes after `windowSeconds` of quiet. Intruders who ' +
       'have credentials or an open route try every form until one reaches the trunk. Counted on the requests, ' +
-      'answered or not.',
+      'answered or not. From a CDR (docs/cdr.md), each call an extension or caller placed (inbound calls excepted), ' +
+      'rejected or not, counts its dialled form under the caller\u2019s identity (`Ext.105` is identity 105, where a ' +
+      'wire identity of that name meets it), in windows on the calls\u2019 start times: CDRs come at hang-up, in ' +
+      'end-time order.',
     falsePositives:
       'A user redialling a number from the call log and then from a contact stored in another form uses two ' +
       'forms, under the threshold. A back-to-back PBX that rewrites a number for its trunk sends the onward ' +
@@ -68,6 +76,21 @@ export const fraudPrefixProbing: RuleModule = {
         raised: false,
       }),
     );
+    const evidence = (who: string, e164: string, w: WindowState<State>) => () => {
+      const s = w.data;
+      return {
+        by: who,
+        number: e164,
+        forms: s.forms.top(FORMS_PER_NUMBER).map((x) => x.value),
+        dialled: s.dialled.top(20).map((x) => x.value),
+        attempts: w.count,
+        callers: s.callers.top(8).map((x) => x.value),
+        frames: [...s.frames],
+        ...(s.cdr !== undefined
+          ? { callIds: s.cdr.callIds.top(8).map((x) => x.value), cdrRecords: [...s.cdr.records] }
+          : {}),
+      };
+    };
     const count = (who: string, ev: SipEvent, e164: string, form: string, user: string): boolean => {
       const w = windows.hit(`${who}\u0000${e164}`, ev.time);
       if (w === undefined) return false;
@@ -84,20 +107,12 @@ export const fraudPrefixProbing: RuleModule = {
       ctx.raise({
         key,
         time: ev.time,
-        firstTime: w.firstTime,
+        firstTime: Math.min(w.firstTime, s.cdr?.earliest ?? Infinity),
         count: forms,
         title: `${e164} dialled with many prefixes by ${who}`,
         source: { ip: ev.frame.srcIp, port: ev.frame.srcPort, transport: ev.frame.transport },
         target: { ip: ev.frame.dstIp, port: ev.frame.dstPort, extension: e164 },
-        evidence: () => ({
-          by: who,
-          number: e164,
-          forms: s.forms.top(FORMS_PER_NUMBER).map((x) => x.value),
-          dialled: s.dialled.top(20).map((x) => x.value),
-          attempts: w.count,
-          callers: s.callers.top(8).map((x) => x.value),
-          frames: [...s.frames],
-        }),
+        evidence: evidence(who, e164, w),
       });
       return true;
     };
@@ -113,6 +128,44 @@ export const fraudPrefixProbing: RuleModule = {
         const identity = credentialsUser(ev);
         if (identity !== '' && !bySource)
           count(`identity ${escapeText(identity, 64)}`, ev, info.e164, info.form, user);
+      },
+      // A CDR names no address: the caller's forms are counted under its identity, where a wire
+      // identity of the same name (a digest user equal to the extension) meets them. Windows run
+      // on the calls' starts; CDRs come in end-time order, so a start may be behind the window's
+      // latest, and is counted in it.
+      onCdrCall(c: CdrCall): void {
+        if (c.direction === 'inbound') return;
+        const info = classifyNumber(c.dialled);
+        const e164 = info.e164;
+        if (e164 === undefined) return;
+        const caller = escapeText(cdrCaller(c), 64);
+        const who = `identity ${caller}`;
+        const w = windows.hit(`${who}\u0000${e164}`, c.start);
+        if (w === undefined) return;
+        const s = w.data;
+        const cdr = (s.cdr ??= { records: [], callIds: new CappedSet(8), earliest: Infinity });
+        s.forms.add(info.form);
+        s.dialled.add(escapeText(c.dialled, 40));
+        s.callers.add(escapeText(c.caller, 40));
+        pushRecord(cdr.records, c);
+        const id = cdrCallId(c);
+        if (id !== '') cdr.callIds.add(id);
+        cdr.earliest = Math.min(cdr.earliest, c.start);
+        const forms = s.forms.distinct;
+        if (forms < threshold) return;
+        const key = `${who}|${e164}`;
+        const time = cdrTime(c);
+        if (s.raised && ctx.touch?.(key, time, forms) === true) return;
+        s.raised = true;
+        ctx.raise({
+          key,
+          time,
+          firstTime: Math.min(w.firstTime, cdr.earliest),
+          count: forms,
+          title: `${e164} dialled with many prefixes by ${who} (CDR)`,
+          target: { extension: e164, identity: escapeText(c.caller, 64) },
+          evidence: evidence(who, e164, w),
+        });
       },
     };
   },

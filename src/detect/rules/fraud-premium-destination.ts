@@ -4,6 +4,7 @@ import {
   DETECT_MAX_RECENT_DIALLED,
 } from '../../config/limits.js';
 import { escapeText } from '../../core/escape.js';
+import type { CdrCall } from '../../core/records.js';
 import type { NumberInfo } from '../../enrich/numbers.js';
 import {
   callerUser,
@@ -18,6 +19,15 @@ import type { SipEvent } from '../../track/sip-event.js';
 import type { Transaction } from '../../track/transactions.js';
 import type { Detector, DetectorContext, RuleModule } from '../rule.js';
 import { CappedSet, KeyedWindows, pushFrame, sourceGroup } from '../window.js';
+import {
+  cdrCallId,
+  cdrCaller,
+  cdrDestination,
+  cdrLeavesSite,
+  cdrProgressed,
+  cdrTime,
+  pushRecord,
+} from './fraud-cdr.js';
 
 /** Why a call's destination is reported ('' or undefined: it is not). */
 export type DestinationJudge = (info: NumberInfo) => string | undefined;
@@ -33,6 +43,10 @@ interface State {
   readonly callIds: CappedSet;
   readonly frames: number[];
   answered: number;
+  /** CDR keys only: how the calls ended, where the records were read, the earliest start. */
+  readonly outcomes: Record<string, number>;
+  readonly records: string[];
+  earliest: number;
 }
 
 function countInto(r: Record<string, number>, k: string): void {
@@ -40,10 +54,12 @@ function countInto(r: Record<string, number>, k: string): void {
 }
 
 /**
- * The detector both destination rules share: each initial INVITE whose number `judge` reports is
+ * The detector the destination rules share: each initial INVITE whose number `judge` reports is
  * counted once, at the first 18x/2xx the other side sends (the call is ringing or up), per caller
  * (source, or IPv6 /64, and From user). The onward leg a back-to-back PBX places for a call it
- * received is the same call and is not counted again.
+ * received is the same call and is not counted again. A CDR call counts once when it left the site
+ * (or the CDR cannot tell), rang or was answered, and its destination is reported, per caller
+ * (`Ext.105` and a From user 105 are one caller; a CDR names no address).
  */
 export function destinationDetector(
   ctx: DetectorContext,
@@ -66,6 +82,9 @@ export function destinationDetector(
       callIds: new CappedSet(8),
       frames: [],
       answered: 0,
+      outcomes: {},
+      records: [],
+      earliest: Infinity,
     }),
   );
   const legs = new OnwardLegs(`${rule}.legs`, DETECT_MAX_RECENT_DIALLED, relayMs);
@@ -151,6 +170,54 @@ export function destinationDetector(
         }),
       });
     },
+    onCdrCall(c: CdrCall): void {
+      if (!cdrLeavesSite(c) || !cdrProgressed(c)) return;
+      const dest = cdrDestination(c);
+      const info = dest?.info;
+      if (dest === undefined || info?.e164 === undefined) return;
+      const reason = judge(info);
+      if (reason === undefined) return;
+      const caller = escapeText(cdrCaller(c), 64);
+      const key = `caller ${caller}`;
+      const w = windows.hit(key, c.start);
+      if (w === undefined) return;
+      const s = w.data;
+      const dialled = escapeText(dest.number, 40);
+      s.numbers.add(`${dialled} (${info.e164})`);
+      countInto(s.countries, info.country ?? `+${info.callingCode ?? '?'}`);
+      countInto(s.types, info.type);
+      countInto(s.reasons, reason);
+      countInto(s.outcomes, c.outcome);
+      if (info.risk !== undefined)
+        s.risk.add(`${info.risk.prefix} ${info.risk.network} (${info.risk.category})`);
+      const id = cdrCallId(c);
+      if (id !== '') s.callIds.add(id);
+      pushRecord(s.records, c);
+      if (c.answer !== undefined) s.answered++;
+      s.earliest = Math.min(s.earliest, c.start);
+      const identity = escapeText(c.caller, 64);
+      ctx.raise({
+        key,
+        time: cdrTime(c),
+        firstTime: s.earliest,
+        count: w.count,
+        title: `Call to ${noun} ${info.e164} (${reason}) from ${escapeText(c.caller, 40)} (CDR)`,
+        target: { extension: dialled, identity },
+        evidence: () => ({
+          caller: identity,
+          dialled: s.numbers.top(20).map((x) => x.value),
+          numbersTotal: s.numbers.distinct,
+          countries: { ...s.countries },
+          types: { ...s.types },
+          reasons: { ...s.reasons },
+          riskRanges: s.risk.top(8).map((x) => x.value),
+          outcomes: { ...s.outcomes },
+          answered: s.answered,
+          callIds: s.callIds.top(8).map((x) => x.value),
+          cdrRecords: [...s.records],
+        }),
+      });
+    },
   };
 }
 
@@ -167,12 +234,20 @@ export const fraudPremiumDestination: RuleModule = {
       'international networks, premium ranges abused for revenue share). It is raised at the first provisional ' +
       'answer, while the call is still up: such calls run for hours and a CDR only comes at hang-up. One alert per ' +
       'caller (source, or IPv6 /64, and From user), counting each call once with the numbers, countries, risk ' +
-      'ranges and answers. Without a dial plan only numbers in international form (+, 00, 011) are read.',
+      'ranges and answers. Without a dial plan only numbers in international form (+, 00, 011) are read. ' +
+      'From a CDR (3CX call detail records, docs/cdr.md), where no signaling is seen: a call that left through a ' +
+      'trunk (an inbound call forwarded out included) or whose direction the CDR cannot tell, and that was answered, ' +
+      'rang until the no-answer timeout or was abandoned after reaching the trunk, judged on the number as dialled, or ' +
+      'on the number as sent to the trunk when the dialled one does not read as a valid number; one alert per caller ' +
+      '(`Ext.105` is caller 105), with the records\u2019 file and line and the PBX\u2019s call ids. A CDR comes at ' +
+      'hang-up: the alert is raised then.',
     falsePositives:
       'Inbound calls a declared trunk delivers are not counted, nor the onward leg a back-to-back PBX places for a ' +
       'call it just received (same number, sent by the address that received it, within `relaySeconds`). A ' +
       'business that really calls a satellite phone or a premium line will be reported: such calls are rare and ' +
-      'worth a look; remove the range from a local copy of the risk list if they are expected.',
+      'worth a look; remove the range from a local copy of the risk list if they are expected. From CDRs, inbound ' +
+      'and internal calls and calls that were busy, rejected or failed do not count, and a call seen on the wire ' +
+      'is not counted again from its CDR.',
     remediation:
       '3CX: restrict outbound rules so no route accepts premium-rate and satellite prefixes, set Security → Allowed ' +
       'Country Codes to the countries you call, disable international calling on extensions that do not need it, ' +

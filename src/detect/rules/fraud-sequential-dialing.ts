@@ -1,9 +1,12 @@
 import { DETECT_MAX_SEQUENTIAL_SOURCES, DETECT_SEQUENTIAL_RECENT_NUMBERS } from '../../config/limits.js';
 import { escapeText } from '../../core/escape.js';
+import type { CdrCall } from '../../core/records.js';
+import type { NumberInfo } from '../../enrich/numbers.js';
 import { calledUser, callerUser, classifyNumber, isInitialInvite } from '../../track/calls.js';
 import type { SipEvent } from '../../track/sip-event.js';
 import type { RuleModule } from '../rule.js';
-import { CappedSet, KeyedWindows, pushFrame, sourceGroup } from '../window.js';
+import { CappedSet, KeyedWindows, pushFrame, sourceGroup, type WindowState } from '../window.js';
+import { cdrCallId, cdrCaller, cdrDestination, cdrTime, pushRecord } from './fraud-cdr.js';
 
 /** Trailing digits compared as a number; the digits before them must be equal (a shared prefix). */
 const TAIL_DIGITS = 6;
@@ -22,6 +25,9 @@ interface State {
   readonly frames: number[];
   lowest: string;
   highest: string;
+  /** Made for the first CDR call counted: where its records were read, the PBX's call ids, and
+   * the earliest start (CDRs come in end-time order). */
+  cdr?: { readonly records: string[]; readonly callIds: CappedSet; earliest: number };
 }
 
 /** Signed difference of two same-length digit strings that share all but their tail; undefined if not. */
@@ -47,7 +53,10 @@ export const fraudSequentialDialing: RuleModule = {
       'under the dial plan as E.164 when possible, else as dialled) of which at least `numbers` are within ' +
       '`maxStep` of a number it dialled before and share all digits but the last six with it: a range dialled in ' +
       'order, as scanners do to find numbers that answer or that share revenue. The window closes after ' +
-      '`windowSeconds` of quiet. Retries of the same number do not count.',
+      '`windowSeconds` of quiet. Retries of the same number do not count. From a CDR (docs/cdr.md), every call ' +
+      'counts, answered or not, grouped per caller (`Ext.107` is caller 107) in windows on the calls\u2019 start ' +
+      'times; the order in which CDRs come (at hang-up) does not matter, as each number is compared with all the ' +
+      'caller\u2019s recent ones.',
     falsePositives:
       'A call centre dialling a sorted list, or a test of a DID block, looks the same: declare such sources ' +
       'trusted or raise the threshold for the site. Calls to neighbouring extensions are too short to count ' +
@@ -80,46 +89,68 @@ export const fraudSequentialDialing: RuleModule = {
         highest: '',
       }),
     );
+    /** Records `digits` in the caller's ring; true when it is a small step from a number dialled before. */
+    const stepped = (s: State, digits: string): boolean => {
+      if (s.recent.includes(digits)) return false;
+      let step: number | undefined;
+      let previous = '';
+      // The nearest earlier number is the step the scanner took. Order does not matter: a number
+      // dialled (or reported) before its neighbour is found by that neighbour.
+      for (const m of s.recent) {
+        const d = smallStep(digits, m, maxStep);
+        if (d !== undefined && (step === undefined || Math.abs(d) < Math.abs(step))) {
+          step = d;
+          previous = m;
+          if (Math.abs(d) === 1) break;
+        }
+      }
+      if (s.recent.length < DETECT_SEQUENTIAL_RECENT_NUMBERS) s.recent.push(digits);
+      else {
+        s.recent[s.next] = digits;
+        s.next = (s.next + 1) % DETECT_SEQUENTIAL_RECENT_NUMBERS;
+      }
+      if (step === undefined) return false;
+      // The first number of a run has no predecessor: it counts with its first neighbour.
+      s.stepped += s.stepped === 0 ? 2 : 1;
+      const stride = step > 0 ? `+${step}` : String(step);
+      s.strides[stride] = (s.strides[stride] ?? 0) + 1;
+      for (const d of [previous, digits]) {
+        if (s.lowest === '' || d < s.lowest) s.lowest = d;
+        if (s.highest === '' || d > s.highest) s.highest = d;
+      }
+      return true;
+    };
+    const evidence = (group: string, w: WindowState<State>) => () => {
+      const s = w.data;
+      return {
+        sourceGroup: group,
+        sequentialNumbers: s.stepped,
+        invites: w.count,
+        strides: { ...s.strides },
+        range: [s.lowest, s.highest],
+        dialled: [...s.sample],
+        callers: s.callers.top(8).map((x) => x.value),
+        frames: [...s.frames],
+        ...(s.cdr !== undefined
+          ? { callIds: s.cdr.callIds.top(20).map((x) => x.value), cdrRecords: [...s.cdr.records] }
+          : {}),
+      };
+    };
+    const digitsOf = (info: NumberInfo): string => (info.e164 ?? info.digits).replace(/\D/g, '');
     return {
       onMessage(ev: SipEvent, _tx, retransmission): void {
         if (!isInitialInvite(ev, retransmission)) return;
         const user = calledUser(ev);
-        const info = classifyNumber(user);
-        const digits = (info.e164 ?? info.digits).replace(/\D/g, '');
+        const digits = digitsOf(classifyNumber(user));
         if (digits.length < 7) return;
         const group = sourceGroup(ev.frame.srcIp);
         const w = windows.hit(group, ev.time);
         if (w === undefined) return;
         const s = w.data;
-        if (s.recent.includes(digits)) return;
-        let step: number | undefined;
-        let previous = '';
-        // The nearest earlier number is the step the scanner took.
-        for (const m of s.recent) {
-          const d = smallStep(digits, m, maxStep);
-          if (d !== undefined && (step === undefined || Math.abs(d) < Math.abs(step))) {
-            step = d;
-            previous = m;
-            if (Math.abs(d) === 1) break;
-          }
-        }
-        if (s.recent.length < DETECT_SEQUENTIAL_RECENT_NUMBERS) s.recent.push(digits);
-        else {
-          s.recent[s.next] = digits;
-          s.next = (s.next + 1) % DETECT_SEQUENTIAL_RECENT_NUMBERS;
-        }
-        if (step === undefined) return;
-        // The first number of a run has no predecessor: it counts with its first neighbour.
-        s.stepped += s.stepped === 0 ? 2 : 1;
-        const stride = step > 0 ? `+${step}` : String(step);
-        s.strides[stride] = (s.strides[stride] ?? 0) + 1;
+        if (!stepped(s, digits)) return;
         if (s.sample.length < 20) s.sample.push(escapeText(user, 40));
         s.callers.add(escapeText(callerUser(ev), 40));
         pushFrame(s.frames, ev.frame.provenance.frame);
-        for (const d of [previous, digits]) {
-          if (s.lowest === '' || d < s.lowest) s.lowest = d;
-          if (s.highest === '' || d > s.highest) s.highest = d;
-        }
         if (s.stepped < threshold) return;
         if (ctx.touch?.(group, ev.time, s.stepped) === true) return;
         ctx.raise({
@@ -130,16 +161,39 @@ export const fraudSequentialDialing: RuleModule = {
           title: `Sequential dialling from ${ev.frame.srcIp} around ${s.lowest}`,
           source: { ip: ev.frame.srcIp, port: ev.frame.srcPort, transport: ev.frame.transport },
           target: { ip: ev.frame.dstIp, port: ev.frame.dstPort },
-          evidence: () => ({
-            sourceGroup: group,
-            sequentialNumbers: s.stepped,
-            invites: w.count,
-            strides: { ...s.strides },
-            range: [s.lowest, s.highest],
-            dialled: [...s.sample],
-            callers: s.callers.top(8).map((x) => x.value),
-            frames: [...s.frames],
-          }),
+          evidence: evidence(group, w),
+        });
+      },
+      // A CDR names no address: calls are grouped by caller (`Ext.107` is caller 107), on their
+      // starts. Every call counts, answered or not, as every INVITE does on the wire.
+      onCdrCall(c: CdrCall): void {
+        const dest = cdrDestination(c);
+        if (dest === undefined) return;
+        const digits = digitsOf(dest.info);
+        if (digits.length < 7) return;
+        const group = `caller ${escapeText(cdrCaller(c), 64)}`;
+        const w = windows.hit(group, c.start);
+        if (w === undefined) return;
+        const s = w.data;
+        const cdr = (s.cdr ??= { records: [], callIds: new CappedSet(20), earliest: Infinity });
+        cdr.earliest = Math.min(cdr.earliest, c.start);
+        if (!stepped(s, digits)) return;
+        if (s.sample.length < 20) s.sample.push(escapeText(dest.number, 40));
+        s.callers.add(escapeText(c.caller, 40));
+        pushRecord(cdr.records, c);
+        const id = cdrCallId(c);
+        if (id !== '') cdr.callIds.add(id);
+        if (s.stepped < threshold) return;
+        const time = cdrTime(c);
+        if (ctx.touch?.(group, time, s.stepped) === true) return;
+        ctx.raise({
+          key: group,
+          time,
+          firstTime: Math.min(w.firstTime, cdr.earliest),
+          count: s.stepped,
+          title: `Sequential dialling by ${escapeText(c.caller, 40)} around ${s.lowest} (CDR)`,
+          target: { identity: escapeText(c.caller, 64) },
+          evidence: evidence(group, w),
         });
       },
     };

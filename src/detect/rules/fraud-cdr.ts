@@ -1,0 +1,84 @@
+/**
+ * What the fraud rules read from a call detail record (3CX CDR) when they see no signaling: who
+ * called, the number that left the site, whether the call rang or was answered, and where the
+ * record was read. CDRs come at hang-up, so in end-time order: every rule dates a call by its own
+ * start, answer and end, and reports at the record's time (`cdrTime`).
+ */
+import { DETECT_CDR_RECORDS_PER_ALERT } from '../../config/limits.js';
+import { escapeText } from '../../core/escape.js';
+import type { CdrCall } from '../../core/records.js';
+import type { NumberInfo } from '../../enrich/numbers.js';
+import { classifyNumber } from '../../track/calls.js';
+
+/** The event time a CDR is reported at: its end, else its answer, else its start (as the engine ticks). */
+export function cdrTime(c: CdrCall): number {
+  return c.end ?? c.answer ?? c.start;
+}
+
+/** The caller as the wire names it: `Ext.105` is extension 105 (a SIP From user), a number stays. */
+export function cdrCaller(c: CdrCall): string {
+  const s = c.caller.trim();
+  return /^ext\./i.test(s) ? s.slice(4).trim() : s;
+}
+
+/** True when the caller is one of the PBX's extensions (`Ext.105`, or a short number). */
+export function cdrCallerIsExtension(c: CdrCall): boolean {
+  return /^ext\./i.test(c.caller.trim()) || /^\d{1,6}$/.test(c.caller.trim());
+}
+
+/** True for a call that can cost the site: it left through a trunk (also an inbound call
+ * forwarded out) or the CDR cannot tell. */
+export function cdrLeavesSite(c: CdrCall): boolean {
+  return c.direction === 'outbound' || c.direction === 'unknown';
+}
+
+/**
+ * True when the call rang or was answered, as the wire's 18x/2xx: answered; rang until the no-answer
+ * timeout; or abandoned by the caller after the PBX handed it to a trunk. Busy, rejected (no route,
+ * declined, an outbound rule) and failed calls did not progress, nor a caller's hang-up before a
+ * trunk took the call.
+ */
+export function cdrProgressed(c: CdrCall): boolean {
+  if (c.answer !== undefined || c.outcome === 'answered' || c.outcome === 'no-answer') return true;
+  return c.outcome === 'cancelled' && c.trunk !== undefined;
+}
+
+/** The number a call went to and how it reads under the site's dial plan. */
+export interface CdrDestination {
+  /** The string read: the dialled number, or the routed one (`callee`). */
+  readonly number: string;
+  readonly info: NumberInfo;
+}
+
+/**
+ * The destination the fraud rules judge: the number as dialled when it reads as a valid number;
+ * otherwise the number as routed to the trunk (`callee`, the form the provider bills), which the
+ * PBX's outbound rule already stripped of the outbound prefix; otherwise the dialled reading if it
+ * has an E.164 number at all. Undefined when neither reads as a number (an extension).
+ */
+export function cdrDestination(c: CdrCall): CdrDestination | undefined {
+  const d = classifyNumber(c.dialled);
+  if (d.e164 !== undefined && d.valid) return { number: c.dialled, info: d };
+  if (c.callee !== undefined && c.callee !== c.dialled) {
+    const k = classifyNumber(c.callee);
+    if (k.e164 !== undefined) return { number: c.callee, info: k };
+  }
+  return d.e164 !== undefined ? { number: c.dialled, info: d } : undefined;
+}
+
+/** Where a record was read (`file:line`), escaped. */
+export function cdrRecordRef(c: CdrCall): string {
+  const p = c.provenance;
+  const where = p.file !== undefined ? escapeText(p.file, 120) : p.kind;
+  return p.line !== undefined ? `${where}:${p.line}` : where;
+}
+
+/** Keeps the first DETECT_CDR_RECORDS_PER_ALERT record references of an alert (where it began). */
+export function pushRecord(records: string[], c: CdrCall): void {
+  if (records.length < DETECT_CDR_RECORDS_PER_ALERT) records.push(cdrRecordRef(c));
+}
+
+/** The PBX's call id of a record, escaped ('' when the layout has none). */
+export function cdrCallId(c: CdrCall): string {
+  return c.callId !== undefined ? escapeText(c.callId, 80) : '';
+}
