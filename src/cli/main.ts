@@ -3,6 +3,7 @@ import { runAlerts } from './alerts.js';
 import { runAudit } from './audit.js';
 import { runBlock } from './block.js';
 import { runRules } from './rules.js';
+import { runSite } from './site.js';
 import { runWatch } from './watch.js';
 import { EXIT_USAGE, UsageError } from './exit-codes.js';
 
@@ -20,6 +21,7 @@ Usage:
   sipwarden audit <host>[:port]... [--rate N] [--extensions LIST] [--test-number N] [--intrusive]
                   [--wordlist FILE] [--format text|json|md|html] [--baseline FILE] (help: audit --help)
   sipwarden rules [--format text|json]
+  sipwarden site [capture|sip-file|log...] [--cdr 3cx:FILE]... [--config FILE] [--format text|json]
   sipwarden block list --state FILE [--format text|json]
   sipwarden block add IP --state FILE [--for DURATION]
   sipwarden block unblock IP|CIDR --state FILE
@@ -35,6 +37,11 @@ message (UDP, TCP, fragments, WebSocket, HEP), and reports what it saw and the a
 --cdr reads a 3CX CDR file (fields in the order of the configuration's cdr.fields) after them: the
 fraud rules count its calls, once for a call the captures also show.
 
+site shows the site model: the PBX, SBC/tunnel and trunk addresses, extensions and the identity
+map, DIDs, home country, time zone, business hours, dial plan and allowed countries, each marked
+told (configuration) or inferred (from the inputs, with its evidence), and configuration to paste
+for the inferred ones (docs/site.md).
+
 Exit codes: 0 ok, 1 findings at or above --fail-on, 2 usage error, 3 input error.
 `;
 
@@ -49,6 +56,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runAnalyze(rest);
       case 'rules':
         return runRules(rest);
+      case 'site':
+        return await runSite(rest);
       case 'alerts':
         return await runAlerts(rest);
       case 'audit':
