@@ -1,0 +1,151 @@
+/**
+ * The site model's facts: told (configuration) always wins over inferred, conflicts become notes,
+ * country defaults follow from the country, and the snippet of inferred facts is configuration
+ * that validates and says what was learned.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { learnSite } from '../../src/cli/site.js';
+import { parseConfig } from '../../src/config/config.js';
+import { countryDialDefaults, emergencyNumbersOf } from '../../src/detect/site-facts.js';
+
+const OUTBOUND = 'test/fixtures/captures/benign-outbound-call-leaky.pcap';
+const PHONES_3CX = 'test/fixtures/captures/benign-phones-register-3cx.pcap';
+
+test('told facts win: a configured PBX stays told (traffic agreeing), a configured trunk never seen is a note', async () => {
+  const config = parseConfig(
+    [
+      'network:',
+      '  pbx: [127.0.0.0/28]',
+      '  trunks: [198.51.100.9]',
+      '  trusted: [10.0.0.0/8]',
+      'identities:',
+      '  "102": "202"',
+    ].join('\n'),
+    'test.yaml',
+  );
+  const { document: d, errors } = await learnSite([OUTBOUND], { config });
+  assert.deepEqual(errors, []);
+  assert.equal(d.learned, true);
+  // The inferred PBX 127.0.0.10 falls in the told /28: one told fact, seen, not a second entry.
+  assert.equal(d.addresses.pbx.length, 1);
+  assert.equal(d.addresses.pbx[0]!.value, '127.0.0.0/28');
+  assert.equal(d.addresses.pbx[0]!.origin, 'told');
+  assert.equal(d.addresses.pbx[0]!.seen, true);
+  assert.match(d.addresses.pbx[0]!.evidence, /traffic agrees: .*relayed 2 calls/);
+  // The told trunk was never seen; the inferred one is listed as inferred and noted.
+  const trunks = d.addresses.trunks.map((t) => [t.value, t.origin, t.seen]);
+  assert.deepEqual(trunks, [
+    ['198.51.100.9', 'told', false],
+    ['127.0.3.1', 'inferred', undefined],
+  ]);
+  assert.ok(d.notes.some((n) => n.includes('198.51.100.9') && n.includes('no traffic')));
+  assert.ok(d.notes.some((n) => n.startsWith('127.0.3.1 acts as a trunk')));
+  assert.ok(!d.notes.some((n) => n.includes('acts as a PBX')), 'the told PBX is not reported as missing');
+  assert.deepEqual(
+    d.addresses.trusted.map((t) => [t.value, t.origin, t.seen]),
+    [['10.0.0.0/8', 'told', false]],
+  );
+  // The told identity wins over what traffic showed, and the disagreement is a note.
+  const id102 = d.identities.filter((i) => i.value === '102');
+  assert.deepEqual(
+    id102.map((i) => [i.extension, i.origin]),
+    [['202', 'told']],
+  );
+  assert.ok(d.notes.some((n) => n.includes('identity 102 is configured as extension 202')));
+  // Not told: learned, with evidence.
+  const id105 = d.identities.find((i) => i.value === '105');
+  assert.equal(id105?.origin, 'inferred');
+  assert.equal(id105?.extension, '105');
+});
+
+test('a told dial plan: the country is told, its prefixes and emergency numbers are defaults', async () => {
+  const config = parseConfig(
+    'numbers:\n  dialPlan:\n    country: DE\n    outboundPrefixes: ["0"]\n  allowedCountries: [DE, AT]\ntimeZone: Europe/Berlin\n',
+    'test.yaml',
+  );
+  const { document: d } = await learnSite([OUTBOUND], { config });
+  assert.deepEqual([d.homeCountry.value, d.homeCountry.origin], ['DE', 'told']);
+  assert.ok(d.notes.some((n) => n.includes('traffic suggests GB')));
+  assert.deepEqual([d.dialPlan.outboundPrefixes.value, d.dialPlan.outboundPrefixes.origin], [['0'], 'told']);
+  assert.ok(
+    d.notes.some((n) => n.includes('prefix 9')),
+    'the learned prefix 9 is not in the told plan',
+  );
+  assert.deepEqual([d.dialPlan.nationalPrefix.value, d.dialPlan.nationalPrefix.origin], ['0', 'default']);
+  assert.deepEqual(d.dialPlan.internationalPrefixes.origin, 'inferred', '00 seen on the trunk leg');
+  assert.deepEqual(
+    [d.dialPlan.emergencyNumbers.value, d.dialPlan.emergencyNumbers.origin],
+    [['110', '112'], 'default'],
+  );
+  assert.deepEqual([d.allowedCountries.value, d.allowedCountries.origin], [['DE', 'AT'], 'told']);
+  assert.ok(d.notes.some((n) => n.includes('outside the allowed list: GB (1)')));
+  assert.deepEqual([d.timeZone.value, d.timeZone.origin], ['Europe/Berlin', 'told']);
+});
+
+test('inferred only: the snippet validates as configuration, low confidence commented out', async () => {
+  const { document: d } = await learnSite([PHONES_3CX, OUTBOUND]);
+  assert.equal(d.timeZone.origin, 'default');
+  assert.match(d.timeZone.evidence, /cannot be inferred/);
+  assert.equal(d.homeCountry.origin, 'inferred');
+  assert.deepEqual(d.dialPlan.outboundPrefixes.value, ['9']);
+  assert.deepEqual(d.dialPlan.emergencyNumbers.value, ['112', '999']);
+  const parsed = parseConfig(d.snippet, 'snippet');
+  assert.deepEqual(parsed.network.pbx.sort(), ['127.0.0.10', '127.0.0.12']);
+  // The trunk (two calls) is low confidence: present, but commented out.
+  assert.deepEqual(parsed.network.trunks, []);
+  assert.match(d.snippet, /# - "127\.0\.3\.1" +# inferred \(low\)/);
+  assert.deepEqual(parsed.identities, {
+    Lp4Wn8Rz: '102',
+    Jd2Fs9Ue: '104',
+    Nw5Ba3Xc: '105',
+    Ea9Cj6Tw: '108',
+  });
+  assert.equal(parsed.numbers.dialPlan, undefined, 'a low-confidence country leaves the plan commented');
+  assert.match(d.snippet, /# {3}outboundPrefixes: \["9"\]/);
+});
+
+test('no inputs: the configuration only, nothing inferred, no snippet', async () => {
+  const config = parseConfig(
+    'network:\n  pbx: [192.0.2.10]\nnumbers:\n  dialPlan:\n    country: US\n',
+    'test.yaml',
+  );
+  const { document: d } = await learnSite([], { config });
+  assert.equal(d.learned, false);
+  assert.deepEqual(d.inputs, []);
+  assert.deepEqual(
+    d.addresses.pbx.map((p) => [p.value, p.origin, p.seen]),
+    [['192.0.2.10', 'told', undefined]],
+  );
+  const origins = [
+    ...d.addresses.pbx,
+    ...d.addresses.trunks,
+    ...d.identities,
+    ...d.extensions,
+    ...d.dids,
+    d.homeCountry,
+    d.timeZone,
+    d.businessHours,
+    d.dialPlan.outboundPrefixes,
+    d.dialPlan.nationalPrefix,
+    d.dialPlan.internationalPrefixes,
+    d.dialPlan.emergencyNumbers,
+    d.allowedCountries,
+  ].map((f) => f.origin);
+  assert.ok(!origins.includes('inferred'), `no inferred fact: ${origins.join(',')}`);
+  assert.deepEqual(d.dialPlan.internationalPrefixes.value, ['011']);
+  assert.deepEqual(d.dialPlan.nationalPrefix.value, '1');
+  assert.deepEqual(d.dialPlan.emergencyNumbers.value, ['112', '911']);
+  assert.deepEqual(d.notes, []);
+  assert.equal(d.snippet, '');
+});
+
+test('country defaults and emergency numbers come from libphonenumber metadata', () => {
+  assert.deepEqual(countryDialDefaults('GB'), { national: '0', international: ['00'] });
+  assert.deepEqual(countryDialDefaults('US'), { national: '1', international: ['011'] });
+  assert.equal(countryDialDefaults('ZZ'), undefined);
+  assert.deepEqual(emergencyNumbersOf('GB'), ['112', '999']);
+  assert.deepEqual(emergencyNumbersOf('DE'), ['110', '112']);
+  assert.ok(emergencyNumbersOf('ZA').includes('10111'), 'five-digit numbers too');
+  assert.deepEqual(emergencyNumbersOf('ZZ'), []);
+});
