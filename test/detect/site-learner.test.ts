@@ -298,3 +298,96 @@ test('business hours: too few calls suggest nothing', () => {
   assert.equal(site.answeredCalls, SITE_MIN_CALLS_FOR_HOURS - 1);
   assert.equal(site.businessHours, undefined);
 });
+
+test('DIDs: the numbers a trunk calls, and the home country they belong to', () => {
+  const { learner, h } = learning();
+  phonesRegister(h, T0);
+  const dids = ['+442079460000', '+442079460000', '+442079460001', '+442079460000'];
+  dids.forEach((did, i) => {
+    const t = T0 + 10_000 + i * 5_000;
+    const inv = invite(TRUNK, PBX, did, { fromUser: '+33142685300' });
+    h.send(t, TRUNK, PBX, inv.text);
+    h.send(t + 5, PBX, TRUNK, reply(inv, '100 Trying'));
+    // The PBX hands it to phone 101 (a back-to-back leg: new Call-ID, same caller number).
+    const leg = invite(PBX, '203.0.113.21', '101', { fromUser: '+33142685300' });
+    h.send(t + 10, PBX, '203.0.113.21', leg.text);
+    h.send(t + 20, '203.0.113.21', PBX, reply(leg, '200 OK', 'x1'));
+    h.send(t + 30, PBX, TRUNK, reply(inv, '200 OK', 'x1'));
+  });
+  h.finish();
+  const site = learner.infer();
+  assert.deepEqual(ips(site.trunks), [TRUNK]);
+  assert.equal(site.trunks[0]!.evidence.counts.inboundCalls, 4);
+  assert.equal(site.trunks[0]!.evidence.confidence, 'medium');
+  assert.deepEqual(
+    site.dids.map((d) => [d.number, d.calls, d.via]),
+    [
+      ['+442079460000', 3, TRUNK],
+      ['+442079460001', 1, TRUNK],
+    ],
+  );
+  // The DIDs are British although every caller is French: DIDs decide.
+  assert.equal(site.homeCountry?.country, 'GB');
+  assert.equal(site.homeCountry?.evidence.counts.didCalls, 4);
+  assert.equal(site.pbx[0]!.evidence.counts.relayedCalls, 4);
+  assert.equal(site.answeredCalls, 4, 'each call once, not once per leg');
+});
+
+test('an SBC: several extensions registering through one signalling address and port', () => {
+  const { learner, h } = learning();
+  const sbc = '198.51.100.77';
+  for (const [i, ext] of ['301', '302', '303', '304'].entries()) {
+    register(h, T0 + i * 100, sbc, ext, '401 Unauthorized', '');
+    register(h, T0 + i * 100 + 20, sbc, ext, '200 OK', `id${ext}`);
+  }
+  h.finish();
+  const site = learner.infer();
+  assert.deepEqual(ips(site.pbx), [PBX]);
+  assert.deepEqual(
+    site.shared.map((s) => [s.ip, s.kind, s.evidence.counts.extensions]),
+    [[sbc, 'sbc', 4]],
+  );
+  assert.deepEqual(site.trunks, [], 'an address registering to the PBX is not a trunk');
+});
+
+test('the PBX registering to its provider makes the provider a trunk, not a PBX', () => {
+  const { learner, h } = learning();
+  phonesRegister(h, T0);
+  const provider = '198.51.100.200';
+  for (let i = 0; i < 3; i++) {
+    const t = T0 + 10_000 + i * 60_000;
+    const lines = (n: number): string[] => [
+      `Via: SIP/2.0/UDP ${PBX}:5060;branch=z9hG4bK-up${i}-${n}`,
+      `From: <sip:4420794600@${provider}>;tag=up${i}`,
+      `To: <sip:4420794600@${provider}>`,
+      `Call-ID: up${i}@${PBX}`,
+      `CSeq: ${n} REGISTER`,
+    ];
+    const req = (n: number, auth: boolean): string =>
+      [
+        `REGISTER sip:${provider} SIP/2.0`,
+        ...lines(n),
+        `Contact: <sip:4420794600@${PBX}:5060>`,
+        ...(auth
+          ? [
+              `Authorization: Digest username="4420794600", realm="provider", nonce="p${i}", uri="sip:${provider}", response="0123456789abcdef0123456789abcdef"`,
+            ]
+          : []),
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\n');
+    const res = (n: number, status: string): string =>
+      [`SIP/2.0 ${status}`, ...lines(n), 'Content-Length: 0', '', ''].join('\n');
+    h.send(t, PBX, provider, req(1, false));
+    h.send(t + 5, provider, PBX, res(1, '401 Unauthorized'));
+    h.send(t + 10, PBX, provider, req(2, true));
+    h.send(t + 15, provider, PBX, res(2, '200 OK'));
+  }
+  h.finish();
+  const site = learner.infer();
+  assert.deepEqual(ips(site.pbx), [PBX]);
+  assert.deepEqual(ips(site.trunks), [provider]);
+  assert.equal(site.trunks[0]!.evidence.counts.pbxRegistrations, 6);
+  assert.equal(site.trunks[0]!.evidence.confidence, 'medium');
+});
