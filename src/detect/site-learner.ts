@@ -230,6 +230,8 @@ interface PairStats {
 
 /** Per-extension knowledge. */
 interface ExtensionStats {
+  /** Where it registered (a provider, when the registrant is the PBX itself). */
+  readonly registrars: CountMap;
   readonly identities: CountMap;
   readonly contacts: CountMap;
   readonly agents: CountMap;
@@ -409,8 +411,9 @@ export class SiteLearner {
     const e = this.extension(ext);
     if (e === undefined) return;
     e.registrations++;
+    e.registrars.add(a.dstIp);
     if (a.identity !== '') e.identities.add(a.identity);
-    e.contacts.add(`${a.srcIp}:${a.srcPort}`);
+    e.contacts.add(contactOf(a.srcIp, a.srcPort));
     if (a.userAgent !== '') e.agents.add(a.userAgent.slice(0, 120));
   }
 
@@ -447,7 +450,7 @@ export class SiteLearner {
         if (e !== undefined) {
           e.calls++;
           e.identities.add(a.identity);
-          e.contacts.add(`${a.srcIp}:${a.srcPort}`);
+          e.contacts.add(contactOf(a.srcIp, a.srcPort));
           if (a.userAgent !== '') e.agents.add(a.userAgent.slice(0, 120));
         }
       }
@@ -498,7 +501,7 @@ export class SiteLearner {
     if (e === undefined) return;
     e.registrations++;
     if (a.identity !== '') e.identities.add(a.identity);
-    e.contacts.add(a.srcPort > 0 ? `${a.srcIp}:${a.srcPort}` : a.srcIp);
+    e.contacts.add(contactOf(a.srcIp, a.srcPort));
     if (a.userAgent !== '') e.agents.add(a.userAgent.slice(0, 120));
   }
 
@@ -546,6 +549,7 @@ export class SiteLearner {
 
   private extension(ext: string): ExtensionStats | undefined {
     return this.extensions.touch(ext.slice(0, 64), () => ({
+      registrars: new CountMap(4),
       identities: new CountMap(SITE_MAX_VALUES_PER_EXTENSION),
       contacts: new CountMap(SITE_MAX_VALUES_PER_EXTENSION),
       agents: new CountMap(SITE_MAX_VALUES_PER_EXTENSION),
@@ -601,7 +605,7 @@ export class SiteLearner {
     const phones = new Set<string>();
     for (const p of pairs) if (isPbx(p.dst) && p.registerAccepted > 0 && !isPbx(p.src)) phones.add(p.src);
     for (const e of this.extensions.values()) {
-      if (e.calls > 0) for (const c of e.contacts.counts.keys()) phones.add(hostOf(c));
+      if (e.calls > 0) for (const c of e.contacts.counts.keys()) phones.add(parseContact(c).host);
     }
 
     // Trunks: what the PBX sends numbers to or registers to; what delivers outside callers to it.
@@ -655,7 +659,11 @@ export class SiteLearner {
     // Extensions and the identity map.
     const extensions: LearnedExtension[] = [];
     const identities: LearnedIdentity[] = [];
+    // An account the PBX registers at its provider is the trunk's, not an extension of the site.
+    const trunkAccount = (e: ExtensionStats): boolean =>
+      e.calls === 0 && e.registrars.size > 0 && [...e.registrars.counts.keys()].every(isTrunk);
     for (const [ext, e] of this.extensions.entries()) {
+      if (trunkAccount(e)) continue;
       extensions.push({
         extension: ext,
         identities: e.identities.top(),
@@ -673,14 +681,13 @@ export class SiteLearner {
     // Shared addresses: many extensions registering from one address.
     const byHost = new Map<string, { exts: Set<string>; ports: Set<number> }>();
     for (const [ext, e] of this.extensions.entries()) {
-      if (e.registrations === 0) continue;
+      if (e.registrations === 0 || trunkAccount(e)) continue;
       for (const c of e.contacts.counts.keys()) {
-        const host = hostOf(c);
+        const { host, port } = parseContact(c);
         if (isPbx(host)) continue;
         let h = byHost.get(host);
         if (h === undefined) byHost.set(host, (h = { exts: new Set(), ports: new Set() }));
         h.exts.add(ext);
-        const port = Number(c.slice(host.length + 1));
         if (port > 0) h.ports.add(port);
       }
     }
@@ -709,7 +716,7 @@ export class SiteLearner {
     shared.sort((a, b) => b.evidence.counts.extensions! - a.evidence.counts.extensions!);
 
     // DIDs: what calls from trunks were addressed to, extensions aside.
-    const known = new Set(this.extensions.keys());
+    const known = new Set(extensions.map((e) => e.extension));
     const dids: LearnedDid[] = [];
     const callerNumbers = new CountMap(SITE_MAX_NUMBERS_PER_PAIR);
     const trunkForms: Record<string, number> = {};
@@ -851,11 +858,23 @@ function addSample(set: Set<string>, key: string): void {
   if (set.size < SITE_MAX_SAMPLES_PER_ADDRESS) set.add(key.slice(0, 64));
 }
 
-/** The host of an `ip:port` contact (IPv6 hosts contain colons). */
-function hostOf(contact: string): string {
+/** `ip:port` (`[ip]:port` for IPv6), or the address alone when the port is unknown. */
+function contactOf(ip: string, port: number): string {
+  if (!(port > 0)) return ip;
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
+/** The address and port of a contact written by `contactOf` (port 0 when absent). */
+function parseContact(contact: string): { host: string; port: number } {
+  if (contact.startsWith('[')) {
+    const end = contact.indexOf(']');
+    return { host: contact.slice(1, end), port: Number(contact.slice(end + 2)) || 0 };
+  }
+  if (isIP(contact) !== 0) return { host: contact, port: 0 };
   const i = contact.lastIndexOf(':');
-  if (i < 0 || isIP(contact) !== 0) return contact;
-  return contact.slice(0, i);
+  return i < 0
+    ? { host: contact, port: 0 }
+    : { host: contact.slice(0, i), port: Number(contact.slice(i + 1)) || 0 };
 }
 
 function blockList(entries: readonly string[]): BlockList | undefined {

@@ -350,6 +350,20 @@ test('an SBC: several extensions registering through one signalling address and 
   assert.deepEqual(site.trunks, [], 'an address registering to the PBX is not a trunk');
 });
 
+test('an SBC on IPv6: its contacts keep address and port apart', () => {
+  const { learner, h } = learning();
+  const sbc = '2001:db8::77';
+  for (const [i, ext] of ['301', '302', '303'].entries())
+    register(h, T0 + i * 100, sbc, ext, '200 OK', `id${ext}`);
+  h.finish();
+  const site = learner.infer();
+  assert.deepEqual(site.extensions.find((e) => e.extension === '301')?.contacts, ['[2001:db8::77]:5060']);
+  assert.deepEqual(
+    site.shared.map((s) => [s.ip, s.kind, s.ports]),
+    [[sbc, 'sbc', [5060]]],
+  );
+});
+
 test('the PBX registering to its provider makes the provider a trunk, not a PBX', () => {
   const { learner, h } = learning();
   phonesRegister(h, T0);
@@ -389,5 +403,10 @@ test('the PBX registering to its provider makes the provider a trunk, not a PBX'
   assert.deepEqual(ips(site.pbx), [PBX]);
   assert.deepEqual(ips(site.trunks), [provider]);
   assert.equal(site.trunks[0]!.evidence.counts.pbxRegistrations, 6);
+  assert.deepEqual(
+    site.extensions.map((e) => e.extension),
+    ['101', '102', '103'],
+    "the PBX's account at the provider is not an extension",
+  );
   assert.equal(site.trunks[0]!.evidence.confidence, 'medium');
 });
