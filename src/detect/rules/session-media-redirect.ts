@@ -11,12 +11,27 @@ import { geoLookup, networkOf } from './geo-hosting-provider.js';
 /** Media kinds that carry a conversation. */
 const CONVERSATION = new Set(['audio', 'video']);
 
+/** A proxy passes a request on within milliseconds; a copy this much later is a new request. */
+const RELAY_MS = 4000;
+
+/** The last offer (re-INVITE or UPDATE) seen in a dialog, to recognise its copy relayed by a proxy. */
+interface Offer {
+  readonly cseq: number;
+  readonly method: string;
+  /** The address that first sent it: the relays' copies are its request, not theirs. */
+  readonly src: string;
+  /** Where the latest copy went: the hop that sends the next copy. */
+  dst: string;
+  time: number;
+}
+
 /** Both sides' last media address of one dialog, and when it was last transferred. */
 interface Media {
   caller: string | undefined;
   callee: string | undefined;
   /** Event time of the last REFER in the dialog (-Infinity: none). */
   referAt: number;
+  offer: Offer | undefined;
 }
 
 /** A re-INVITE/UPDATE that moves one side's media, waiting for its 2xx. */
@@ -84,7 +99,8 @@ export const sessionMediaRedirect: RuleModule = {
       'Not counted: hold and resume (0.0.0.0, ::, a=sendonly, a=inactive, port 0), a move within the same /24 or ' +
       '/64 or within the same country and AS, a move to a private, CGNAT or other non-internet address, re-INVITEs ' +
       'after a REFER in the dialog or carrying Replaces or Referred-By (transfers), and re-INVITEs sent by the PBX ' +
-      'or a declared trunk (media re-anchoring). A softphone that moves from Wi-Fi to mobile data during a call ' +
+      'or a declared trunk (media re-anchoring). A proxy\u2019s copy of a re-INVITE it passes on (same CSeq, sent ' +
+      'by the address the request went to) is the same move, reported once with its first sender. A softphone that moves from Wi-Fi to mobile data during a call ' +
       'and re-INVITEs with its new address is reported; so is a PBX or SBC not declared in the site model.',
     remediation:
       '3CX: keep media anchored on the PBX for remote extensions (do not enable "PBX delivers audio" off / direct ' +
@@ -115,7 +131,7 @@ export const sessionMediaRedirect: RuleModule = {
           untracked++;
           return undefined;
         }
-        m = { caller: undefined, callee: undefined, referAt: -Infinity };
+        m = { caller: undefined, callee: undefined, referAt: -Infinity, offer: undefined };
         dialogs.set(d.key, m);
       }
       return m;
@@ -153,8 +169,26 @@ export const sessionMediaRedirect: RuleModule = {
           return;
         }
         const side = sideOf(d, ev);
-        if (ev.method === 'INVITE' || ev.method === 'UPDATE')
+        if (ev.method === 'INVITE' || ev.method === 'UPDATE') {
           offers.set(ev, { dialog: d, answerer: side === 'caller' ? 'callee' : 'caller' });
+          // A proxy on the path (the PBX, when the site model does not name it) passes the request on
+          // with the same CSeq: the same move, judged once, on the first sender's transaction.
+          const o = m.offer;
+          const src = ev.frame.srcIp;
+          if (
+            o !== undefined &&
+            o.cseq === ev.cseq &&
+            o.method === ev.method &&
+            o.dst === src &&
+            o.src !== src &&
+            ev.time - o.time <= RELAY_MS
+          ) {
+            o.dst = ev.frame.dstIp;
+            o.time = ev.time;
+            return;
+          }
+          m.offer = { cseq: ev.cseq, method: ev.method, src, dst: ev.frame.dstIp, time: ev.time };
+        }
         const addr = activeMediaAddress(ev);
         if (addr === undefined) return;
         const prev = m[side];

@@ -104,3 +104,44 @@ test('fuzz: random SDP bodies and re-INVITEs never throw, alerts move to externa
   for (const a of h.finish())
     assert.ok([PHONE, SINK, '2001:db8::5', '203.0.113.9'].includes(a.evidence.to as string));
 });
+
+test('a re-INVITE a proxy passes on is one move, reported with its first sender, not the proxy', () => {
+  // The site model does not name the PBX: its copy of the outsider's re-INVITE must not be blamed.
+  const h = ruleHarness(sessionMediaRedirect, {}, new SiteModel());
+  const inv = mediaCall(h, T0, PHONE, PBX, PHONE, PBX);
+  const OUTSIDER = '192.0.2.66';
+  const CALLEE = '203.0.113.30';
+  const sdp = sdpAt(SINK);
+  const length = Buffer.byteLength(sdp.replace(/\n/g, '\r\n'), 'latin1');
+  const common = [
+    `From: <sip:101@${inv.to}>;tag=${inv.fromTag}`,
+    `To: <sip:${inv.user}@${inv.to}>;tag=x1`,
+    `Call-ID: ${inv.callId}`,
+    'CSeq: 77 INVITE',
+  ];
+  const viaOutsider = `Via: SIP/2.0/UDP ${OUTSIDER}:5060;branch=z9hG4bK-out1`;
+  const viaPbx = `Via: SIP/2.0/UDP ${PBX}:5060;branch=z9hG4bK-relay1`;
+  const request = (vias: string[]): string =>
+    [
+      `INVITE sip:202@${CALLEE} SIP/2.0`,
+      ...vias,
+      ...common,
+      'Content-Type: application/sdp',
+      `Content-Length: ${length}`,
+      '',
+      sdp,
+    ].join('\n');
+  const ok = (vias: string[]): string =>
+    ['SIP/2.0 200 OK', ...vias, ...common, 'Content-Length: 0', '', ''].join('\n');
+  const first = h.send(T0 + 5000, OUTSIDER, PBX, request([viaOutsider]));
+  h.send(T0 + 5001, PBX, CALLEE, request([viaPbx, viaOutsider]));
+  h.send(T0 + 5010, CALLEE, PBX, ok([viaPbx, viaOutsider]));
+  const answer = h.send(T0 + 5011, PBX, OUTSIDER, ok([viaOutsider]));
+  const alerts = h.finish();
+  assert.equal(alerts.length, 1);
+  const a = alerts[0]!;
+  assert.equal(a.source?.ip, OUTSIDER);
+  assert.equal(a.evidence.from, PHONE);
+  assert.equal(a.evidence.to, SINK);
+  assert.deepEqual(a.evidence.frames, [first, answer]);
+});
