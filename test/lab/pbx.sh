@@ -11,6 +11,7 @@
 # nonce_count, 1 or 0, default 1), LOSSY=1 (drop the first copy of every
 # REGISTER), PSTN=auth|open (route outside numbers to the trunk 127.0.3.1;
 # "open" lets callers that are not local extensions through unchallenged),
+# SINGLE_CONTACT=1 (one binding per extension: a new one replaces the old),
 # HEP=HOST:PORT (mirror every SIP message as HEP3 to sipwarden watch there),
 # LAB_RUN (default /tmp/sipwarden-lab). Runtime files:
 # $LAB_RUN/pbx-PROFILE-ADDR/.
@@ -74,6 +75,7 @@ pbx_up() {
 		-P "$pidfile" -Y "$run" -w "$run" -m 64 -M 8 -DD -E)
 	case "${NONCE_COUNT:-1}" in 0|1) ;; *) echo "pbx.sh: NONCE_COUNT must be 0 or 1" >&2; exit 2 ;; esac
 	[ "${LOSSY:-0}" = 1 ] && args+=(-A WITH_LOSSY)
+	[ "${SINGLE_CONTACT:-0}" = 1 ] && args+=(-A WITH_SINGLE_CONTACT)
 	case "${PSTN:-}" in
 		"") ;;
 		auth) args+=(-A WITH_PSTN) ;;

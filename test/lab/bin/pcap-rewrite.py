@@ -18,12 +18,16 @@ and then fixes IPv4 total length and header checksum and recomputes the UDP
 length and checksum. Non-SIP packets (ICMP) and TCP are copied with the
 episode's time but otherwise untouched (the lab rewrites UDP captures only).
 
+With --shift-to EPOCH it only moves the whole capture in time (a call
+recorded now, replayed as if made at night in the site's time zone).
+
 Input and output: classic pcap (as tcpdump writes), Ethernet or raw IPv4.
 Standard library only.
 
 usage: pcap-rewrite.py IN OUT --pbx IP [--interval S] [--jitter S] [--seed N]
                        [--start EPOCH] [--episodes N] [--sources SPEC]
                        [--split callid|attempt] [--rewrite-text]
+       pcap-rewrite.py IN OUT --pbx IP --shift-to EPOCH
 SPEC: comma-separated addresses, or "@FILE" with one address a line.
 """
 import argparse
@@ -167,9 +171,19 @@ def main():
     ap.add_argument("--split", choices=("callid", "attempt"), default="callid",
                     help="episode = one Call-ID, or one attempt (a client request without credentials and what follows)")
     ap.add_argument("--rewrite-text", action="store_true", help="also replace the client address in the SIP text")
+    ap.add_argument("--shift-to", type=float, default=None,
+                    help="only move the whole capture in time so its first packet is at this epoch "
+                         "(every gap and every byte kept; the other options are ignored)")
     args = ap.parse_args()
 
     linktype, snaplen, packets = read_pcap(args.input)
+    if args.shift_to is not None:
+        if not packets:
+            sys.exit("%s: no packets" % args.input)
+        delta = args.shift_to - packets[0][0]
+        write_pcap(args.output, linktype, snaplen, [[t + delta, frame, origlen] for t, frame, origlen in packets])
+        print("pcap-rewrite: %d packets shifted by %.6f s" % (len(packets), delta))
+        return
     sources = load_sources(args.sources)
     rng = random.Random(args.seed)
 
