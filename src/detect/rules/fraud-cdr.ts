@@ -9,6 +9,7 @@ import { escapeText } from '../../core/escape.js';
 import type { CdrCall } from '../../core/records.js';
 import type { NumberInfo } from '../../enrich/numbers.js';
 import { classifyNumber } from '../../track/calls.js';
+import type { KeyedWindows, WindowState } from '../window.js';
 
 /** The event time a CDR is reported at: its end, else its answer, else its start (as the engine ticks). */
 export function cdrTime(c: CdrCall): number {
@@ -64,6 +65,25 @@ export function cdrDestination(c: CdrCall): CdrDestination | undefined {
     if (k.e164 !== undefined) return { number: c.callee, info: k };
   }
   return d.e164 !== undefined ? { number: c.dialled, info: d } : undefined;
+}
+
+/**
+ * Counts a CDR call in `windows` (session windows closing after `gapMs` of quiet) at its start.
+ * CDRs come in end-time order, so a start may be hours behind the window's latest: it is counted
+ * when it is within the gap of the window's first event (the window then begins with it), and not
+ * counted when it is older (the window it belonged to has closed).
+ */
+export function hitAtStart<S>(
+  windows: KeyedWindows<S>,
+  key: string,
+  start: number,
+  gapMs: number,
+): WindowState<S> | undefined {
+  const open = windows.peek(key, start);
+  if (open !== undefined && start < open.firstTime - gapMs) return undefined;
+  const w = windows.hit(key, start);
+  if (w !== undefined && start < w.firstTime) w.firstTime = start;
+  return w;
 }
 
 /** Where a record was read (`file:line`), escaped. */

@@ -11,7 +11,7 @@ import {
 import type { SipEvent } from '../../track/sip-event.js';
 import type { RuleModule } from '../rule.js';
 import { CappedSet, KeyedWindows, pushFrame, sourceGroup, type WindowState } from '../window.js';
-import { cdrCallId, cdrCaller, cdrTime, pushRecord } from './fraud-cdr.js';
+import { cdrCallId, cdrCaller, cdrTime, hitAtStart, pushRecord } from './fraud-cdr.js';
 
 /** Prefix forms remembered per (caller, number): more than any dial plan has. */
 const FORMS_PER_NUMBER = 16;
@@ -23,9 +23,8 @@ interface State {
   readonly callers: CappedSet;
   readonly frames: number[];
   raised: boolean;
-  /** Made for the first CDR call counted: where its records were read, the PBX's call ids, and
-   * the earliest start (CDRs come in end-time order). */
-  cdr?: { readonly records: string[]; readonly callIds: CappedSet; earliest: number };
+  /** Made for the first CDR call counted: where its records were read and the PBX's call ids. */
+  cdr?: { readonly records: string[]; readonly callIds: CappedSet };
 }
 
 /**
@@ -64,18 +63,14 @@ export const fraudPrefixProbing: RuleModule = {
   },
   create(ctx) {
     const threshold = ctx.thresholds.forms ?? 3;
-    const windows = new KeyedWindows<State>(
-      'fraud.prefix-probing',
-      DETECT_MAX_PROBE_KEYS,
-      (ctx.thresholds.windowSeconds ?? 3600) * 1000,
-      () => ({
-        forms: new CappedSet(FORMS_PER_NUMBER),
-        dialled: new CappedSet(DETECT_FRAUD_NUMBERS_PER_CALLER),
-        callers: new CappedSet(8),
-        frames: [],
-        raised: false,
-      }),
-    );
+    const windowMs = (ctx.thresholds.windowSeconds ?? 3600) * 1000;
+    const windows = new KeyedWindows<State>('fraud.prefix-probing', DETECT_MAX_PROBE_KEYS, windowMs, () => ({
+      forms: new CappedSet(FORMS_PER_NUMBER),
+      dialled: new CappedSet(DETECT_FRAUD_NUMBERS_PER_CALLER),
+      callers: new CappedSet(8),
+      frames: [],
+      raised: false,
+    }));
     const evidence = (who: string, e164: string, w: WindowState<State>) => () => {
       const s = w.data;
       return {
@@ -107,7 +102,7 @@ export const fraudPrefixProbing: RuleModule = {
       ctx.raise({
         key,
         time: ev.time,
-        firstTime: Math.min(w.firstTime, s.cdr?.earliest ?? Infinity),
+        firstTime: w.firstTime,
         count: forms,
         title: `${e164} dialled with many prefixes by ${who}`,
         source: { ip: ev.frame.srcIp, port: ev.frame.srcPort, transport: ev.frame.transport },
@@ -131,8 +126,7 @@ export const fraudPrefixProbing: RuleModule = {
       },
       // A CDR names no address: the caller's forms are counted under its identity, where a wire
       // identity of the same name (a digest user equal to the extension) meets them. Windows run
-      // on the calls' starts; CDRs come in end-time order, so a start may be behind the window's
-      // latest, and is counted in it.
+      // on the calls' starts, whatever order the CDRs come in (see hitAtStart).
       onCdrCall(c: CdrCall): void {
         if (c.direction === 'inbound') return;
         const info = classifyNumber(c.dialled);
@@ -140,17 +134,16 @@ export const fraudPrefixProbing: RuleModule = {
         if (e164 === undefined) return;
         const caller = escapeText(cdrCaller(c), 64);
         const who = `identity ${caller}`;
-        const w = windows.hit(`${who}\u0000${e164}`, c.start);
+        const w = hitAtStart(windows, `${who}\u0000${e164}`, c.start, windowMs);
         if (w === undefined) return;
         const s = w.data;
-        const cdr = (s.cdr ??= { records: [], callIds: new CappedSet(8), earliest: Infinity });
+        const cdr = (s.cdr ??= { records: [], callIds: new CappedSet(8) });
         s.forms.add(info.form);
         s.dialled.add(escapeText(c.dialled, 40));
         s.callers.add(escapeText(c.caller, 40));
         pushRecord(cdr.records, c);
         const id = cdrCallId(c);
         if (id !== '') cdr.callIds.add(id);
-        cdr.earliest = Math.min(cdr.earliest, c.start);
         const forms = s.forms.distinct;
         if (forms < threshold) return;
         const key = `${who}|${e164}`;
@@ -160,7 +153,7 @@ export const fraudPrefixProbing: RuleModule = {
         ctx.raise({
           key,
           time,
-          firstTime: Math.min(w.firstTime, cdr.earliest),
+          firstTime: w.firstTime,
           count: forms,
           title: `${e164} dialled with many prefixes by ${who} (CDR)`,
           target: { extension: e164, identity: escapeText(c.caller, 64) },

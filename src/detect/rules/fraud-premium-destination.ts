@@ -43,10 +43,9 @@ interface State {
   readonly callIds: CappedSet;
   readonly frames: number[];
   answered: number;
-  /** CDR keys only: how the calls ended, where the records were read, the earliest start. */
+  /** CDR keys only: how the calls ended, where the records were read. */
   readonly outcomes: Record<string, number>;
   readonly records: string[];
-  earliest: number;
 }
 
 function countInto(r: Record<string, number>, k: string): void {
@@ -84,7 +83,6 @@ export function destinationDetector(
       answered: 0,
       outcomes: {},
       records: [],
-      earliest: Infinity,
     }),
   );
   const legs = new OnwardLegs(`${rule}.legs`, DETECT_MAX_RECENT_DIALLED, relayMs);
@@ -179,8 +177,11 @@ export function destinationDetector(
       if (reason === undefined) return;
       const caller = escapeText(cdrCaller(c), 64);
       const key = `caller ${caller}`;
+      // Every such call counts, however long ago it started (a call of a day and more is the worst
+      // kind): the caller's window starts with the earliest.
       const w = windows.hit(key, c.start);
       if (w === undefined) return;
+      if (c.start < w.firstTime) w.firstTime = c.start;
       const s = w.data;
       const dialled = escapeText(dest.number, 40);
       s.numbers.add(`${dialled} (${info.e164})`);
@@ -194,12 +195,11 @@ export function destinationDetector(
       if (id !== '') s.callIds.add(id);
       pushRecord(s.records, c);
       if (c.answer !== undefined) s.answered++;
-      s.earliest = Math.min(s.earliest, c.start);
       const identity = escapeText(c.caller, 64);
       ctx.raise({
         key,
         time: cdrTime(c),
-        firstTime: s.earliest,
+        firstTime: w.firstTime,
         count: w.count,
         title: `Call to ${noun} ${info.e164} (${reason}) from ${escapeText(c.caller, 40)} (CDR)`,
         target: { extension: dialled, identity },

@@ -1,4 +1,8 @@
-import { DETECT_MAX_SEQUENTIAL_SOURCES, DETECT_SEQUENTIAL_RECENT_NUMBERS } from '../../config/limits.js';
+import {
+  DETECT_CDR_RECORDS_PER_ALERT,
+  DETECT_MAX_SEQUENTIAL_SOURCES,
+  DETECT_SEQUENTIAL_RECENT_NUMBERS,
+} from '../../config/limits.js';
 import { escapeText } from '../../core/escape.js';
 import type { CdrCall } from '../../core/records.js';
 import type { NumberInfo } from '../../enrich/numbers.js';
@@ -6,7 +10,7 @@ import { calledUser, callerUser, classifyNumber, isInitialInvite } from '../../t
 import type { SipEvent } from '../../track/sip-event.js';
 import type { RuleModule } from '../rule.js';
 import { CappedSet, KeyedWindows, pushFrame, sourceGroup, type WindowState } from '../window.js';
-import { cdrCallId, cdrCaller, cdrDestination, cdrTime, pushRecord } from './fraud-cdr.js';
+import { cdrCallId, cdrCaller, cdrDestination, cdrRecordRef, cdrTime, hitAtStart } from './fraud-cdr.js';
 
 /** Trailing digits compared as a number; the digits before them must be equal (a shared prefix). */
 const TAIL_DIGITS = 6;
@@ -15,6 +19,10 @@ const TAIL_DIGITS = 6;
 interface State {
   /** Ring of recent distinct numbers (digits only). */
   readonly recent: string[];
+  /** Per ring slot: its number was counted (it has a neighbour). */
+  readonly linked: boolean[];
+  /** Per ring slot, for CDR calls: the record to name once the number is counted. */
+  readonly refs: (CdrRef | undefined)[];
   next: number;
   /** Numbers that were a small step from an earlier one. */
   stepped: number;
@@ -25,9 +33,15 @@ interface State {
   readonly frames: number[];
   lowest: string;
   highest: string;
-  /** Made for the first CDR call counted: where its records were read, the PBX's call ids, and
-   * the earliest start (CDRs come in end-time order). */
-  cdr?: { readonly records: string[]; readonly callIds: CappedSet; earliest: number };
+  /** Made for the first CDR call counted: where its records were read and the PBX's call ids. */
+  cdr?: { readonly records: string[]; readonly callIds: CappedSet };
+}
+
+/** A CDR call's evidence, kept with its number until the number is counted. */
+interface CdrRef {
+  readonly record: string;
+  readonly callId: string;
+  readonly dialled: string;
 }
 
 /** Signed difference of two same-length digit strings that share all but their tail; undefined if not. */
@@ -73,12 +87,15 @@ export const fraudSequentialDialing: RuleModule = {
   create(ctx) {
     const threshold = ctx.thresholds.numbers ?? 10;
     const maxStep = ctx.thresholds.maxStep ?? 10;
+    const windowMs = (ctx.thresholds.windowSeconds ?? 3600) * 1000;
     const windows = new KeyedWindows<State>(
       'fraud.sequential-dialing',
       DETECT_MAX_SEQUENTIAL_SOURCES,
-      (ctx.thresholds.windowSeconds ?? 3600) * 1000,
+      windowMs,
       () => ({
         recent: [],
+        linked: [],
+        refs: [],
         next: 0,
         stepped: 0,
         strides: {},
@@ -89,35 +106,52 @@ export const fraudSequentialDialing: RuleModule = {
         highest: '',
       }),
     );
-    /** Records `digits` in the caller's ring; true when it is a small step from a number dialled before. */
-    const stepped = (s: State, digits: string): boolean => {
+    const widen = (s: State, d: string): void => {
+      if (s.lowest === '' || d < s.lowest) s.lowest = d;
+      if (s.highest === '' || d > s.highest) s.highest = d;
+    };
+    const name = (s: State, ref: CdrRef | undefined): void => {
+      if (ref === undefined || s.cdr === undefined) return;
+      if (s.cdr.records.length < DETECT_CDR_RECORDS_PER_ALERT) s.cdr.records.push(ref.record);
+      if (ref.callId !== '') s.cdr.callIds.add(ref.callId);
+      if (s.sample.length < 20) s.sample.push(ref.dialled);
+    };
+    /** Records `digits` in the caller's ring; true when it is a small step from a number kept there.
+     * A CDR call's `ref` is named in the evidence once its number counts. */
+    const stepped = (s: State, digits: string, ref?: CdrRef): boolean => {
       if (s.recent.includes(digits)) return false;
       let step: number | undefined;
-      let previous = '';
-      // The nearest earlier number is the step the scanner took. Order does not matter: a number
-      // dialled (or reported) before its neighbour is found by that neighbour.
-      for (const m of s.recent) {
+      let linked = 0;
+      // Every kept number within maxStep is a neighbour and counts once, when first linked: the
+      // count does not depend on the order numbers come in (CDRs come at hang-up, not in dialling
+      // order). The nearest neighbour is the step the scanner took.
+      for (let i = 0; i < s.recent.length; i++) {
+        const m = s.recent[i]!;
         const d = smallStep(digits, m, maxStep);
-        if (d !== undefined && (step === undefined || Math.abs(d) < Math.abs(step))) {
-          step = d;
-          previous = m;
-          if (Math.abs(d) === 1) break;
+        if (d === undefined) continue;
+        if (s.linked[i] !== true) {
+          s.linked[i] = true;
+          linked++;
+          widen(s, m);
+          name(s, s.refs[i]);
         }
+        if (step === undefined || Math.abs(d) < Math.abs(step)) step = d;
       }
-      if (s.recent.length < DETECT_SEQUENTIAL_RECENT_NUMBERS) s.recent.push(digits);
+      let slot = s.recent.length;
+      if (slot < DETECT_SEQUENTIAL_RECENT_NUMBERS) s.recent.push(digits);
       else {
-        s.recent[s.next] = digits;
+        slot = s.next;
+        s.recent[slot] = digits;
         s.next = (s.next + 1) % DETECT_SEQUENTIAL_RECENT_NUMBERS;
       }
+      s.linked[slot] = step !== undefined;
+      s.refs[slot] = step === undefined ? ref : undefined;
       if (step === undefined) return false;
-      // The first number of a run has no predecessor: it counts with its first neighbour.
-      s.stepped += s.stepped === 0 ? 2 : 1;
+      name(s, ref);
+      s.stepped += linked + 1;
       const stride = step > 0 ? `+${step}` : String(step);
       s.strides[stride] = (s.strides[stride] ?? 0) + 1;
-      for (const d of [previous, digits]) {
-        if (s.lowest === '' || d < s.lowest) s.lowest = d;
-        if (s.highest === '' || d > s.highest) s.highest = d;
-      }
+      widen(s, digits);
       return true;
     };
     const evidence = (group: string, w: WindowState<State>) => () => {
@@ -168,28 +202,24 @@ export const fraudSequentialDialing: RuleModule = {
       // starts. Every call counts, answered or not, as every INVITE does on the wire.
       onCdrCall(c: CdrCall): void {
         const dest = cdrDestination(c);
-        if (dest === undefined) return;
-        const digits = digitsOf(dest.info);
+        const number = dest?.number ?? c.dialled;
+        const digits = digitsOf(dest?.info ?? classifyNumber(c.dialled));
         if (digits.length < 7) return;
         const group = `caller ${escapeText(cdrCaller(c), 64)}`;
-        const w = windows.hit(group, c.start);
+        const w = hitAtStart(windows, group, c.start, windowMs);
         if (w === undefined) return;
         const s = w.data;
-        const cdr = (s.cdr ??= { records: [], callIds: new CappedSet(20), earliest: Infinity });
-        cdr.earliest = Math.min(cdr.earliest, c.start);
-        if (!stepped(s, digits)) return;
-        if (s.sample.length < 20) s.sample.push(escapeText(dest.number, 40));
+        s.cdr ??= { records: [], callIds: new CappedSet(20) };
+        const ref = { record: cdrRecordRef(c), callId: cdrCallId(c), dialled: escapeText(number, 40) };
+        if (!stepped(s, digits, ref)) return;
         s.callers.add(escapeText(c.caller, 40));
-        pushRecord(cdr.records, c);
-        const id = cdrCallId(c);
-        if (id !== '') cdr.callIds.add(id);
         if (s.stepped < threshold) return;
         const time = cdrTime(c);
         if (ctx.touch?.(group, time, s.stepped) === true) return;
         ctx.raise({
           key: group,
           time,
-          firstTime: Math.min(w.firstTime, cdr.earliest),
+          firstTime: w.firstTime,
           count: s.stepped,
           title: `Sequential dialling by ${escapeText(c.caller, 40)} around ${s.lowest} (CDR)`,
           target: { identity: escapeText(c.caller, 64) },

@@ -1,10 +1,21 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { TRACK_DIALOG_IDLE_TIMEOUT_MS } from '../../../src/config/limits.js';
-import { fraudConcurrentCalls } from '../../../src/detect/rules/fraud-concurrent-calls.js';
+import {
+  DETECT_CDR_CALL_HORIZON_MS,
+  DETECT_CDR_CONCURRENT_GROUPS,
+  DETECT_CDR_INTERVALS_PER_GROUP,
+  TRACK_DIALOG_IDLE_TIMEOUT_MS,
+} from '../../../src/config/limits.js';
+import type { CdrCall } from '../../../src/core/records.js';
+import {
+  deepestOverlap,
+  fraudConcurrentCalls,
+  type ConcurrentCallsDetector,
+} from '../../../src/detect/rules/fraud-concurrent-calls.js';
 import { DEFAULT_SITE, SiteModel } from '../../../src/detect/site.js';
 import { ruleHarness } from '../../helpers/rule-harness.js';
 import { call, PBX, PHONE, T0, TRUNK, type Invite, type Sender } from '../../helpers/call-traffic.js';
+import { cdrCall, inEndOrder } from './cdr-calls.js';
 
 const site = new SiteModel({ ...DEFAULT_SITE, pbx: [PBX], trunks: [TRUNK] });
 
@@ -105,4 +116,114 @@ test('fuzz: random call ends and answers never throw, open counts never go negat
   }
   const alerts = h.finish();
   for (const a of alerts) assert.ok((a.evidence.concurrent as number) > 0);
+});
+
+// ── from CDRs ────────────────────────────────────────────────────────────────────────────────────
+
+/** The most intervals up at once, by brute force (an interval [a, e) is up at a, not at e). */
+function bruteForcePeak(calls: readonly CdrCall[]): number {
+  let best = 0;
+  for (const c of calls) {
+    const t = c.answer!;
+    best = Math.max(best, calls.filter((x) => x.answer! <= t && x.end! > t).length);
+  }
+  return best;
+}
+
+test('from CDRs: eleven overlapping answered calls, reported at hang-up out of start order, are high', () => {
+  const h = ruleHarness(fraudConcurrentCalls, {}, site);
+  // Answered a minute apart, hanging up in the reverse order: the last answered ends first.
+  const calls = Array.from({ length: 11 }, (_, i) =>
+    cdrCall({ start: T0 + i * 60_000, dialled: `+3314268120${i}`, talkMs: 3_600_000 - i * 120_000 }),
+  );
+  const ordered = inEndOrder(calls);
+  assert.equal(ordered[0], calls[10], 'the CDRs come newest start first');
+  for (const c of ordered) h.engine.cdrCall(c);
+  const alerts = h.finish();
+  assert.equal(alerts.length, 1, 'the caller; the trunk (limit 30) is under its limit');
+  const a = alerts[0]!;
+  assert.equal(a.title, '11 simultaneous calls for extension 105 (limit 10) (CDR)');
+  assert.equal(a.count, bruteForcePeak(calls));
+  assert.equal(a.source, undefined);
+  assert.deepEqual(a.target, { identity: 'Ext.105' });
+  assert.equal(a.evidence.group, 'extension 105');
+  assert.equal(a.evidence.peakAt, new Date(calls[10]!.answer!).toISOString());
+  assert.equal((a.evidence.callIds as string[]).length, 11);
+  assert.equal((a.evidence.cdrRecords as string[]).length, 11);
+  assert.equal(a.firstSeen, new Date(calls[0]!.answer!).toISOString(), 'the first call of the overlap');
+  assert.equal(a.raisedAt, new Date(calls[0]!.end!).toISOString(), 'known when the last of them ended');
+});
+
+test('from CDRs: back-to-back, unanswered, still-up and repeated records do not overlap', () => {
+  const h = ruleHarness(fraudConcurrentCalls, {}, site);
+  // Twelve calls, each answered when the previous one ends.
+  let t = T0;
+  for (let i = 0; i < 12; i++) {
+    const c = cdrCall({ start: t - 5000, dialled: `+3314268121${i}`, talkMs: 60_000 });
+    h.engine.cdrCall(c);
+    t = c.end!;
+  }
+  // Twelve that rang out, unanswered, at the same time.
+  for (let i = 0; i < 12; i++) h.engine.cdrCall(cdrCall({ start: T0, outcome: 'no-answer' }));
+  // Twelve records of calls still up (no end yet).
+  for (let i = 0; i < 12; i++) h.engine.cdrCall(cdrCall({ start: T0, noEnd: true }));
+  // One call reported twelve times (a record read again): one call.
+  for (let i = 0; i < 12; i++) h.engine.cdrCall(cdrCall({ start: T0, callId: '48999:00000C21DE5C_x' }));
+  // Twelve inbound calls from one outside number, through the trunk (limit 30).
+  for (let i = 0; i < 12; i++)
+    h.engine.cdrCall(cdrCall({ start: T0, caller: '+33142681234', dialled: '105', direction: 'inbound' }));
+  assert.deepEqual(h.finish(), []);
+});
+
+test('from CDRs: random calls in end-time order give the brute-force peak; per trunk with its limit', () => {
+  const h = ruleHarness(
+    fraudConcurrentCalls,
+    { 'fraud.concurrent-calls': { thresholds: { maxPerCaller: 1, maxPerTrunk: 3 } } },
+    site,
+  );
+  let state = 17;
+  const rnd = (): number => (state = (state * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  const calls = Array.from({ length: 120 }, () =>
+    cdrCall({
+      start: T0 + Math.floor(rnd() * 6 * 3_600_000),
+      ringMs: Math.floor(rnd() * 30_000),
+      talkMs: 1000 + Math.floor(rnd() * 45 * 60_000),
+    }),
+  );
+  for (const c of inEndOrder(calls)) h.engine.cdrCall(c);
+  const alerts = h.finish();
+  const peak = bruteForcePeak(calls);
+  assert.ok(peak > 3, `the random calls overlap (${peak})`);
+  const byGroup = new Map(alerts.map((a) => [a.evidence.group as string, a]));
+  assert.equal(byGroup.get('extension 105')?.count, peak);
+  assert.equal(byGroup.get('trunk 10000')?.count, peak);
+  assert.equal(byGroup.get('trunk 10000')?.evidence.limit, 3);
+});
+
+test('from CDRs: bounded: intervals per caller, callers, and calls older than the horizon', () => {
+  const h = ruleHarness<ConcurrentCallsDetector>(fraudConcurrentCalls, {}, site);
+  // More overlapping calls than a caller keeps: the peak stops at the bound, memory too.
+  const n = DETECT_CDR_INTERVALS_PER_GROUP + 40;
+  for (let i = 0; i < n; i++)
+    h.engine.cdrCall(cdrCall({ start: T0 + i * 1000, talkMs: 3_600_000 + i * 1000, trunk: null }));
+  assert.equal(h.detector.cdrStats.intervals, DETECT_CDR_INTERVALS_PER_GROUP);
+  assert.equal(h.detector.cdrStats.dropped, 40);
+  // As many callers as the table holds, and more, a day later: the old caller is forgotten.
+  const later = T0 + DETECT_CDR_CALL_HORIZON_MS + 2 * 3_600_000;
+  for (let i = 0; i < DETECT_CDR_CONCURRENT_GROUPS + 500; i++)
+    h.engine.cdrCall(cdrCall({ start: later + i, caller: `Ext.${1000 + i}`, talkMs: 1000, trunk: null }));
+  assert.ok(h.detector.cdrStats.groups <= DETECT_CDR_CONCURRENT_GROUPS);
+  assert.ok(h.detector.cdrStats.intervals <= DETECT_CDR_CONCURRENT_GROUPS + DETECT_CDR_INTERVALS_PER_GROUP);
+  const alerts = h.finish();
+  assert.equal(alerts.length, 1);
+  assert.equal(alerts[0]!.count, DETECT_CDR_INTERVALS_PER_GROUP + 1, 'the kept calls and the new one');
+});
+
+test('deepestOverlap: order-free, ends before starts at the same instant', () => {
+  const iv = (from: number, to: number): { from: number; to: number } => ({ from, to });
+  assert.deepEqual(deepestOverlap([], 0, 10), { depth: 1, at: 0 });
+  assert.deepEqual(deepestOverlap([iv(0, 5), iv(5, 10)], 0, 10), { depth: 2, at: 0 });
+  assert.deepEqual(deepestOverlap([iv(5, 10), iv(0, 5)], 5, 6), { depth: 2, at: 5 });
+  assert.deepEqual(deepestOverlap([iv(0, 100), iv(20, 30), iv(25, 40)], 10, 50), { depth: 4, at: 25 });
+  assert.deepEqual(deepestOverlap([iv(0, 10)], 10, 20), { depth: 1, at: 10 }, 'touching is not overlapping');
 });

@@ -5,6 +5,7 @@ import { DEFAULT_SITE, SiteModel } from '../../../src/detect/site.js';
 import { configureNumbers } from '../../../src/track/calls.js';
 import { ruleHarness } from '../../helpers/rule-harness.js';
 import { call, PBX, PHONE, T0, TRUNK } from '../../helpers/call-traffic.js';
+import { cdrCall } from './cdr-calls.js';
 
 const site = new SiteModel({ ...DEFAULT_SITE, trunks: [TRUNK] });
 
@@ -68,4 +69,43 @@ test('fuzz: random numbers with random answers never throw', () => {
   const alerts = h.finish();
   configureNumbers();
   assert.ok(alerts.length <= 10);
+});
+
+// ── from CDRs ────────────────────────────────────────────────────────────────────────────────────
+
+test('from CDRs: outbound calls abroad under the dial plan; allowed countries, inbound and busy calls are not', () => {
+  configureNumbers({ dialPlan: { country: 'DE', outboundPrefixes: ['9'] }, allowedCountries: ['DE', 'AT'] });
+  const h = ruleHarness(fraudInternationalDestination, {}, site);
+  const at = (i: number): number => T0 + i * 60_000;
+  h.engine.cdrCall(cdrCall({ start: at(0), caller: 'Ext.103', dialled: '900442071838750' }));
+  h.engine.cdrCall(
+    cdrCall({ start: at(1), caller: 'Ext.103', dialled: '90012125551234', outcome: 'no-answer' }),
+  );
+  // Not foreign, or not leaving, or never rang.
+  h.engine.cdrCall(cdrCall({ start: at(2), caller: 'Ext.103', dialled: '90043151234567' }));
+  h.engine.cdrCall(cdrCall({ start: at(3), caller: 'Ext.103', dialled: '903012345678' }));
+  h.engine.cdrCall(cdrCall({ start: at(4), caller: '+442071838750', dialled: '103', direction: 'inbound' }));
+  h.engine.cdrCall(cdrCall({ start: at(5), caller: 'Ext.103', dialled: '900442071838751', outcome: 'busy' }));
+  const alerts = h.finish();
+  configureNumbers();
+  assert.equal(alerts.length, 1);
+  const a = alerts[0]!;
+  assert.equal(a.count, 2);
+  assert.equal(a.source, undefined);
+  assert.equal(a.target?.identity, 'Ext.103');
+  assert.deepEqual(a.evidence.countries, { GB: 1, US: 1 });
+  assert.deepEqual(a.evidence.reasons, { 'country GB': 1, 'country US': 1 });
+  assert.equal((a.evidence.cdrRecords as string[]).length, 2);
+});
+
+test('from CDRs: an inbound call forwarded out through the trunk counts under its outside caller', () => {
+  configureNumbers({ dialPlan: { country: 'DE' } });
+  const h = ruleHarness(fraudInternationalDestination, {}, site);
+  // The parser calls a trunk-to-trunk call outbound: it costs what an outbound call does.
+  h.engine.cdrCall(cdrCall({ start: T0, caller: '+37120001234', dialled: '0088163998877' }));
+  const alerts = h.finish();
+  configureNumbers();
+  assert.equal(alerts.length, 1);
+  assert.equal(alerts[0]!.target?.identity, '+37120001234');
+  assert.deepEqual(alerts[0]!.evidence.reasons, { 'non-geographic +881': 1 });
 });

@@ -9,6 +9,7 @@ import { configureNumbers } from '../../../src/track/calls.js';
 import { DEFAULT_SITE, SiteModel } from '../../../src/detect/site.js';
 import { ruleHarness } from '../../helpers/rule-harness.js';
 import { call, PBX, PHONE, TRUNK } from '../../helpers/call-traffic.js';
+import { cdrCall } from './cdr-calls.js';
 
 // Tuesday 24 Nov 2026 (T0 is 09:00 UTC = 10:00 in Paris).
 const TUE_0300_PARIS = Date.UTC(2026, 10, 24, 2, 0, 0);
@@ -82,4 +83,54 @@ test('fuzz: random times and numbers never throw', () => {
   }
   for (const a of h.finish()) assert.equal(a.rule, 'fraud.off-hours');
   configureBusinessHours(undefined);
+});
+
+// ── from CDRs ────────────────────────────────────────────────────────────────────────────────────
+
+test('from CDRs: judged by the local time the call started, not when its CDR came', () => {
+  configureNumbers({ dialPlan: { country: 'FR' } });
+  configureBusinessHours({ ...HOURS, days: [...HOURS.days] });
+  const h = ruleHarness(fraudOffHours);
+  // Started at 03:00 in Paris, ran until after opening time: off-hours.
+  const night = cdrCall({
+    start: TUE_0300_PARIS,
+    caller: 'Ext.101',
+    dialled: '+442071838750',
+    talkMs: 6 * 3_600_000,
+  });
+  h.engine.cdrCall(night);
+  // Started at 10:00 and ran into the night: in hours.
+  h.engine.cdrCall(
+    cdrCall({ start: TUE_1000_PARIS, caller: 'Ext.102', dialled: '+442071838751', talkMs: 12 * 3_600_000 }),
+  );
+  // At night, but national, inbound, or never rang.
+  h.engine.cdrCall(cdrCall({ start: TUE_0300_PARIS, caller: 'Ext.103', dialled: '+33142681200' }));
+  h.engine.cdrCall(
+    cdrCall({ start: TUE_0300_PARIS, caller: '+442071838750', dialled: '103', direction: 'inbound' }),
+  );
+  h.engine.cdrCall(
+    cdrCall({ start: SAT_1100_PARIS, caller: 'Ext.104', dialled: '+442071838750', outcome: 'busy' }),
+  );
+  const alerts = h.finish();
+  assert.equal(alerts.length, 1);
+  const a = alerts[0]!;
+  assert.equal(a.target?.identity, 'Ext.101');
+  assert.equal(a.source, undefined);
+  assert.deepEqual(a.evidence.reasons, { 'at tue 03:00 Europe/Paris': 1 });
+  assert.equal(a.firstSeen, new Date(TUE_0300_PARIS).toISOString());
+  assert.equal(a.raisedAt, new Date(night.end!).toISOString());
+});
+
+test('from CDRs: a weekend call that only rang counts; silent without business hours', () => {
+  configureNumbers({ dialPlan: { country: 'FR' } });
+  configureBusinessHours({ ...HOURS, days: [...HOURS.days] });
+  const h = ruleHarness(fraudOffHours);
+  h.engine.cdrCall(cdrCall({ start: SAT_1100_PARIS, dialled: '0012125551234', outcome: 'no-answer' }));
+  const alerts = h.finish();
+  assert.equal(alerts.length, 1);
+  assert.deepEqual(alerts[0]!.evidence.outcomes, { 'no-answer': 1 });
+  configureBusinessHours(undefined);
+  const h2 = ruleHarness(fraudOffHours);
+  h2.engine.cdrCall(cdrCall({ start: SAT_1100_PARIS, dialled: '0012125551234' }));
+  assert.deepEqual(h2.finish(), []);
 });

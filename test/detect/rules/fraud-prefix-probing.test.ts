@@ -4,6 +4,7 @@ import { fraudPrefixProbing } from '../../../src/detect/rules/fraud-prefix-probi
 import { configureNumbers } from '../../../src/track/calls.js';
 import { ruleHarness } from '../../helpers/rule-harness.js';
 import { call, PBX, T0 } from '../../helpers/call-traffic.js';
+import { cdrCall, inEndOrder } from './cdr-calls.js';
 
 const ATTACKER = '203.0.113.66';
 
@@ -84,4 +85,69 @@ test('fuzz: random dialled strings never throw, alerts stay one per (caller, num
   configureNumbers();
   const keys = alerts.map((a) => a.title);
   assert.equal(new Set(keys).size, keys.length);
+});
+
+// ── from CDRs ────────────────────────────────────────────────────────────────────────────────────
+
+test('from CDRs: forms counted on the calls\u2019 starts, whatever order the CDRs come in', () => {
+  configureNumbers({ dialPlan: { country: 'GB', outboundPrefixes: ['9'] } });
+  const h = ruleHarness(fraudPrefixProbing);
+  const forms = ['902071838750', '900442071838750', '9011442071838750', '+442071838750'];
+  // The first attempt got through and lasted an hour; the others were rejected at once. The PBX
+  // writes the rejected ones first (they ended first): the start order is not the file order.
+  const calls = forms.map((dialled, i) =>
+    cdrCall({
+      start: T0 + i * 5000,
+      dialled,
+      caller: 'Ext.105',
+      ...(i === 0 ? { talkMs: 3_600_000 } : { outcome: 'rejected' as const, talkMs: 1000, trunk: null }),
+    }),
+  );
+  for (const c of inEndOrder(calls)) h.engine.cdrCall(c);
+  const alerts = h.finish();
+  configureNumbers();
+  assert.equal(alerts.length, 1);
+  const a = alerts[0]!;
+  assert.equal(a.title, '+442071838750 dialled with many prefixes by identity 105 (CDR)');
+  assert.equal(a.count, 4);
+  assert.equal(a.source, undefined);
+  assert.deepEqual(a.target, { extension: '+442071838750', identity: 'Ext.105' });
+  assert.deepEqual([...(a.evidence.forms as string[])].sort(), ['+', '9 0', '9 00', '9 011']);
+  assert.equal(a.firstSeen, new Date(T0 + 5000).toISOString(), 'the window as it was when raised');
+  // Raised at the third rejection's end; the answered call, reported last, adds its form.
+  assert.equal(h.revisions[0]?.raisedAt, new Date(calls[3]!.end!).toISOString());
+  assert.equal((a.evidence.cdrRecords as string[]).length, 4);
+  assert.deepEqual([...(a.evidence.callIds as string[])].sort(), calls.map((c) => c.callId).sort());
+});
+
+test('from CDRs: a start older than its window is not counted in it; inbound calls are not probing', () => {
+  configureNumbers();
+  const h = ruleHarness(fraudPrefixProbing, {
+    'fraud.prefix-probing': { thresholds: { windowSeconds: 600 } },
+  });
+  // Two forms now; a third in a call that started two hours before and only now ended.
+  h.engine.cdrCall(cdrCall({ start: T0 + 7_200_000, dialled: '+33142681234', outcome: 'rejected' }));
+  h.engine.cdrCall(cdrCall({ start: T0 + 7_210_000, dialled: '0033142681234', outcome: 'rejected' }));
+  h.engine.cdrCall(cdrCall({ start: T0, dialled: '01133142681234', talkMs: 7_300_000 }));
+  // An outside caller's call in yet another form.
+  h.engine.cdrCall(
+    cdrCall({ start: T0 + 7_220_000, caller: 'Ext.105', dialled: '+33142681234', direction: 'inbound' }),
+  );
+  assert.deepEqual(h.finish(), []);
+});
+
+test('from CDRs: a CDR form meets the wire forms of the identity of the same name', () => {
+  configureNumbers();
+  const h = ruleHarness(fraudPrefixProbing);
+  // Two forms on the wire, from two addresses, with the credentials of 105.
+  call(h, T0, '203.0.113.70', PBX, '+33142681234', [], { auth: '105' });
+  call(h, T0 + 1000, '203.0.113.71', PBX, '0033142681234', [], { auth: '105' });
+  // The third only in the PBX's CDR (Ext.105 is 105).
+  h.engine.cdrCall(cdrCall({ start: T0 + 2000, dialled: '01133142681234', outcome: 'rejected' }));
+  const alerts = h.finish();
+  assert.equal(alerts.length, 1);
+  assert.equal(alerts[0]!.title, '+33142681234 dialled with many prefixes by identity 105 (CDR)');
+  assert.equal(alerts[0]!.count, 3);
+  assert.equal((alerts[0]!.evidence.frames as number[]).length, 2, 'the wire frames');
+  assert.equal((alerts[0]!.evidence.cdrRecords as string[]).length, 1, 'and the CDR record');
 });

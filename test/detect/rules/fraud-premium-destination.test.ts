@@ -5,6 +5,7 @@ import { DEFAULT_SITE, SiteModel } from '../../../src/detect/site.js';
 import { configureNumbers } from '../../../src/track/calls.js';
 import { ruleHarness } from '../../helpers/rule-harness.js';
 import { call, invite, PBX, PHONE, reply, T0, TRUNK } from '../../helpers/call-traffic.js';
+import { cdrCall } from './cdr-calls.js';
 
 const site = new SiteModel({ ...DEFAULT_SITE, trunks: [TRUNK] });
 
@@ -97,4 +98,92 @@ test('fuzz: random dialled strings and answers never throw', () => {
   configureNumbers();
   for (const a of alerts) assert.equal(a.rule, 'fraud.premium-destination');
   assert.ok(alerts.length <= 50, 'at most one alert per caller');
+});
+
+// ── from CDRs ────────────────────────────────────────────────────────────────────────────────────
+
+test('from a CDR: an answered call to a satellite number, raised at hang-up, with no source address', () => {
+  configureNumbers();
+  const h = ruleHarness(fraudPremiumDestination);
+  const c = cdrCall({ start: T0, dialled: '+8816123456789' });
+  h.engine.cdrCall(c);
+  const alerts = h.finish();
+  assert.equal(alerts.length, 1);
+  const a = alerts[0]!;
+  assert.equal(a.severity, 'critical');
+  assert.equal(a.title, 'Call to high-risk number +8816123456789 (satellite) from Ext.105 (CDR)');
+  assert.equal(a.source, undefined);
+  assert.deepEqual(a.target, { extension: '+8816123456789', identity: 'Ext.105' });
+  assert.equal(a.firstSeen, new Date(c.start).toISOString());
+  assert.equal(h.revisions[0]?.raisedAt, new Date(c.end!).toISOString(), 'a CDR is known at hang-up');
+  assert.deepEqual(a.evidence.cdrRecords, [`cdr.log:${c.provenance.line}`]);
+  assert.deepEqual(a.evidence.callIds, [c.callId]);
+  assert.deepEqual(a.evidence.outcomes, { answered: 1 });
+  assert.equal(a.evidence.answered, 1);
+  assert.deepEqual(a.evidence.types, { satellite: 1 });
+});
+
+test('from CDRs: calls that rang count; inbound, internal, busy, rejected and failed calls do not', () => {
+  configureNumbers();
+  const h = ruleHarness(fraudPremiumDestination);
+  const at = (i: number): number => T0 + i * 60_000;
+  // Not counted.
+  h.engine.cdrCall(cdrCall({ start: at(0), direction: 'inbound', caller: '+8816123456789', dialled: '101' }));
+  h.engine.cdrCall(cdrCall({ start: at(1), direction: 'inbound' }));
+  h.engine.cdrCall(cdrCall({ start: at(2), direction: 'internal' }));
+  for (const [i, outcome] of (['busy', 'rejected', 'failed', 'unknown'] as const).entries())
+    h.engine.cdrCall(cdrCall({ start: at(3 + i), outcome }));
+  // The caller hung up before the PBX handed the call to a trunk: it never rang.
+  h.engine.cdrCall(cdrCall({ start: at(8), outcome: 'cancelled', trunk: null }));
+  // Counted: it rang out, it was abandoned while ringing at the trunk, the CDR cannot tell the direction.
+  h.engine.cdrCall(cdrCall({ start: at(9), outcome: 'no-answer' }));
+  h.engine.cdrCall(cdrCall({ start: at(10), outcome: 'cancelled' }));
+  h.engine.cdrCall(cdrCall({ start: at(11), direction: 'unknown', trunk: null }));
+  const alerts = h.finish();
+  assert.equal(alerts.length, 1);
+  assert.equal(alerts[0]!.count, 3);
+  assert.deepEqual(alerts[0]!.evidence.outcomes, { 'no-answer': 1, cancelled: 1, answered: 1 });
+  assert.equal(alerts[0]!.evidence.answered, 1);
+});
+
+test('from CDRs: the dialled number, else the number sent to the trunk when the dialled one is not valid', () => {
+  configureNumbers({ dialPlan: { country: 'DE', outboundPrefixes: ['9'] } });
+  const h = ruleHarness(fraudPremiumDestination);
+  // Valid as dialled (9 + 00 + a +882 network).
+  h.engine.cdrCall(cdrCall({ start: T0, dialled: '90088216001234', callee: '0088216001234' }));
+  // 9 00 881 6311 2233 is one digit short for Iridium and reads best as a German number; the
+  // trunk was sent 00 881..., which the satellite code gives away.
+  h.engine.cdrCall(cdrCall({ start: T0 + 60_000, dialled: '90088163112233', callee: '0088163112233' }));
+  // A German number stays one, whatever the trunk was sent.
+  h.engine.cdrCall(cdrCall({ start: T0 + 120_000, dialled: '903012345678', callee: '03012345678' }));
+  const alerts = h.finish();
+  configureNumbers();
+  assert.equal(alerts.length, 1);
+  assert.equal(alerts[0]!.count, 2);
+  assert.deepEqual([...(alerts[0]!.evidence.dialled as string[])].sort(), [
+    '0088163112233 (+88163112233)',
+    '90088216001234 (+88216001234)',
+  ]);
+  assert.equal(alerts[0]!.target?.extension, '0088163112233');
+});
+
+test('from CDRs: one alert per caller (Ext.105 is 105), a forwarded call under its outside caller, text escaped', () => {
+  configureNumbers();
+  const h = ruleHarness(fraudPremiumDestination);
+  // CDRs come in end-time order: the second call started first.
+  h.engine.cdrCall(cdrCall({ start: T0 + 60_000, caller: 'Ext.105', talkMs: 60_000 }));
+  h.engine.cdrCall(cdrCall({ start: T0, caller: '105', talkMs: 3_600_000 }));
+  h.engine.cdrCall(cdrCall({ start: T0, caller: '+37120001234', dialled: '0088163998877' }));
+  h.engine.cdrCall(cdrCall({ start: T0, caller: 'Ext.1\u001b[31m' }));
+  const alerts = h.finish();
+  assert.equal(alerts.length, 3);
+  const byCaller = new Map(alerts.map((a) => [a.evidence.caller as string, a]));
+  // The alert names the caller as the latest record wrote it.
+  assert.equal(byCaller.get('105')?.count, 2);
+  assert.equal(byCaller.get('105')?.firstSeen, new Date(T0 + 60_000).toISOString(), 'first reported');
+  assert.equal(byCaller.get('+37120001234')?.count, 1);
+  const odd = alerts.find((a) => a.title.includes('\\x1b'));
+  assert.ok(odd !== undefined, 'control characters are escaped');
+  assert.equal(odd.target?.identity, 'Ext.1\\x1b[31m');
+  assert.equal(odd.evidence.caller, 'Ext.1\\x1b[31m');
 });

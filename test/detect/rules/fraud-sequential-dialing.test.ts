@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { DETECT_CDR_RECORDS_PER_ALERT } from '../../../src/config/limits.js';
 import { fraudSequentialDialing, smallStep } from '../../../src/detect/rules/fraud-sequential-dialing.js';
 import { configureNumbers } from '../../../src/track/calls.js';
 import { ruleHarness } from '../../helpers/rule-harness.js';
 import { call, PBX, T0 } from '../../helpers/call-traffic.js';
+import { cdrCall, inEndOrder } from './cdr-calls.js';
 
 const SCANNER = '203.0.113.66';
 
@@ -84,4 +86,75 @@ test('fuzz: random numbers never throw and the per-source memory stays bounded',
   }
   const alerts = h.finish();
   assert.ok(alerts.length <= 1);
+});
+
+// ── from CDRs ────────────────────────────────────────────────────────────────────────────────────
+
+test('from CDRs: a range dialled in order, reported in end-time order, is sequential dialling', () => {
+  configureNumbers({ dialPlan: { country: 'DE', outboundPrefixes: ['9'] } });
+  const h = ruleHarness(fraudSequentialDialing);
+  let state = 5;
+  const rnd = (): number => (state = (state * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  // Twelve numbers eight seconds apart; some answered for a while, so the CDRs come shuffled.
+  const calls = Array.from({ length: 12 }, (_, i) =>
+    cdrCall({
+      start: T0 + i * 8000,
+      caller: 'Ext.107',
+      dialled: `9004420794600${String(i + 1).padStart(2, '0')}`,
+      ...(rnd() < 0.4 ? { talkMs: Math.floor(rnd() * 600_000) } : { outcome: 'no-answer' as const }),
+    }),
+  );
+  const ordered = inEndOrder(calls);
+  assert.notDeepEqual(ordered, calls, 'the file order is not the start order');
+  for (const c of ordered) h.engine.cdrCall(c);
+  const alerts = h.finish();
+  configureNumbers();
+  assert.equal(alerts.length, 1);
+  const a = alerts[0]!;
+  assert.equal(a.count, 12);
+  assert.equal(a.title.endsWith('(CDR)'), true);
+  assert.equal(a.source, undefined);
+  assert.deepEqual(a.target, { identity: 'Ext.107' });
+  assert.deepEqual(a.evidence.range, ['442079460001', '442079460012']);
+  assert.equal(a.evidence.sourceGroup, 'caller 107');
+  assert.equal((a.evidence.cdrRecords as string[]).length, 12);
+  assert.equal(a.firstSeen <= new Date(T0 + 8000).toISOString(), true);
+});
+
+test('from CDRs: Ext.107 and 107 are one caller; other callers, extensions and retries do not add up', () => {
+  configureNumbers();
+  const h = ruleHarness(fraudSequentialDialing);
+  for (let i = 0; i < 5; i++)
+    h.engine.cdrCall(cdrCall({ start: T0 + i * 1000, caller: 'Ext.107', dialled: `+4420718387${50 + i}` }));
+  for (let i = 5; i < 9; i++)
+    h.engine.cdrCall(cdrCall({ start: T0 + i * 1000, caller: '107', dialled: `+4420718387${50 + i}` }));
+  // Another caller, the same number again, extensions.
+  h.engine.cdrCall(cdrCall({ start: T0 + 9000, caller: 'Ext.108', dialled: '+442071838759' }));
+  h.engine.cdrCall(cdrCall({ start: T0 + 9500, caller: 'Ext.107', dialled: '+442071838758' }));
+  for (let i = 0; i < 12; i++)
+    h.engine.cdrCall(
+      cdrCall({ start: T0 + 10_000 + i, caller: 'Ext.107', dialled: `${100 + i}`, direction: 'internal' }),
+    );
+  assert.deepEqual(h.finish(), [], 'nine numbers: one under the threshold');
+  const h2 = ruleHarness(fraudSequentialDialing);
+  for (let i = 0; i < 5; i++)
+    h2.engine.cdrCall(cdrCall({ start: T0 + i * 1000, caller: 'Ext.107', dialled: `+4420718387${50 + i}` }));
+  for (let i = 5; i < 10; i++)
+    h2.engine.cdrCall(cdrCall({ start: T0 + i * 1000, caller: '107', dialled: `+4420718387${50 + i}` }));
+  assert.equal(h2.finish()[0]?.count, 10);
+});
+
+test('from CDRs: evidence stays bounded on a long scan', () => {
+  configureNumbers();
+  const h = ruleHarness(fraudSequentialDialing);
+  for (let i = 0; i < 200; i++)
+    h.engine.cdrCall(
+      cdrCall({ start: T0 + i * 1000, caller: 'Ext.107', dialled: `+44207183${String(i).padStart(4, '0')}` }),
+    );
+  const alerts = h.finish();
+  assert.equal(alerts.length, 1);
+  assert.equal(alerts[0]!.count, 200);
+  assert.equal((alerts[0]!.evidence.cdrRecords as string[]).length, DETECT_CDR_RECORDS_PER_ALERT);
+  assert.equal((alerts[0]!.evidence.dialled as string[]).length, 20);
+  assert.equal((alerts[0]!.evidence.callIds as string[]).length, 20);
 });
