@@ -198,7 +198,10 @@ interface AddressStats {
   /** Calls it received and relayed onward, both legs answered. */
   relayed: number;
   readonly ports: CountMap;
+  /** Server/User-Agent of its challenges and its answers to REGISTER and OPTIONS: its own. */
   readonly agents: CountMap;
+  /** ... of its other answers, which a proxy copies from the callee (a trunk's are its own). */
+  readonly answerAgents: CountMap;
 }
 
 /** What one address sent another and how it was answered (key `src>dst`). */
@@ -213,8 +216,6 @@ interface PairStats {
   openNumberCalls: number;
   /** Requests answered 401/407 without credentials, or rejected (403, 404, credentials refused). */
   refused: number;
-  /** Requests served (2xx) in all. */
-  served: number;
   /** REGISTERs answered at all, and accepted (2xx). */
   registerAnswered: number;
   registerAccepted: number;
@@ -356,13 +357,14 @@ export class SiteLearner {
       server.ports.add(String(req.frame.dstPort));
       // A proxy passes on its callees' answers with their headers: only challenges and answers to
       // REGISTER/OPTIONS are surely the server's own.
-      if (final.status === 401 || final.status === 407 || a.method === 'REGISTER' || a.method === 'OPTIONS') {
-        const agent = final.msg.server ?? final.msg.userAgent;
-        if (agent !== undefined && agent !== '') server.agents.add(agent.slice(0, 120));
+      const agent = final.msg.server ?? final.msg.userAgent;
+      if (agent !== undefined && agent !== '') {
+        const own =
+          final.status === 401 || final.status === 407 || a.method === 'REGISTER' || a.method === 'OPTIONS';
+        (own ? server.agents : server.answerAgents).add(agent.slice(0, 120));
       }
     }
     const status = final.status;
-    if (status >= 200 && status < 300) pair.served++;
     switch (a.outcome) {
       case 'challenged':
         if (server !== undefined) server.challenges++;
@@ -526,6 +528,7 @@ export class SiteLearner {
       relayed: 0,
       ports: new CountMap(8),
       agents: new CountMap(4),
+      answerAgents: new CountMap(4),
     }));
   }
 
@@ -537,7 +540,6 @@ export class SiteLearner {
       numberInvites: 0,
       openNumberCalls: 0,
       refused: 0,
-      served: 0,
       registerAnswered: 0,
       registerAccepted: 0,
       called: undefined,
@@ -640,7 +642,7 @@ export class SiteLearner {
       trunks.push({
         ip,
         ports: stats?.ports.top().map(Number) ?? [],
-        agents: stats?.agents.top() ?? [],
+        agents: [...new Set([...(stats?.agents.top() ?? []), ...(stats?.answerAgents.top() ?? [])])],
         evidence: {
           confidence,
           detail: trunkDetail(t, upstream.has(ip)),
@@ -653,7 +655,7 @@ export class SiteLearner {
         },
       });
     }
-    trunks.sort((a, b) => total(b) - total(a));
+    trunks.sort((a, b) => weight(b) - weight(a));
     const isTrunk = (ip: string): boolean => inList(toldTrunks, ip) || trunks.some((t) => t.ip === ip);
 
     // Extensions and the identity map.
@@ -848,10 +850,10 @@ function sum(xs: ArrayLike<number>): number {
   return s;
 }
 
-function total(a: LearnedAddress): number {
-  let t = 0;
-  for (const v of Object.values(a.evidence.counts)) t += v;
-  return t;
+/** A trunk's evidence in exchanges (refusals aside), to list the busiest first. */
+function weight(a: LearnedAddress): number {
+  const c = a.evidence.counts;
+  return (c.outboundNumberCalls ?? 0) + (c.pbxRegistrations ?? 0) + (c.inboundCalls ?? 0);
 }
 
 function addSample(set: Set<string>, key: string): void {

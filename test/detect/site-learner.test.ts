@@ -113,6 +113,9 @@ test('benign-outbound-call-leaky: PBX, trunk both ways, outbound prefix 9, authe
   assert.deepEqual(ips(site.pbx), ['127.0.0.10']);
   assert.equal(site.pbx[0]!.evidence.counts.relayedCalls, 2);
   assert.deepEqual(ips(site.trunks), ['127.0.3.1']);
+  // The proxy passes on the callee's answers: only its own challenges name the PBX.
+  assert.deepEqual(site.pbx[0]!.agents, ['kamailio (5.6.3 (x86_64/linux))']);
+  assert.deepEqual(site.trunks[0]!.agents, ['Provider-SBC/4.2']);
   const t = site.trunks[0]!.evidence.counts;
   assert.equal(t.outboundNumberCalls, 1, 'the PBX sent 00442071234567 to it');
   assert.equal(t.inboundCalls, 1, 'it delivered +442071838750 to 102');
