@@ -30,6 +30,8 @@ export class DetectionEngine implements TrackListener {
   private readonly onAttempts: Detector[] = [];
   private readonly onTicks: Detector[] = [];
   private readonly onCdrCalls: Detector[] = [];
+  /** Detectors that keep learned state across restarts, by rule id. */
+  private readonly stateful = new Map<string, Detector>();
   private now = -Infinity;
   /** Recognises log lines that report attempts already seen on the wire. */
   readonly dedup = new AttemptDedup();
@@ -62,7 +64,43 @@ export class DetectionEngine implements TrackListener {
       if (d.onAttempt) this.onAttempts.push(d);
       if (d.onTick) this.onTicks.push(d);
       if (d.onCdrCall) this.onCdrCalls.push(d);
+      if (d.saveState && d.loadState) this.stateful.set(rule.meta.id, d);
     }
+  }
+
+  /** Ids of the enabled rules whose detectors keep learned state (see `saveStates`). */
+  get statefulRules(): string[] {
+    return [...this.stateful.keys()];
+  }
+
+  /** Every stateful detector's learned state by rule id (JSON values, for the store's snapshots). */
+  saveStates(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [id, d] of this.stateful) {
+      const s = d.saveState?.();
+      if (s !== undefined) out[id] = s;
+    }
+    return out;
+  }
+
+  /**
+   * Restores states saved by `saveStates` (before any event); a rule not listed, disabled or not
+   * stateful is skipped. Returns the refusals: that rule's detector starts fresh.
+   */
+  loadStates(states: Readonly<Record<string, unknown>>): { rule: string; reason: string }[] {
+    const refused: { rule: string; reason: string }[] = [];
+    for (const [id, d] of this.stateful) {
+      if (!Object.hasOwn(states, id)) continue;
+      let reason: string | undefined;
+      try {
+        reason = d.loadState?.(states[id]);
+      } catch (err) {
+        // A detector must not throw on a bad snapshot; if one does, it is a refusal, not a crash.
+        reason = `failed: ${err instanceof Error ? err.message : String(err)}`;
+      }
+      if (reason !== undefined) refused.push({ rule: id, reason });
+    }
+    return refused;
   }
 
   /** Moves event time forward (messages and idle ticks): detectors and the book close windows. */

@@ -52,6 +52,16 @@ export interface Detector {
   onTick?(now: number): void;
   /** End of input (analyze): finish deferred work such as queued password checks. */
   onFlush?(): void;
+  /**
+   * Learned state worth keeping across restarts (a baseline), as a JSON value carrying its own
+   * format and version; `watch` saves it in the store. Implemented together with `loadState`.
+   */
+  saveState?(): unknown;
+  /**
+   * Restores a `saveState` value before any event; returns why it was refused (another version, a
+   * changed setting, corrupt data), in which case the detector keeps its fresh state. Never throws.
+   */
+  loadState?(state: unknown): string | undefined;
 }
 
 /** What a detector reports: one call per threshold crossing or growth of an alert. */

@@ -17,6 +17,7 @@ import {
   WATCH_STORE_BATCH,
   WATCH_STORE_QUEUE_MAX,
   WATCH_TICK_INTERVAL_MS,
+  WATCH_STATE_SNAPSHOT_INTERVAL_MS,
   CDR_DEFAULT_QUIET_MS,
 } from '../config/limits.js';
 import { AlertBook } from '../detect/alert-book.js';
@@ -219,6 +220,8 @@ export class Sensor {
       await this.blockWriter.load();
       said.push(`blocking ${c.blocking.dryRun ? 'on, dry run' : 'on'}`);
     }
+    // Learned state first: the journal replay then adds only what the snapshot had not seen.
+    this.restoreStates();
     this.replay();
 
     const hepListen = [...(c.sources.hep?.listen ?? []), ...(extra.hep ?? [])];
@@ -348,6 +351,7 @@ export class Sensor {
     this.every(1000, () => this.journal.flush());
     this.every(60_000, () => this.flushMinute(true));
     this.every(3_600_000, () => this.prune());
+    this.every(WATCH_STATE_SNAPSHOT_INTERVAL_MS, () => this.saveStates());
     if (this.blockWriter !== undefined) this.every(5000, () => void this.blockWriter?.flush());
     return said;
   }
@@ -367,6 +371,7 @@ export class Sensor {
     this.journal.flush();
     this.commit();
     this.flushMinute(false);
+    this.saveStates();
     if (this.http !== undefined) {
       this.http.closeAllConnections();
       await new Promise<void>((r) => this.http?.close(() => r()));
@@ -505,6 +510,43 @@ export class Sensor {
     if (this.stats.replayed > 0) this.log(`replayed ${this.stats.replayed} journal records`);
   }
 
+  /** Loads each stateful rule's snapshot from the store; a missing one is normal, a bad one is logged
+   * and that rule starts fresh. */
+  private restoreStates(): void {
+    const states: Record<string, unknown> = {};
+    for (const rule of this.engine.statefulRules) {
+      try {
+        const s = this.store.loadSnapshot(stateSnapshotName(rule));
+        if (s !== undefined) states[rule] = s.data;
+      } catch (err) {
+        this.log(`state of ${rule} not restored: ${String(err)}`);
+      }
+    }
+    const refused = this.engine.loadStates(states);
+    for (const r of refused) this.log(`state of ${r.rule} not restored: ${r.reason}`);
+    const n = Object.keys(states).length - refused.length;
+    if (n > 0) this.log(`restored the learned state of ${n} rule${n === 1 ? '' : 's'}`);
+  }
+
+  /** Saves each stateful rule's state in the store (periodically and at shutdown). */
+  private saveStates(): void {
+    let states: Record<string, unknown>;
+    try {
+      states = this.engine.saveStates();
+    } catch (err) {
+      this.log(`state: ${String(err)}`);
+      return;
+    }
+    for (const [rule, data] of Object.entries(states)) {
+      try {
+        this.store.saveSnapshot(stateSnapshotName(rule), data);
+      } catch (err) {
+        this.stats.storeErrors++;
+        this.log(`store: state of ${rule}: ${String(err)}`);
+      }
+    }
+  }
+
   private countAttempt(a: AuthAttempt): void {
     if (this.replaying) return;
     const m = this.currentMinute();
@@ -612,6 +654,11 @@ export class Sensor {
     if (this.metricMarks.size < WATCH_MINUTE_MAX_KEYS || this.metricMarks.has(key))
       this.metricMarks.set(key, value);
   }
+}
+
+/** The store snapshot a rule's detector state is saved under. */
+export function stateSnapshotName(rule: string): string {
+  return `detector:${rule}`;
 }
 
 function bump(m: Map<string, number>, key: string): void {
