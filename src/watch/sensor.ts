@@ -25,6 +25,7 @@ import type { AuthAttempt } from '../detect/attempts.js';
 import { configureEnrichment } from '../detect/configure.js';
 import { DetectionEngine } from '../detect/engine.js';
 import type { RuleModule } from '../detect/rule.js';
+import { configureCallVolume } from '../detect/rules/fraud-call-volume.js';
 import { ALL_RULES } from '../detect/rules/index.js';
 import { SiteModel } from '../detect/site.js';
 import { logParserFor, LOG_KINDS, type LogLineParser } from '../logs/index.js';
@@ -135,6 +136,8 @@ export class Sensor {
     this.now = options.now ?? Date.now;
     this.log = options.log ?? (() => undefined);
     configureEnrichment(config);
+    // Hours of week are read in the site's zone; a saved baseline is refused if the zone changed.
+    configureCallVolume({ timeZone: config.timeZone });
     this.store = new AlertStore(storeOptionsFromConfig(config.store, this.now));
     const site = new SiteModel({
       name: config.site,
