@@ -49,6 +49,8 @@ export interface CdrDestination {
   /** The string read: the dialled number, or the routed one (`callee`). */
   readonly number: string;
   readonly info: NumberInfo;
+  /** The E.164 number it reads as. */
+  readonly e164: string;
 }
 
 /**
@@ -59,12 +61,12 @@ export interface CdrDestination {
  */
 export function cdrDestination(c: CdrCall): CdrDestination | undefined {
   const d = classifyNumber(c.dialled);
-  if (d.e164 !== undefined && d.valid) return { number: c.dialled, info: d };
+  if (d.e164 !== undefined && d.valid) return { number: c.dialled, info: d, e164: d.e164 };
   if (c.callee !== undefined && c.callee !== c.dialled) {
     const k = classifyNumber(c.callee);
-    if (k.e164 !== undefined) return { number: c.callee, info: k };
+    if (k.e164 !== undefined) return { number: c.callee, info: k, e164: k.e164 };
   }
-  return d.e164 !== undefined ? { number: c.dialled, info: d } : undefined;
+  return d.e164 !== undefined ? { number: c.dialled, info: d, e164: d.e164 } : undefined;
 }
 
 /**

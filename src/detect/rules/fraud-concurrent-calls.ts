@@ -210,6 +210,8 @@ export const fraudConcurrentCalls: RuleModule = {
       }
       g.latestEnd = Math.max(g.latestEnd, to);
       g.callers.add(escapeText(c.caller, 40));
+      // A call that overlaps none of the kept ones starts a new burst: its peak is measured afresh.
+      if (depth === 1) g.peak = 0;
       if (depth <= g.peak) return;
       g.peak = depth;
       if (depth <= g.limit) return;

@@ -171,8 +171,8 @@ export function destinationDetector(
     onCdrCall(c: CdrCall): void {
       if (!cdrLeavesSite(c) || !cdrProgressed(c)) return;
       const dest = cdrDestination(c);
-      const info = dest?.info;
-      if (dest === undefined || info?.e164 === undefined) return;
+      if (dest === undefined) return;
+      const info = dest.info;
       const reason = judge(info);
       if (reason === undefined) return;
       const caller = escapeText(cdrCaller(c), 64);
@@ -184,7 +184,7 @@ export function destinationDetector(
       if (c.start < w.firstTime) w.firstTime = c.start;
       const s = w.data;
       const dialled = escapeText(dest.number, 40);
-      s.numbers.add(`${dialled} (${info.e164})`);
+      s.numbers.add(`${dialled} (${dest.e164})`);
       countInto(s.countries, info.country ?? `+${info.callingCode ?? '?'}`);
       countInto(s.types, info.type);
       countInto(s.reasons, reason);
@@ -201,7 +201,7 @@ export function destinationDetector(
         time: cdrTime(c),
         firstTime: w.firstTime,
         count: w.count,
-        title: `Call to ${noun} ${info.e164} (${reason}) from ${escapeText(c.caller, 40)} (CDR)`,
+        title: `Call to ${noun} ${dest.e164} (${reason}) from ${escapeText(c.caller, 40)} (CDR)`,
         target: { extension: dialled, identity },
         evidence: () => ({
           caller: identity,

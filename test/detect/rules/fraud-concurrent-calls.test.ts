@@ -227,3 +227,16 @@ test('deepestOverlap: order-free, ends before starts at the same instant', () =>
   assert.deepEqual(deepestOverlap([iv(0, 100), iv(20, 30), iv(25, 40)], 10, 50), { depth: 4, at: 25 });
   assert.deepEqual(deepestOverlap([iv(0, 10)], 10, 20), { depth: 1, at: 10 }, 'touching is not overlapping');
 });
+
+test('from CDRs: a second burst after a quiet spell is a new alert, even below the first peak', () => {
+  const h = ruleHarness(fraudConcurrentCalls, {}, site);
+  const burst = (at: number, n: number): CdrCall[] =>
+    Array.from({ length: n }, (_, i) => cdrCall({ start: at + i * 1000, talkMs: 1_800_000, trunk: null }));
+  for (const c of inEndOrder(burst(T0, 13))) h.engine.cdrCall(c);
+  for (const c of inEndOrder(burst(T0 + 5 * 3_600_000, 11))) h.engine.cdrCall(c);
+  const alerts = h.finish();
+  assert.deepEqual(
+    alerts.map((a) => a.count),
+    [13, 11],
+  );
+});
