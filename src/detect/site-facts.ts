@@ -283,7 +283,7 @@ export function siteFacts(config: Config, learned?: LearnedSite): SiteFacts {
       evidence:
         plan !== undefined
           ? 'none configured (numbers.dialPlan.outboundPrefixes)'
-          : 'no call relayed to a trunk with a prefix stripped was seen',
+          : 'no call sent to a trunk with a prefix stripped was seen',
     };
   }
 

@@ -249,6 +249,9 @@ interface RecentInvite {
   relayed: boolean;
 }
 
+/** The onward address of outbound CDR calls in the prefix table: the CDR names no address. */
+const CDR_TRUNK = 'cdr';
+
 const NUMBER = new RegExp(`^\\+?\\d{${SITE_NUMBER_MIN_DIGITS},20}$`);
 /** International prefixes an onward leg's `+` may have replaced (longest first). */
 const IDD_PREFIXES = ['0011', '011', '00'];
@@ -305,6 +308,9 @@ export class SiteLearner {
   /** `onwardIp|prefix` → onward legs that stripped that prefix. */
   private readonly prefixes = new CountMap(SITE_MAX_PREFIX_CANDIDATES);
   private readonly cdrDids = new CountMap(SITE_MAX_NUMBERS_PER_PAIR);
+  private readonly cdrCallers = new CountMap(SITE_MAX_NUMBERS_PER_PAIR);
+  /** Numbers CDRs say went out through a trunk. */
+  private readonly cdrSent = new CountMap(SITE_MAX_NUMBERS_PER_PAIR);
   private readonly recent: (RecentInvite | undefined)[] = new Array<RecentInvite | undefined>(
     SITE_RELAY_RECENT_INVITES,
   ).fill(undefined);
@@ -385,9 +391,20 @@ export class SiteLearner {
     }
   }
 
-  /** A call a CDR reported: inbound calls name DIDs; answered calls count for business hours. */
+  /**
+   * A call a CDR reported (the PBX's own account, so no two-way test applies): inbound calls name
+   * DIDs and callers; outbound ones the number as dialled and as sent to the trunk; answered calls
+   * count for business hours.
+   */
   cdrCall(c: CdrCall): void {
-    if (c.direction === 'inbound' && c.dialled !== '') this.cdrDids.add(c.dialled.slice(0, 40));
+    if (c.direction === 'inbound') {
+      if (isNumberLike(c.dialled)) this.cdrDids.add(c.dialled.slice(0, 40));
+      if (isNumberLike(c.caller)) this.cdrCallers.add(c.caller);
+    } else if (c.direction === 'outbound' && c.callee !== undefined && isNumberLike(c.callee)) {
+      const prefix = strippedPrefix(c.dialled, c.callee);
+      if (prefix !== undefined) this.prefixes.add(`${CDR_TRUNK}|${prefix}`);
+      this.cdrSent.add(c.callee.slice(0, 40));
+    }
     if (c.answer !== undefined) this.countHour(c.answer);
   }
 
@@ -736,6 +753,12 @@ export class SiteLearner {
     }
     for (const [n, c] of this.cdrDids.counts)
       if (!known.has(n)) dids.push({ number: n, calls: c, via: 'cdr' });
+    for (const [n, c] of this.cdrCallers.counts) callerNumbers.add(n, c);
+    for (const [n, c] of this.cdrSent.counts) {
+      sentToTrunks.add(n, c);
+      const f = numberForm(n);
+      trunkForms[f] = (trunkForms[f] ?? 0) + c;
+    }
     dids.sort((a, b) => b.calls - a.calls || a.number.localeCompare(b.number));
 
     // Home country: the DIDs' country; failing that (low), the callers' country.
@@ -749,7 +772,7 @@ export class SiteLearner {
       const bar = key.lastIndexOf('|');
       const onward = key.slice(0, bar);
       const prefix = key.slice(bar + 1);
-      if (!isTrunk(onward)) continue;
+      if (onward !== CDR_TRUNK && !isTrunk(onward)) continue;
       if (prefix === '') unchanged += c;
       else prefixCounts.set(prefix, (prefixCounts.get(prefix) ?? 0) + c);
     }
@@ -763,8 +786,8 @@ export class SiteLearner {
             evidence: {
               confidence: confidenceOf(stripped),
               detail:
-                prefixList.map(([p, c]) => `${p} stripped on ${c} call(s) relayed to a trunk`).join(', ') +
-                (unchanged > 0 ? `; ${unchanged} call(s) relayed unchanged` : ''),
+                prefixList.map(([p, c]) => `${p} stripped on ${c} call(s) sent to a trunk`).join(', ') +
+                (unchanged > 0 ? `; ${unchanged} call(s) sent unchanged` : ''),
               counts: { ...Object.fromEntries(prefixList), unchanged },
             },
           };

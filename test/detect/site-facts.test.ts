@@ -149,3 +149,35 @@ test('country defaults and emergency numbers come from libphonenumber metadata',
   assert.ok(emergencyNumbersOf('ZA').includes('10111'), 'five-digit numbers too');
   assert.deepEqual(emergencyNumbersOf('ZZ'), []);
 });
+
+test('a 3CX CDR alone: outbound prefix, number forms, callers country and business hours', async () => {
+  // The fixture's site (test/fixtures/cdr/README.md): a German office dialling out with 9, whose
+  // CDR day runs on a Tuesday from 08:00 to 17:30 Berlin time.
+  const config = parseConfig('timeZone: Europe/Berlin\ncdr:\n  fields: 3cx-documented\n', 'test.yaml');
+  const { document: d, errors } = await learnSite([], {
+    config,
+    cdr: [{ product: '3cx', path: 'test/fixtures/cdr/3cx-v18-normal-day.log' }],
+  });
+  assert.deepEqual(errors, []);
+  assert.equal(d.learned, true);
+  assert.deepEqual(
+    d.inputs.map((i) => i.format),
+    ['cdr:3cx'],
+  );
+  const prefixes = d.dialPlan.outboundPrefixes;
+  assert.deepEqual([prefixes.value, prefixes.origin, prefixes.confidence], [['9'], 'inferred', 'high']);
+  assert.equal(prefixes.counts?.['9'], 27, 'every outbound call of the day');
+  assert.deepEqual(d.dialPlan.internationalPrefixes.value, ['00']);
+  assert.equal(d.dialPlan.nationalPrefix.value, '0');
+  assert.deepEqual([d.homeCountry.value, d.homeCountry.confidence], ['DE', 'low']);
+  assert.deepEqual(d.dialPlan.emergencyNumbers.value, ['110', '112']);
+  assert.deepEqual(d.businessHours.value, {
+    timeZone: 'Europe/Berlin',
+    days: [2],
+    start: '08:00',
+    end: '17:00',
+  });
+  assert.equal(d.businessHours.origin, 'inferred');
+  assert.deepEqual(d.dids, [], 'inbound calls of this CDR name extensions, not DIDs');
+  assert.ok(d.notes.some((n) => /outside the allowed list: .*CH \(1\)/.test(n)));
+});
