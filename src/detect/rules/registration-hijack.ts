@@ -20,6 +20,22 @@ interface Suspect {
   readonly frame: number | undefined;
 }
 
+/**
+ * A binding from another network with the User-Agent of the live binding it replaced, registered
+ * under another Call-ID: the same phone that moved, or a second device copying its User-Agent. It is
+ * a takeover if the replaced device, still alive, registers again from its own network with its own
+ * Call-ID (a phone keeps one Call-ID for its registrations until it reboots, RFC 3261 §10.2.4).
+ */
+interface Twin {
+  readonly suspect: Suspect;
+  readonly prior: Binding;
+  readonly priorCallId: string;
+  readonly priorNetwork: string;
+  /** The registrar dropped the prior binding for it (its 2xx listed only the new contact, or the
+   * prior was removed): two devices then contend for one identity. */
+  replaced: boolean;
+}
+
 /** True when `b` is newer network and software than every binding in `priors`. */
 function moved(b: Binding, priors: readonly Binding[]): boolean {
   const net = networkOf(b.srcIp);
@@ -54,12 +70,18 @@ export const registrationHijack: RuleModule = {
       'bindings had is reported when it replaces them: the registrar\u2019s 2xx lists only the new contact, or the ' +
       'old binding is removed (Contact: *, expires=0) before it expired, in the same REGISTER or at most ' +
       '`replaceSeconds` before. Calls to the extension then reach the new ' +
-      'device: an attacker with the extension\u2019s password receives its calls and voicemail.',
+      'device: an attacker with the extension\u2019s password receives its calls and voicemail. An attacker that ' +
+      'copies the phone\u2019s User-Agent is reported when the replaced device shows it is still alive: it registers ' +
+      'again from its own network with the Call-ID of its earlier registrations (a phone keeps one until it ' +
+      'reboots) before its old binding would have expired, while the new binding came with another Call-ID.',
     falsePositives:
       'Not counted: the first registration of an identity, a binding from the same network, the same User-Agent ' +
-      'from a new network (a phone moving from Wi-Fi to mobile data), bindings that coexist (the 2xx lists the old ' +
+      'from a new network (a phone moving from Wi-Fi to mobile data, or rebooted elsewhere) unless the replaced ' +
+      'device comes back with its own Call-ID, bindings that coexist (the 2xx lists the old ' +
       'contacts too, or the old binding is refreshed later), and a new device after the old binding expired. A user ' +
-      'replacing a desk phone by a softphone at home in one step is reported once: confirm with the user.',
+      'replacing a desk phone by a softphone at home in one step is reported once: confirm with the user. Two ' +
+      'phones of the same model provisioned with one extension on a registrar that keeps one binding take it ' +
+      'from each other and are reported: a misconfiguration (or a cloned phone) worth fixing either way.',
     remediation:
       '3CX: change the extension\u2019s Auth ID and password (and the voicemail PIN), restrict it to known networks ' +
       '(Extension → Options: "Disallow use of extension outside the LAN"), block the new source in Security → IP ' +
@@ -98,6 +120,11 @@ class RegistrationHijack {
     DETECT_MAX_REG_HIJACK_AORS,
   );
   private readonly replaceMs: number;
+  /** The Call-ID of the REGISTER that added each binding (weak: it lives as long as the binding). */
+  private readonly callIds = new WeakMap<Binding, string>();
+  /** Same-User-Agent moves waiting to see whether the replaced device comes back, oldest first. */
+  private readonly twins: Twin[] = [];
+  private readonly twinAnswers = new WeakMap<SipEvent, Twin>();
 
   constructor(private readonly ctx: DetectorContext) {
     this.replaceMs = (ctx.thresholds.replaceSeconds ?? 300) * 1000;
@@ -114,8 +141,13 @@ class RegistrationHijack {
       if (list.length > DETECT_REG_HIJACK_BINDINGS_PER_AOR)
         list.splice(0, list.length - DETECT_REG_HIJACK_BINDINGS_PER_AOR);
     }
-    if (priors.length === 0 || !moved(b, priors)) return;
+    this.callIds.set(b, ev.callId);
+    if (priors.length === 0) return;
     const s: Suspect = { reg, binding: b, priors, request: ev, frame: ev.frame.provenance.frame };
+    if (!moved(b, priors)) {
+      this.watchTwin(s, ev);
+      return;
+    }
     // A prior gone before its expiry was replaced: removed by this REGISTER (expires=0 next to the new
     // contact) or by one just before (Contact: *, then the new contact). Long before: a logout.
     if (priors.some((p) => !reg.bindings.includes(p))) {
@@ -134,8 +166,69 @@ class RegistrationHijack {
     this.waiting.set(ev, s);
   }
 
+  /** Remembers a same-User-Agent move from another network under another Call-ID (see Twin). */
+  private watchTwin(s: Suspect, ev: SipEvent): void {
+    const b = s.binding;
+    const net = networkOf(b.srcIp);
+    if (s.priors.some((p) => networkOf(p.srcIp) === net)) return;
+    const prior = s.priors.find((p) => p.userAgent === b.userAgent);
+    const priorCallId = prior === undefined ? undefined : this.callIds.get(prior);
+    if (prior === undefined || priorCallId === undefined || priorCallId === ev.callId) return;
+    const removed = !s.reg.bindings.includes(prior);
+    const at = this.unregistered.get(s.reg.aor)?.time;
+    const replaced = removed && (removes(ev) || (at !== undefined && b.firstTime - at <= this.replaceMs));
+    if (this.twins.length >= DETECT_MAX_REG_HIJACK_PENDING) {
+      this.twins.shift();
+      this.dropped++;
+    }
+    const t: Twin = { suspect: s, prior, priorCallId, priorNetwork: networkOf(prior.srcIp), replaced };
+    this.twins.push(t);
+    this.twinAnswers.set(ev, t);
+  }
+
+  /** A successful REGISTER: settles the twins it answers or that it shows to be two devices. */
+  private judgeTwins(ev: SipEvent, req: SipEvent): void {
+    const answered = this.twinAnswers.get(req);
+    if (answered !== undefined) {
+      this.twinAnswers.delete(req);
+      const listed = ev.msg.contacts.filter((c) => !c.star && c.expires !== 0).map((c) => c.rawUri);
+      if (listed.includes(answered.suspect.binding.contact) && !listed.includes(answered.prior.contact))
+        answered.replaced = true;
+      return;
+    }
+    if (this.twins.length === 0) return;
+    const aor = addressOfRecord(req);
+    const net = networkOf(req.frame.srcIp);
+    for (let i = 0; i < this.twins.length;) {
+      const t = this.twins[i] as Twin;
+      // The prior binding's lifetime is as long as its device could come back unnoticed.
+      if (t.prior.expiresAt < ev.time) {
+        this.twins.splice(i, 1);
+        continue;
+      }
+      if (
+        t.replaced &&
+        t.suspect.reg.aor === aor &&
+        req.callId === t.priorCallId &&
+        net === t.priorNetwork &&
+        ev.time > t.suspect.binding.firstTime
+      ) {
+        this.twins.splice(i, 1);
+        this.report(
+          t.suspect,
+          ev.time,
+          'replaced device came back: the same User-Agent from two networks, each with its own Call-ID',
+          req.frame.provenance.frame,
+        );
+        continue;
+      }
+      i++;
+    }
+  }
+
   onMessage(ev: SipEvent, tx: { request: SipEvent } | undefined, retransmission: boolean): void {
     if (!retransmission && !ev.isRequest && tx !== undefined && ev.method === 'REGISTER' && ev.status < 300) {
+      if (ev.status >= 200) this.judgeTwins(ev, tx.request);
       if (ev.status >= 200 && removes(tx.request)) {
         const aor = addressOfRecord(tx.request);
         if (aor !== '') {
@@ -199,7 +292,7 @@ class RegistrationHijack {
     if (i >= 0) this.suspects.splice(i, 1);
   }
 
-  private report(s: Suspect, time: number, how: string): void {
+  private report(s: Suspect, time: number, how: string, laterFrame?: number): void {
     const b = s.binding;
     const key = `aor ${escapeText(s.reg.aor, 128)}`;
     const prior = s.priors[s.priors.length - 1] as Binding;
@@ -231,7 +324,7 @@ class RegistrationHijack {
           expiresAt: new Date(p.expiresAt).toISOString(),
         })),
         identity: escapeText(identity, 64),
-        frames: s.frame === undefined ? [] : [s.frame],
+        frames: [s.frame, laterFrame].filter((f): f is number => f !== undefined),
         droppedWaits: this.dropped,
       }),
     });

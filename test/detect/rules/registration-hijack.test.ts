@@ -80,3 +80,88 @@ test('fuzz: random registrations never throw and waits stay bounded', () => {
   for (const a of alerts) assert.equal(a.rule, 'registration.hijack');
   assert.ok(h.engine !== undefined);
 });
+
+/** A REGISTER for `user` from `src` with a chosen Call-ID (a phone keeps one per boot), answered 200 listing `listed`. */
+function registerWith(
+  h: { send(time: number, src: string, dst: string, text: string): number },
+  t: number,
+  user: string,
+  src: string,
+  callId: string,
+  cseq: number,
+  listed: string[],
+): number {
+  const lines = [
+    `Via: SIP/2.0/UDP ${src}:5060;branch=z9hG4bK-tw${cseq}-${callId}`,
+    `From: <sip:${user}@pbx.example>;tag=tw-${callId}`,
+    `To: <sip:${user}@pbx.example>`,
+    `Call-ID: ${callId}`,
+    `CSeq: ${cseq} REGISTER`,
+  ];
+  const f = h.send(
+    t,
+    src,
+    '198.51.100.2',
+    [
+      'REGISTER sip:pbx.example SIP/2.0',
+      ...lines,
+      `Contact: <sip:${user}@${src}:5060>`,
+      'Expires: 300',
+      `User-Agent: ${YEALINK}`,
+      `Authorization: Digest username="${user}", realm="pbx", nonce="n1", uri="sip:pbx.example", response="0123456789abcdef0123456789abcdef"`,
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\n'),
+  );
+  h.send(
+    t + 5,
+    '198.51.100.2',
+    src,
+    [
+      'SIP/2.0 200 OK',
+      ...lines,
+      ...listed.map((x) => `Contact: <sip:${user}@${x}:5060>;expires=300`),
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\n'),
+  );
+  return f;
+}
+
+test('a takeover copying the phone User-Agent is reported when the replaced phone comes back with its Call-ID', () => {
+  const h = ruleHarness(registrationHijack);
+  registerWith(h, T0, '101', HOME, 'boot1@home', 1, [HOME]);
+  const taken = registerWith(h, T0 + 2000, '101', EVIL, 'evil@x', 1, [EVIL]);
+  // The real phone refreshes on its own schedule, from its own network, with its own Call-ID.
+  const back = registerWith(h, T0 + 60_000, '101', HOME, 'boot1@home', 2, [HOME]);
+  const alerts = h.finish();
+  assert.equal(alerts.length, 1);
+  const a = alerts[0]!;
+  assert.equal(a.source!.ip, EVIL);
+  assert.equal(a.evidence.newUserAgent, YEALINK);
+  assert.match(String(a.evidence.how), /came back/);
+  assert.deepEqual(a.evidence.frames, [taken, back]);
+});
+
+test('one phone moving with the same User-Agent is not a takeover, even when it moves back', () => {
+  const h = ruleHarness(registrationHijack);
+  // Wi-Fi to mobile data and back within one boot: one Call-ID throughout.
+  registerWith(h, T0, '101', HOME, 'boot1@phone', 1, [HOME]);
+  registerWith(h, T0 + 10_000, '101', MOBILE, 'boot1@phone', 2, [MOBILE]);
+  registerWith(h, T0 + 20_000, '101', '203.0.113.50', 'boot1@phone', 3, ['203.0.113.50']);
+  // Rebooted on another network (a new Call-ID); the old boot never speaks again.
+  registerWith(h, T0, '102', HOME, 'boot1@102', 1, [HOME]);
+  registerWith(h, T0 + 30_000, '102', MOBILE, 'boot2@102', 1, [MOBILE]);
+  registerWith(h, T0 + 90_000, '102', MOBILE, 'boot2@102', 2, [MOBILE]);
+  // A second device with the same User-Agent side by side (the registrar keeps both), both refreshing.
+  registerWith(h, T0, '103', HOME, 'desk@a', 1, [HOME]);
+  registerWith(h, T0 + 10_000, '103', EVIL, 'desk@b', 1, [HOME, EVIL]);
+  registerWith(h, T0 + 70_000, '103', HOME, 'desk@a', 2, [HOME, EVIL]);
+  // The replaced phone comes back only after its binding would have expired: not provably alive.
+  registerWith(h, T0, '104', HOME, 'boot1@104', 1, [HOME]);
+  registerWith(h, T0 + 10_000, '104', EVIL, 'other@104', 1, [EVIL]);
+  registerWith(h, T0 + 400_000, '104', HOME, 'boot1@104', 2, [HOME]);
+  assert.deepEqual(h.finish(), []);
+});
