@@ -48,7 +48,7 @@ CALL_CAPTURES=(
 	call-benign-hold-resume-3cx call-benign-transfer-3cx call-benign-two-devices-leaky
 	call-benign-phone-moves-3cx call-benign-outbound-day-leaky call-benign-night-national-leaky
 	call-hijack-bye-3cx call-hijack-refer-3cx call-hijack-reinvite-3cx call-media-redirect-3cx
-	call-registration-takeover-3cx call-registration-takeover-leaky
+	call-registration-takeover-3cx call-registration-takeover-leaky call-registration-takeover-same-ua-3cx
 	call-fraud-international-burst-leaky call-fraud-premium-burst-3cx call-fraud-prefix-probing-leaky
 	call-fraud-sequential-leaky call-fraud-night-leaky
 )
@@ -1346,6 +1346,36 @@ cap_call-registration-takeover-leaky() {
 	 "phones": {"127.0.1.2": "102", "127.0.1.5": "105"},
 	 "config": $(site_config $LEAKY leaky),
 	 "description": "A registration taken over with stolen credentials on a registrar that keeps several bindings. 102's Snom D785 registers from 127.0.1.2. 1 s later an attacker at 127.0.2.84 with 102's password and a MicroSIP User-Agent sends REGISTER with Contact: * and Expires: 0 (401, again with credentials, 200: every binding of 102 removed), then at once REGISTER with its own Contact, expires 3600 (200, the same nonce with nc=2). 105 then calls 102: the PBX sends the call to the attacker, which answers (180, 200, ACK, 2 s, BYE). The desk phone is not told until its next refresh."}
+	EOF
+}
+
+cap_call-registration-takeover-same-ua-3cx() {
+	SINGLE_CONTACT=1 pbx_up 3cx-like $TCX
+	cap_start call-registration-takeover-same-ua-3cx "host $TCX"
+	local f
+	# The real phone registers, and refreshes 6 s later with its own Call-ID.
+	f="$(csv reg-102.csv "102;$(creds 102 3cx-like);300;${UA[102]};stay")"
+	bg timeout 20 sipp -sf "$SIPP/phone-register.xml" -inf "$f" -i 127.0.1.2 -p 5060 -m 1 -d 6000 "$TCX:5060"
+	sleep 1.5
+	# The attacker copies the User-Agent it read in the phone's REGISTER.
+	f="$(csv takeover-102.csv "102;$(creds 102 3cx-like);3600;${UA[102]};stay")"
+	run timeout 10 sipp -sf "$SIPP/phone-register.xml" -inf "$f" -i 127.0.2.85 -p 5060 -m 1 -d 300 "$TCX:5060"
+	f="$(csv uas-attacker.csv "${UA[102]};127.0.2.85;")"
+	bg timeout 20 sipp -sf "$SIPP/phone-uas.xml" -inf "$f" -i 127.0.2.85 -p 5060 -m 1 -mp 16200
+	sleep 0.2
+	f="$(csv trunk-in.csv "+442071838750;;102;Provider-SBC/4.2")"
+	run timeout 15 sipp -sf "$SIPP/call-uac.xml" -inf "$f" -i "$TRUNK" -p 5062 -m 1 -d 1500 -mp 19000 "$TCX:5060"
+	wait_bg
+	cap_stop_at $DAY; pbx_down_all
+	meta <<-EOF
+	{"profile": "3cx-like (SINGLE_CONTACT=1: one binding per extension)", "pbx": "$TCX", "transport": "udp", "tool": "SIPp 3.6.1 (phone-register.xml, phone-uas.xml, call-uac.xml as the provider), then test/lab/bin/pcap-rewrite.py --shift-to",
+	 "attackers": ["127.0.2.85"], "attacks": ["registration.hijack"], "findings": [],
+	 "mayFind": ["exposure.vulnerable-version", "crypto.predictable-identifiers"],
+	 "mustNotFind": ["session.dialog-hijack", "auth.bruteforce", "auth.success-after-failures", "call.unauthenticated-accepted", "dos.flood"],
+	 "identities": ["${AUTHID[102]}"], "weakPassword": null, "rewritten": true, "trunk": "$TRUNK",
+	 "phones": {"127.0.1.2": "102"},
+	 "config": $(site_config $TCX 3cx-like),
+	 "description": "A registration takeover that copies the victim's User-Agent, on a registrar that keeps one binding per extension. 102's Snom D785 registers from 127.0.1.2 (REGISTER, 407, REGISTER with Auth ID ${AUTHID[102]}, 200). 1.5 s later an attacker at 127.0.2.85 (another network) with 102's Auth ID and password sends the phone's own User-Agent (${UA[102]}, read in its REGISTER) and registers its Contact for 102: 407, REGISTER with credentials, 200 listing only the attacker's contact. The provider's inbound call to 102 then rings at the attacker, which answers (180, 200, ACK, 1.5 s, BYE). 6 s after its first REGISTER the real phone refreshes with its own Call-ID (CSeq 3) and the registrar gives the binding back to it: the copied User-Agent hides the takeover until the real phone, still alive, comes back from its own network with the Call-ID of its earlier registrations, while the attacker's binding came with another Call-ID."}
 	EOF
 }
 
