@@ -47,6 +47,7 @@ ALL_CAPTURES=(
 CALL_CAPTURES=(
 	call-benign-hold-resume-3cx call-benign-transfer-3cx call-benign-two-devices-leaky
 	call-benign-phone-moves-3cx call-benign-outbound-day-leaky call-benign-night-national-leaky
+	call-benign-trunk-reanchor-3cx
 	call-hijack-bye-3cx call-hijack-refer-3cx call-hijack-reinvite-3cx call-media-redirect-3cx
 	call-registration-takeover-3cx call-registration-takeover-leaky call-registration-takeover-same-ua-3cx
 	call-fraud-international-burst-leaky call-fraud-premium-burst-3cx call-fraud-prefix-probing-leaky
@@ -1160,6 +1161,30 @@ cap_call-benign-phone-moves-3cx() {
 	 "phones": {"127.0.1.8": "108 (office)", "127.0.4.8": "108 (mobile data)", "127.0.1.2": "102 (port 5060, then 5070)"},
 	 "config": $(site_config $TCX 3cx-like),
 	 "description": "Phones that move, on a registrar that keeps one binding per extension (Kamailio save flag 0x04, like Asterisk PJSIP max_contacts=1 with remove_existing): each new REGISTER replaces the old binding and the 200 lists only the new contact. 108 (Yealink SIP-T54W) registers from 127.0.1.8, then from 127.0.4.8 (another network, the same User-Agent: the phone left the office Wi-Fi); 102 registers from 127.0.1.2:5060, then from port 5070 of the same address (a reboot). Replaced, but by the same device: no takeover."}
+	EOF
+}
+
+cap_call-benign-trunk-reanchor-3cx() {
+	pbx_up 3cx-like $TCX
+	cap_start call-benign-trunk-reanchor-3cx "host $TCX"
+	register 102 3cx-like $TCX 127.0.1.2
+	local f
+	f="$(csv uas-102.csv "${UA[102]};${MEDIA[102]};")"
+	bg timeout 40 sipp -sf "$SIPP/phone-uas.xml" -inf "$f" -i 127.0.1.2 -p 5060 -m 1 -mp 16000
+	sleep 0.5
+	f="$(csv trunk-in.csv "+442071838750;;102;Provider-SBC/4.2;198.51.100.50;192.0.2.50;sendrecv;192.0.2.50;sendrecv")"
+	must_run timeout 20 sipp -sf "$SIPP/trunk-reinvite-uac.xml" -inf "$f" -i "$TRUNK" -p 5062 -m 1 -d 1000 -mp 19000 "$TCX:5060"
+	wait_bg
+	cap_stop_at $DAY; pbx_down_all
+	meta <<-EOF
+	{"profile": "3cx-like", "pbx": "$TCX", "transport": "udp", "tool": "SIPp 3.6.1 (phone-register.xml, phone-uas.xml, trunk-reinvite-uac.xml as the provider), then test/lab/bin/pcap-rewrite.py --shift-to",
+	 "attackers": [], "attacks": [], "benign": true, "findings": ["exposure.unencrypted-media"],
+	 "mayFind": ["exposure.vulnerable-version", "crypto.predictable-identifiers"],
+	 "mustNotFind": ["session.media-redirect", "session.dialog-hijack", "call.unauthenticated-accepted", "dos.flood"],
+	 "identities": ["${AUTHID[102]}"], "weakPassword": null, "rewritten": true, "trunk": "$TRUNK",
+	 "phones": {"127.0.1.2": "102"},
+	 "config": $(site_config $TCX 3cx-like),
+	 "description": "A provider re-anchoring its media. 102 registers; the provider at $TRUNK (trusted by address, not challenged; declared as a trunk in the site configuration) delivers a call from +442071838750 to 102: INVITE with its media at 198.51.100.50, 100, 180, 200 (102's media at ${MEDIA[102]}), ACK. 1 s later its SBC moves the call to another media server with a re-INVITE to 192.0.2.50 (another network), answered 200 and ACKed; 1 s later a session refresh at 192.0.2.50; then BYE, 200. A declared trunk moving its own media is no redirect. Recorded, then moved as a whole to Tuesday 2026-03-03 10:00 UTC."}
 	EOF
 }
 
