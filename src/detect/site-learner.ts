@@ -14,7 +14,7 @@
  * Pure state machine: events in, `infer()` out; no I/O, no wall clock.
  */
 import { BlockList, isIP } from 'node:net';
-import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { getCountries, getCountryCallingCode, parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import {
   SITE_CONFIDENCE_HIGH,
   SITE_CONFIDENCE_MEDIUM,
@@ -280,15 +280,32 @@ export function strippedPrefix(dialled: string, sent: string): string | undefine
   const plus = sent.startsWith('+');
   const tail = plus ? sent.slice(1) : sent;
   if (!/^\d+$/.test(tail) || tail.length < SITE_NUMBER_MIN_DIGITS) return undefined;
-  if (!dialled.endsWith(tail) || dialled.length <= tail.length) return undefined;
-  let head = dialled.slice(0, dialled.length - tail.length);
-  if (plus) {
-    // 9 00 44... sent as +44...: the 00 became the +; what is left is the outbound prefix.
-    const idd = IDD_PREFIXES.find((p) => head.endsWith(p));
-    if (idd === undefined) return undefined;
-    head = head.slice(0, head.length - idd.length);
+  let head: string | undefined;
+  if (dialled.endsWith(tail) && dialled.length > tail.length) {
+    head = dialled.slice(0, dialled.length - tail.length);
+    // 9 00 44... sent as +44...: the 00 became the +. Without one (9 1 212... sent as +1 212...)
+    // the national prefix was the country code.
+    const h = head;
+    const idd = plus ? IDD_PREFIXES.find((p) => h.endsWith(p)) : undefined;
+    if (idd !== undefined) head = head.slice(0, head.length - idd.length);
+  } else if (plus) {
+    // 9 0 20... sent as +44 20...: a national number rewritten as E.164, its trunk prefix 0 gone.
+    for (let k = 1; k <= 3 && head === undefined; k++) {
+      if (!callingCodes().has(tail.slice(0, k))) continue;
+      const national = tail.slice(k);
+      if (national.length < SITE_NUMBER_MIN_DIGITS || !dialled.endsWith(national)) continue;
+      const h = dialled.slice(0, dialled.length - national.length);
+      head = h.endsWith('0') ? h.slice(0, -1) : h;
+    }
   }
-  return head.length <= 4 ? head : undefined;
+  return head !== undefined && head.length <= 4 ? head : undefined;
+}
+
+let codes: ReadonlySet<string> | undefined;
+
+/** Every country calling code libphonenumber knows (1, 7, 44, 358, ...). */
+function callingCodes(): ReadonlySet<string> {
+  return (codes ??= new Set(getCountries().map((c) => getCountryCallingCode(c))));
 }
 
 /** Options of a learner. */

@@ -179,6 +179,10 @@ test('number shapes: numbers, forms, and the prefix a PBX strips', () => {
   assert.equal(numberForm('2071234567'), 'other');
   assert.equal(strippedPrefix('900442071234567', '00442071234567'), '9');
   assert.equal(strippedPrefix('900442071234567', '+442071234567'), '9', 'the 00 became the +');
+  assert.equal(strippedPrefix('902071234567', '+442071234567'), '9', 'a national number sent as E.164');
+  assert.equal(strippedPrefix('02071234567', '+442071234567'), '', 'no outbound prefix');
+  assert.equal(strippedPrefix('912125551234', '+12125551234'), '9', 'NANP: the national prefix is the code');
+  assert.equal(strippedPrefix('9061234567', '+39061234567'), '9', 'Italy keeps its 0');
   assert.equal(strippedPrefix('+442079460123', '+442079460123'), '');
   assert.equal(strippedPrefix('102', '102'), '');
   assert.equal(strippedPrefix('900442071234567', '4471234567'), undefined, 'not the same number');
