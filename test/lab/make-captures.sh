@@ -1424,10 +1424,12 @@ fraud_capture() {
 	cap_stop_at "$at"; pbx_down_all
 }
 
-# fraud_meta NAME PROFILE PBX ATTACKER ATTACKS MAYFIND MUSTNOT IDENTITY DESCRIPTION [FINDINGS] [GAP]
+# fraud_meta NAME PROFILE PBX ATTACKER ATTACKS MAYFIND MUSTNOT IDENTITY DESCRIPTION [FINDINGS] [GAP] [FROM_RULE]
+# FROM_RULE: a rule under mayFind (a false positive elsewhere) still required for ATTACKER.
 fraud_meta() {
 	local gap=""
 	[ -n "${11:-}" ] && gap=", \"detectionGap\": \"${11}\""
+	[ -n "${12:-}" ] && gap="$gap, \"mustFindFrom\": {\"${12}\": [\"$4\"]}"
 	meta <<-EOF
 	{"profile": "$2 (PSTN=auth: outside numbers routed to the trunk after authentication)", "pbx": "$3", "transport": "udp",
 	 "tool": "SIPp 3.6.1 (call-uac.xml with stolen credentials; call-uas.xml as the provider), then test/lab/bin/pcap-rewrite.py --shift-to",
@@ -1467,7 +1469,7 @@ cap_call-fraud-prefix-probing-leaky() {
 		'"fraud.international-destination"' ', "auth.weak-password", "fraud.prefix-probing"' \
 		'"fraud.premium-destination", "fraud.off-hours", "fraud.sequential-dialing", "fraud.concurrent-calls", "fraud.call-volume", "call.unauthenticated-accepted", "auth.bruteforce", "dos.flood"' 101 \
 		"Prefix probing with stolen credentials: an attacker at 127.0.2.92 with extension 101's password looks for the route out by dialling one Latvian number, +371 67000001, in 7 forms one after the other: 0 371..., 011 371..., 9 + 371..., 9 00 371..., 00 371..., +371..., 9 011 371.... The PBX's dial plan routes only +, 00 and 9 followed by digits: 0 371..., 011 371... and 9+371... are answered 404 at once, without a challenge (the leaky profile's unknown-extension answer); the other four are challenged (407) and, with the credentials, go to the provider (the 9 dropped), which answers; each answered call lasts 1 s. Under the site's UK dial plan 0 371... is a national number; the other six are the same E.164 number. Tuesday 2026-03-03 10:00 Europe/London (recorded, then moved). The leaky PBX answers 404 at once to the forms its dial plan does not route and 407 to the others: the enumeration oracle (a finding)." \
-		'"exposure.enumeration-oracle"' "fraud.prefix-probing is raised for the attacker (127.0.2.92: +37167000001 in 6 forms) and also, wrongly, for the PBX 127.0.0.10, although the configuration declares it: the PBX passes the routed forms on to the trunk without the 9 (00 371..., +371..., 011 371...), which are 3 forms of one number from one source. The onward legs a PBX relays should not count as that PBX probing (as the destination rules already recognise onward legs); until then the rule is tolerated here, not required, because the test requires every alert of a required rule to name an attacker."
+		'"exposure.enumeration-oracle"' "fraud.prefix-probing is raised for the attacker (127.0.2.92: +37167000001 in 6 forms) and also, wrongly, for the PBX 127.0.0.10, although the configuration declares it: the PBX passes the routed forms on to the trunk without the 9 (00 371..., +371..., 011 371...), which are 3 forms of one number from one source. The onward legs a PBX relays should not count as that PBX probing (as the destination rules already recognise onward legs); until then the rule is under mayFind (every alert of a required rule must name an attacker) and mustFindFrom still requires it for the attacker." fraud.prefix-probing
 }
 
 SEQ_NUMBERS=(902079460100 902079460101 902079460102 902079460103 902079460104 902079460105
@@ -1478,7 +1480,7 @@ cap_call-fraud-sequential-leaky() {
 		'"fraud.call-volume"' ', "auth.weak-password", "fraud.sequential-dialing"' \
 		'"fraud.premium-destination", "fraud.international-destination", "fraud.off-hours", "fraud.prefix-probing", "fraud.concurrent-calls", "call.unauthenticated-accepted", "auth.bruteforce", "dos.flood"' 101 \
 		"Sequential dialling with stolen credentials: an attacker at 127.0.2.93 with extension 101's password dials the UK range 9 020 7946 0100 to 0111, one number after the other (12 calls): INVITE, 407, ACK, INVITE with credentials, 100; the PBX relays each to the provider at $TRUNK (the 9 dropped), which answers; 0.5 s; BYE. National numbers in business hours (Tuesday 2026-03-03 10:00 Europe/London, recorded then moved): only the pattern, and the 12 new calls in an hour over the site's cap of 10, give it away." \
-		"" "fraud.sequential-dialing is raised for the attacker (127.0.2.93) and also, wrongly, for the PBX 127.0.0.10, although the configuration declares it: the PBX's onward legs to the trunk (020 7946 0100 ... 0111 without the 9) are the same sequence from the PBX's address. The onward legs a PBX relays should not count as the PBX dialling; until then the rule is tolerated here, not required, because the test requires every alert of a required rule to name an attacker."
+		"" "fraud.sequential-dialing is raised for the attacker (127.0.2.93) and also, wrongly, for the PBX 127.0.0.10, although the configuration declares it: the PBX's onward legs to the trunk (020 7946 0100 ... 0111 without the 9) are the same sequence from the PBX's address. The onward legs a PBX relays should not count as the PBX dialling; until then the rule is under mayFind (every alert of a required rule must name an attacker) and mustFindFrom still requires it for the attacker." fraud.sequential-dialing
 }
 
 cap_call-fraud-night-leaky() {
