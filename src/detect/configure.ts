@@ -5,6 +5,7 @@
 import { ConfigError, type Config } from '../config/config.js';
 import { loadRiskList } from '../enrich/risk-list.js';
 import { configureNumbers } from '../track/calls.js';
+import { configureCallVolume } from './rules/fraud-call-volume.js';
 import { configureBusinessHours } from './rules/fraud-off-hours.js';
 import { configureGeo } from './rules/geo-hosting-provider.js';
 
@@ -24,6 +25,8 @@ export function configureEnrichment(config: Config): void {
     riskList,
   });
   configureBusinessHours(config.businessHours);
+  // The call-volume baseline counts calls per hour of the week in the site's time zone.
+  configureCallVolume({ timeZone: config.timeZone });
   // Without a geo section, lookups find nothing and the geo rules stay silent.
   configureGeo(config.geo ?? (() => ({})));
 }
