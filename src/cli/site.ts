@@ -188,6 +188,8 @@ export function siteTextLines(d: SiteJson): string[] {
   if (d.dids.length === 0)
     out.push('  (none seen: no call from a trunk to a number other than an extension)');
   for (const n of d.dids.slice(0, TEXT_MAX_EXTENSIONS)) out.push(row(escapeText(n.value, 30), '', n));
+  if (d.dids.length > TEXT_MAX_EXTENSIONS)
+    out.push(`  ... ${d.dids.length - TEXT_MAX_EXTENSIONS} more (--format json lists them all)`);
 
   out.push('', 'Location and hours');
   out.push(row('home country', d.homeCountry.value ?? '-', d.homeCountry));

@@ -5,9 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { learnSite } from '../../src/cli/site.js';
-import { parseConfig } from '../../src/config/config.js';
-import { countryDialDefaults, emergencyNumbersOf } from '../../src/detect/site-facts.js';
+import { learnSite, siteTextLines } from '../../src/cli/site.js';
+import { defaultConfig, parseConfig } from '../../src/config/config.js';
+import {
+  configSnippet,
+  countryDialDefaults,
+  emergencyNumbersOf,
+  siteFacts,
+} from '../../src/detect/site-facts.js';
+import { SiteLearner, type LearnedSite } from '../../src/detect/site-learner.js';
 
 const OUTBOUND = 'test/fixtures/captures/benign-outbound-call-leaky.pcap';
 const PHONES_3CX = 'test/fixtures/captures/benign-phones-register-3cx.pcap';
@@ -180,4 +186,31 @@ test('a 3CX CDR alone: outbound prefix, number forms, callers country and busine
   assert.equal(d.businessHours.origin, 'inferred');
   assert.deepEqual(d.dids, [], 'inbound calls of this CDR name extensions, not DIDs');
   assert.ok(d.notes.some((n) => /outside the allowed list: .*CH \(1\)/.test(n)));
+});
+
+test('wire strings: escaped in the text report, and the snippet reads back the exact bytes', async () => {
+  const evil = 'Ab\x1b[31m\u2028"x\\';
+  const base = new SiteLearner().infer();
+  const learned: LearnedSite = {
+    ...base,
+    extensions: [
+      {
+        extension: '301',
+        identities: [evil],
+        contacts: ['192.0.2.5:5060'],
+        userAgents: [`UA ${evil}`],
+        registrations: 12,
+        calls: 0,
+      },
+    ],
+    identities: [{ identity: evil, extension: '301', count: 12 }],
+  };
+  const config = defaultConfig();
+  const facts = siteFacts(config, learned);
+  const snippet = configSnippet(facts, config);
+  assert.deepEqual(parseConfig(snippet, 'snippet').identities, { [evil]: '301' });
+  assert.ok(!/[\x1b\u2028]/.test(snippet), 'no raw control character in the snippet');
+  const text = siteTextLines({ ...facts, inputs: [], sipMessages: 0, snippet }).join('\n');
+  assert.ok(!/[\x1b\u2028]/.test(text), 'no raw control character in the report');
+  assert.ok(text.includes('Ab\\x1b[31m\\u2028"x\\\\'), 'escaped visibly');
 });
