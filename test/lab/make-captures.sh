@@ -49,6 +49,7 @@ CALL_CAPTURES=(
 	call-benign-phone-moves-3cx call-benign-outbound-day-leaky call-benign-night-national-leaky
 	call-benign-trunk-reanchor-3cx
 	call-hijack-bye-3cx call-hijack-refer-3cx call-hijack-reinvite-3cx call-media-redirect-3cx
+	call-hijack-hold-3cx
 	call-registration-takeover-3cx call-registration-takeover-leaky call-registration-takeover-same-ua-3cx
 	call-fraud-international-burst-leaky call-fraud-premium-burst-3cx call-fraud-prefix-probing-leaky
 	call-fraud-sequential-leaky call-fraud-night-leaky
@@ -1241,7 +1242,9 @@ cap_call-benign-night-national-leaky() {
 # hijack_capture NAME SCENARIO ATTACKER KEYS...: 102 registers and answers
 # 105's call; 2 s into the call the attacker reads the dialog's identifiers
 # off the wire (tshark on the recording in progress, as a sniffer on the
-# path would) and sends its in-dialog request through the PBX.
+# path would) and sends its in-dialog request through the PBX. (Not straight
+# to the phone: a SIPp UAS answers a call's requests to the address that
+# opened the call, the PBX, not to the sender's Via.)
 hijack_capture() {
 	local name="$1" scenario="$2" attacker="$3" f; shift 3
 	pbx_up 3cx-like $TCX
@@ -1294,6 +1297,12 @@ cap_call-hijack-reinvite-3cx() {
 	hijack_capture call-hijack-reinvite-3cx hijack-reinvite.xml 127.0.2.82 -key media 203.0.113.66
 	hijack_meta hijack-reinvite.xml 127.0.2.82 '"session.dialog-hijack", "session.media-redirect"' '"registration.hijack", "auth.bruteforce", "dos.flood"' \
 		"A third party redirects a call's media. As call-hijack-bye-3cx, but the attacker at 127.0.2.82 sends a re-INVITE into the dialog as if it were 105, whose SDP moves 105's media to 203.0.113.66 (a host it records from), through the PBX; 102 answers 200 with its SDP, the attacker ACKs on the same route: 102 now sends its audio to the attacker. 105 hangs up normally 5 s later (BYE, 200)."
+}
+
+cap_call-hijack-hold-3cx() {
+	hijack_capture call-hijack-hold-3cx hijack-reinvite.xml 127.0.2.87 -key media 0.0.0.0
+	hijack_meta hijack-reinvite.xml 127.0.2.87 '"session.dialog-hijack"' '"session.media-redirect", "registration.hijack", "auth.bruteforce", "dos.flood"' \
+		"A third party puts a call on hold. As call-hijack-reinvite-3cx, but the attacker at 127.0.2.87 sends a re-INVITE with c=0.0.0.0 (hold) as if it were 105, through the PBX; 102 answers 200 and the attacker ACKs: 102 stops sending audio. No media goes anywhere new (no redirect), but a stranger changed the call."
 }
 
 cap_call-media-redirect-3cx() {
