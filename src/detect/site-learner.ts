@@ -249,6 +249,15 @@ interface RecentInvite {
   relayed: boolean;
 }
 
+/** 3CX's SBC tunnel port (the PBX listens on it for its SBCs; an SBC may use it as its source). */
+const TUNNEL_PORT = 5090;
+/** 3CX's default SIP ports, named in a PBX's evidence. */
+const PORT_NAMES: Readonly<Record<number, string>> = {
+  5060: 'SIP',
+  5061: 'SIP over TLS',
+  5090: '3CX tunnel',
+};
+
 /** The onward address of outbound CDR calls in the prefix table: the CDR names no address. */
 const CDR_TRUNK = 'cdr';
 
@@ -326,6 +335,8 @@ export class SiteLearner {
   private readonly prefixes = new CountMap(SITE_MAX_PREFIX_CANDIDATES);
   private readonly cdrDids = new CountMap(SITE_MAX_NUMBERS_PER_PAIR);
   private readonly cdrCallers = new CountMap(SITE_MAX_NUMBERS_PER_PAIR);
+  /** Addresses that registered extensions through a PBX's 3CX tunnel port. */
+  private readonly tunnelHosts = new CountMap(SITE_MAX_SAMPLES_PER_ADDRESS);
   /** Numbers CDRs say went out through a trunk. */
   private readonly cdrSent = new CountMap(SITE_MAX_NUMBERS_PER_PAIR);
   private readonly recent: (RecentInvite | undefined)[] = new Array<RecentInvite | undefined>(
@@ -448,6 +459,7 @@ export class SiteLearner {
     if (e === undefined) return;
     e.registrations++;
     e.registrars.add(a.dstIp);
+    if (a.dstPort === TUNNEL_PORT) this.tunnelHosts.add(a.srcIp);
     if (a.identity !== '') e.identities.add(a.identity);
     e.contacts.add(contactOf(a.srcIp, a.srcPort));
     if (a.userAgent !== '') e.agents.add(a.userAgent.slice(0, 120));
@@ -730,7 +742,12 @@ export class SiteLearner {
     const shared: LearnedSharedAddress[] = [];
     for (const [ip, h] of byHost) {
       if (h.exts.size < SITE_MIN_SHARED_EXTENSIONS) continue;
-      const kind = h.ports.has(5090) ? 'tunnel' : h.ports.size <= 2 ? 'sbc' : 'nat';
+      const kind =
+        h.ports.has(TUNNEL_PORT) || this.tunnelHosts.counts.has(ip)
+          ? 'tunnel'
+          : h.ports.size <= 2
+            ? 'sbc'
+            : 'nat';
       shared.push({
         ip,
         kind,
@@ -953,6 +970,12 @@ function pbxDetail(s: AddressStats): string {
   if (s.authenticated.size > 0)
     parts.push(`authenticated calls of ${plural(s.authenticated.size, 'identity', 'identities')}`);
   if (s.relayed > 0) parts.push(`relayed ${plural(s.relayed, 'call')}`);
+  const known = s.ports.top().flatMap((p) => {
+    const name = PORT_NAMES[Number(p)];
+    return name === undefined ? [] : [`${p} (${name})`];
+  });
+  if (known.length > 0)
+    parts.push(`answers on the 3CX default port${known.length > 1 ? 's' : ''} ${known.join(', ')}`);
   return parts.join(', ');
 }
 

@@ -10,7 +10,11 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { analyzeFiles } from '../../src/cli/analyze.js';
 import { SITE_MAX_PAIRS, SITE_MIN_CALLS_FOR_HOURS } from '../../src/config/limits.js';
+import { AlertBook } from '../../src/detect/alert-book.js';
+import { DetectionEngine } from '../../src/detect/engine.js';
 import type { RuleModule } from '../../src/detect/rule.js';
+import { SiteModel } from '../../src/detect/site.js';
+import { Pipeline } from '../../src/pipeline.js';
 import {
   SiteLearner,
   isNumberLike,
@@ -416,4 +420,65 @@ test('the PBX registering to its provider makes the provider a trunk, not a PBX'
     "the PBX's account at the provider is not an extension",
   );
   assert.equal(site.trunks[0]!.evidence.confidence, 'medium');
+});
+
+test("a 3CX SBC registering its phones through the PBX's tunnel port 5090 is a tunnel address", () => {
+  const learner = new SiteLearner();
+  const book = new AlertBook('default', 'test');
+  const engine = new DetectionEngine([learnerModule(learner)], book, new SiteModel());
+  const pipeline = new Pipeline({ listener: engine });
+  const sbc = '198.51.100.90';
+  let frame = 0;
+  const send = (
+    time: number,
+    src: string,
+    srcPort: number,
+    dst: string,
+    dstPort: number,
+    text: string,
+  ): void => {
+    pipeline.sipFrame({
+      time,
+      srcIp: src,
+      srcPort,
+      dstIp: dst,
+      dstPort,
+      transport: 'udp',
+      provenance: { kind: 'capture', file: 'unit', frame: ++frame },
+      data: Buffer.from(text.replace(/\r?\n/g, '\r\n'), 'latin1'),
+    });
+  };
+  for (const [i, ext] of ['401', '402', '403'].entries()) {
+    const lines = [
+      `Via: SIP/2.0/UDP ${sbc}:5060;branch=z9hG4bK-t${i}`,
+      `From: <sip:${ext}@pbx.example>;tag=t${i}`,
+      `To: <sip:${ext}@pbx.example>`,
+      `Call-ID: tunnel${i}@${sbc}`,
+      `CSeq: 1 REGISTER`,
+    ];
+    const auth = `Authorization: Digest username="id${ext}", realm="pbx", nonce="n${i}", uri="sip:pbx.example", response="0123456789abcdef0123456789abcdef"`;
+    const register = [
+      'REGISTER sip:pbx.example SIP/2.0',
+      ...lines,
+      `Contact: <sip:${ext}@${sbc}:5060>`,
+      auth,
+    ];
+    send(T0 + i * 100, sbc, 5060, PBX, 5090, [...register, 'Content-Length: 0', '', ''].join('\n'));
+    send(
+      T0 + i * 100 + 5,
+      PBX,
+      5090,
+      sbc,
+      5060,
+      ['SIP/2.0 200 OK', ...lines, 'Content-Length: 0', '', ''].join('\n'),
+    );
+  }
+  pipeline.finish();
+  engine.flush();
+  const site = learner.infer();
+  assert.deepEqual(
+    site.shared.map((s) => [s.ip, s.kind]),
+    [[sbc, 'tunnel']],
+  );
+  assert.match(site.pbx[0]!.evidence.detail, /answers on the 3CX default port 5090 \(3CX tunnel\)/);
 });
