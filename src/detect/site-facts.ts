@@ -10,7 +10,7 @@ import { Metadata, isSupportedCountry, type CountryCode } from 'libphonenumber-j
 import type { Config } from '../config/config.js';
 import { escapeText } from '../core/escape.js';
 import { bundledDataPath, readJsonFile } from '../enrich/data-files.js';
-import type { Confidence, LearnedAddress, LearnedSite } from './site-learner.js';
+import { confidenceOf, type Confidence, type LearnedAddress, type LearnedSite } from './site-learner.js';
 
 /** Where a fact comes from. */
 export type Origin = 'told' | 'inferred' | 'default' | 'unknown';
@@ -188,7 +188,7 @@ export function siteFacts(config: Config, learned?: LearnedSite): SiteFacts {
       value: l.identity,
       extension: l.extension,
       origin: 'inferred',
-      confidence: confidenceOfCount(l.count),
+      confidence: confidenceOf(l.count),
       evidence: `${l.count} accepted exchange(s) of extension ${escapeText(l.extension, 64)} used it`,
       counts: { accepted: l.count },
     });
@@ -196,7 +196,7 @@ export function siteFacts(config: Config, learned?: LearnedSite): SiteFacts {
   const extensions: ExtensionFact[] = (learned?.extensions ?? []).map((e) => ({
     value: e.extension,
     origin: 'inferred',
-    confidence: confidenceOfCount(e.registrations + e.calls),
+    confidence: confidenceOf(e.registrations + e.calls),
     evidence: `${e.registrations} accepted registration(s), ${e.calls} authenticated call(s)`,
     counts: { registrations: e.registrations, calls: e.calls },
     identities: e.identities,
@@ -208,7 +208,7 @@ export function siteFacts(config: Config, learned?: LearnedSite): SiteFacts {
   const dids: Fact<string>[] = (learned?.dids ?? []).map((d) => ({
     value: d.number,
     origin: 'inferred',
-    confidence: confidenceOfCount(d.calls),
+    confidence: confidenceOf(d.calls),
     evidence:
       d.via === 'cdr'
         ? `${d.calls} inbound call(s) to it in the CDRs`
@@ -327,7 +327,7 @@ export function siteFacts(config: Config, learned?: LearnedSite): SiteFacts {
     internationalPrefixes = {
       value: [...new Set([...seenIdd, ...(defaults?.international ?? [])])],
       origin: 'inferred',
-      confidence: confidenceOfCount(n),
+      confidence: confidenceOf(n),
       evidence: seenIdd.map((p) => `${forms[p]} number(s) sent to trunks begin with ${p}`).join(', '),
       counts: Object.fromEntries(seenIdd.map((p) => [p, forms[p] ?? 0])),
     };
@@ -474,11 +474,6 @@ export function siteFacts(config: Config, learned?: LearnedSite): SiteFacts {
     allowedCountries,
     notes,
   };
-}
-
-function confidenceOfCount(n: number): Confidence {
-  // Same scale as the learner's; kept local to avoid importing its limits here twice.
-  return n >= 10 ? 'high' : n >= 3 ? 'medium' : 'low';
 }
 
 /** A matcher for addresses inside any of `entries` (addresses or CIDRs). */
