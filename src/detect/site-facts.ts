@@ -33,7 +33,8 @@ export type AddressRole = 'pbx' | 'trunk' | 'trusted' | 'sbc' | 'tunnel' | 'nat'
 /** An address or network with its role. */
 export interface AddressFact extends Fact<string> {
   readonly role: AddressRole;
-  /** Told entries: whether any traffic to or from it was seen (absent when no traffic was read). */
+  /** Told entries: whether an exchange with it (a request and its answer) was seen (absent when no
+   * input was read). */
   readonly seen?: boolean;
   readonly ports?: readonly number[];
   readonly agents?: readonly string[];
@@ -118,7 +119,10 @@ export function siteFacts(config: Config, learned?: LearnedSite): SiteFacts {
         ...(seen !== undefined ? { seen } : {}),
         ...(agreeing.length > 0 ? { counts: agreeing[0]!.evidence.counts } : {}),
       });
-      if (seen === false) notes.push(`${key} ${entry} is configured but no traffic to or from it was seen`);
+      if (seen === false)
+        notes.push(
+          `${key} ${entry} is configured but no exchange with it (a request and its answer) was seen`,
+        );
     }
     const toldAll = matcher(entries);
     for (const a of inferred) {

@@ -45,7 +45,7 @@ test('told facts win: a configured PBX stays told (traffic agreeing), a configur
     ['198.51.100.9', 'told', false],
     ['127.0.3.1', 'inferred', undefined],
   ]);
-  assert.ok(d.notes.some((n) => n.includes('198.51.100.9') && n.includes('no traffic')));
+  assert.ok(d.notes.some((n) => n.includes('198.51.100.9') && n.includes('no exchange with it')));
   assert.ok(d.notes.some((n) => n.startsWith('127.0.3.1 acts as a trunk')));
   assert.ok(!d.notes.some((n) => n.includes('acts as a PBX')), 'the told PBX is not reported as missing');
   assert.deepEqual(
