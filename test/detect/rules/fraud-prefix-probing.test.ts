@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { DETECT_CDR_RECORDS_PER_ALERT } from '../../../src/config/limits.js';
 import { fraudPrefixProbing } from '../../../src/detect/rules/fraud-prefix-probing.js';
 import { configureNumbers } from '../../../src/track/calls.js';
 import { ruleHarness } from '../../helpers/rule-harness.js';
@@ -150,4 +151,19 @@ test('from CDRs: a CDR form meets the wire forms of the identity of the same nam
   assert.equal(alerts[0]!.count, 3);
   assert.equal((alerts[0]!.evidence.frames as number[]).length, 2, 'the wire frames');
   assert.equal((alerts[0]!.evidence.cdrRecords as string[]).length, 1, 'and the CDR record');
+});
+
+test('from CDRs: evidence stays bounded on a long probe', () => {
+  configureNumbers();
+  const h = ruleHarness(fraudPrefixProbing);
+  const forms = ['+33142681234', '0033142681234', '01133142681234'];
+  for (let i = 0; i < 60; i++)
+    h.engine.cdrCall(cdrCall({ start: T0 + i * 1000, dialled: forms[i % 3]!, outcome: 'rejected' }));
+  const alerts = h.finish();
+  assert.equal(alerts.length, 1);
+  const e = alerts[0]!.evidence;
+  assert.equal(e.attempts, 60);
+  assert.equal((e.cdrRecords as string[]).length, DETECT_CDR_RECORDS_PER_ALERT);
+  assert.equal((e.callIds as string[]).length, 8);
+  assert.equal((e.dialled as string[]).length, 3);
 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { DETECT_CDR_RECORDS_PER_ALERT } from '../../../src/config/limits.js';
 import { fraudPremiumDestination } from '../../../src/detect/rules/fraud-premium-destination.js';
 import { DEFAULT_SITE, SiteModel } from '../../../src/detect/site.js';
 import { configureNumbers } from '../../../src/track/calls.js';
@@ -186,4 +187,19 @@ test('from CDRs: one alert per caller (Ext.105 is 105), a forwarded call under i
   assert.ok(odd !== undefined, 'control characters are escaped');
   assert.equal(odd.target?.identity, 'Ext.1\\x1b[31m');
   assert.equal(odd.evidence.caller, 'Ext.1\\x1b[31m');
+});
+
+test('from CDRs: evidence stays bounded however many calls a caller makes', () => {
+  configureNumbers();
+  const h = ruleHarness(fraudPremiumDestination);
+  for (let i = 0; i < 120; i++)
+    h.engine.cdrCall(cdrCall({ start: T0 + i * 60_000, dialled: `+88161234${String(i).padStart(5, '0')}` }));
+  const alerts = h.finish();
+  assert.equal(alerts.length, 1);
+  const e = alerts[0]!.evidence;
+  assert.equal(alerts[0]!.count, 120);
+  assert.equal(e.numbersTotal, 120);
+  assert.equal((e.dialled as string[]).length, 20);
+  assert.equal((e.cdrRecords as string[]).length, DETECT_CDR_RECORDS_PER_ALERT);
+  assert.equal((e.callIds as string[]).length, 8);
 });
