@@ -214,3 +214,31 @@ test('wire strings: escaped in the text report, and the snippet reads back the e
   assert.ok(!/[\x1b\u2028]/.test(text), 'no raw control character in the report');
   assert.ok(text.includes('Ab\\x1b[31m\\u2028"x\\\\'), 'escaped visibly');
 });
+
+test('the snippet keeps told values of a section it rewrites', async () => {
+  const config = parseConfig(
+    'network:\n  trusted: [10.0.0.0/8]\nnumbers:\n  dialPlan:\n    country: GB\n  riskList: data/irsf/high-risk-ranges.json\n',
+    'test.yaml',
+  );
+  const { document: d } = await learnSite(
+    [
+      OUTBOUND,
+      'test/fixtures/captures/sipp-toll-fraud-leaky.pcap',
+      'test/fixtures/captures/sipp-toll-fraud-unseen-pbx-leaky.pcap',
+    ],
+    { config },
+  );
+  const parsed = parseConfig(d.snippet, 'snippet');
+  assert.deepEqual(parsed.network.trusted, ['10.0.0.0/8']);
+  assert.deepEqual(parsed.network.pbx, ['127.0.0.10']);
+  assert.equal(parsed.numbers.dialPlan?.country, 'GB');
+  assert.equal(parsed.numbers.riskList, 'data/irsf/high-risk-ranges.json');
+  // Each capture has one call whose 9 the PBX stripped: three, medium confidence, written.
+  assert.deepEqual(
+    [d.dialPlan.outboundPrefixes.value, d.dialPlan.outboundPrefixes.confidence],
+    [['9'], 'medium'],
+  );
+  assert.deepEqual(parsed.numbers.dialPlan?.outboundPrefixes, ['9']);
+  assert.equal(d.homeCountry.origin, 'told');
+  assert.equal(d.allowedCountries.origin, 'default');
+});
