@@ -83,6 +83,18 @@ export class BoundedTable<K extends string | number, V> {
   readonly stats: TableStats = { evictions: 0, rejections: 0, expirations: 0 };
   private readonly map = new Map<K, V>();
   private readonly sketch: FrequencySketch;
+  /**
+   * Keys in insertion order, for picking eviction candidates: a queue with lazy deletion (a key
+   * removed from the map stays until the head passes it or the queue is rebuilt), rotated like a
+   * clock hand as candidates survive. The map's own
+   * order cannot serve: V8 leaves a deleted entry's slot in place until the map is rehashed, so
+   * iterating from the head of a map whose head is evicted over and over walks every hole, and
+   * under a flood of new keys that walk was most of the table's cost.
+   */
+  private order: K[] = [];
+  private head = 0;
+  /** Scratch list of the candidates one admission looks at. */
+  private readonly picked: K[] = [];
 
   constructor(name: string, capacity: number) {
     if (!(capacity >= 1)) throw new RangeError(`table ${name}: capacity must be >= 1`);
@@ -114,36 +126,64 @@ export class BoundedTable<K extends string | number, V> {
     const found = this.map.get(key);
     if (found !== undefined) return found;
     if (this.map.size >= this.capacity) {
-      // Candidate: the oldest-inserted entry (Map keeps insertion order); a few more are sampled
-      // so one long-lived frequent entry at the head does not block every admission.
+      // Candidates: the four oldest live keys, taken off the queue (stale keys met on the way are
+      // dropped for good); the survivors go to its back, as a clock hand passes them, so every
+      // key is met once per round and the cost per admission is constant.
       let victimKey: K | undefined;
       let victimFreq = Infinity;
-      let sampled = 0;
-      for (const k of this.map.keys()) {
+      const order = this.order;
+      const picked = this.picked;
+      picked.length = 0;
+      while (picked.length < 4 && this.head < order.length) {
+        const k = order[this.head++] as K;
+        if (!this.map.has(k)) continue;
+        picked.push(k);
         const f = this.sketch.estimate(k);
         if (f < victimFreq) {
           victimFreq = f;
           victimKey = k;
         }
-        if (++sampled >= 4) break;
       }
-      if (victimKey === undefined || freq <= victimFreq) {
+      const admit = victimKey !== undefined && freq > victimFreq;
+      for (const k of picked) if (!admit || k !== victimKey) order.push(k);
+      this.compact();
+      if (!admit) {
         this.stats.rejections++;
         return undefined;
       }
-      const victim = this.map.get(victimKey) as V;
-      this.map.delete(victimKey);
+      const victim = this.map.get(victimKey as K) as V;
+      this.map.delete(victimKey as K);
       this.stats.evictions++;
-      if (onEvict) onEvict(victimKey, victim);
+      if (onEvict) onEvict(victimKey as K, victim);
     }
     const value = create();
     this.map.set(key, value);
+    this.queue(key);
     return value;
+  }
+
+  /** Appends a key to the candidate queue, rebuilding it from the map when stale keys pile up. */
+  private queue(key: K): void {
+    this.order.push(key);
+    this.compact();
+  }
+
+  /** Keeps the queue within about twice the table: drops the consumed head, or rebuilds it. */
+  private compact(): void {
+    if (this.order.length - this.head > 2 * this.capacity + 64) {
+      this.order = [...this.map.keys()];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.order.length) {
+      this.order = this.order.slice(this.head);
+      this.head = 0;
+    }
   }
 
   /** Inserts or replaces without admission control (for owner-driven state such as config). */
   set(key: K, value: V): void {
+    const had = this.map.has(key);
     this.map.set(key, value);
+    if (!had) this.queue(key);
   }
 
   /** Removes an entry that ended normally or expired; `expired` counts it as an expiration. */
@@ -159,6 +199,7 @@ export class BoundedTable<K extends string | number, V> {
     if (v === undefined) return;
     this.map.delete(key);
     this.map.set(key, v);
+    this.queue(key);
   }
 
   entries(): IterableIterator<[K, V]> {
