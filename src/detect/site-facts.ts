@@ -226,7 +226,8 @@ export function siteFacts(config: Config, learned?: LearnedSite): SiteFacts {
   if (plan !== undefined) {
     homeCountry = { value: plan.country, origin: 'told', evidence: 'configuration numbers.dialPlan.country' };
     const l = learned?.homeCountry;
-    if (l !== undefined && l.country !== plan.country)
+    // A low-confidence guess (callers' numbers) does not contradict what was told.
+    if (l !== undefined && l.country !== plan.country && l.evidence.confidence !== 'low')
       notes.push(
         `numbers.dialPlan.country is ${plan.country} but traffic suggests ${l.country} (${l.evidence.detail})`,
       );

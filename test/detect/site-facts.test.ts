@@ -4,6 +4,7 @@
  * that validates and says what was learned.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { learnSite, siteTextLines } from '../../src/cli/site.js';
 import { defaultConfig, parseConfig } from '../../src/config/config.js';
@@ -72,7 +73,8 @@ test('a told dial plan: the country is told, its prefixes and emergency numbers 
   );
   const { document: d } = await learnSite([OUTBOUND], { config });
   assert.deepEqual([d.homeCountry.value, d.homeCountry.origin], ['DE', 'told']);
-  assert.ok(d.notes.some((n) => n.includes('traffic suggests GB')));
+  // Traffic's guess (one British caller) is low confidence: it does not contradict the told country.
+  assert.ok(!d.notes.some((n) => n.includes('traffic suggests')));
   assert.deepEqual([d.dialPlan.outboundPrefixes.value, d.dialPlan.outboundPrefixes.origin], [['0'], 'told']);
   assert.ok(
     d.notes.some((n) => n.includes('prefix 9')),
@@ -241,4 +243,49 @@ test('the snippet keeps told values of a section it rewrites', async () => {
   assert.deepEqual(parsed.numbers.dialPlan?.outboundPrefixes, ['9']);
   assert.equal(d.homeCountry.origin, 'told');
   assert.equal(d.allowedCountries.origin, 'default');
+});
+
+test('a told country contradicted by DIDs is a note', () => {
+  const config = parseConfig('numbers:\n  dialPlan:\n    country: DE\n', 'test.yaml');
+  const learned: LearnedSite = {
+    ...new SiteLearner().infer(),
+    homeCountry: {
+      country: 'GB',
+      evidence: {
+        confidence: 'medium',
+        detail: '4 of 4 calls to DIDs were to GB numbers',
+        counts: { didCalls: 4 },
+      },
+    },
+  };
+  const d = siteFacts(config, learned);
+  assert.deepEqual([d.homeCountry.value, d.homeCountry.origin], ['DE', 'told']);
+  assert.deepEqual(d.notes, [
+    'numbers.dialPlan.country is DE but traffic suggests GB (4 of 4 calls to DIDs were to GB numbers)',
+  ]);
+});
+
+test('lab captures with their site configuration: traffic agrees with what the lab declared', async () => {
+  const expected = JSON.parse(readFileSync('test/fixtures/captures/expected.json', 'utf8')) as {
+    captures: { file: string; config?: unknown }[];
+  };
+  let checked = 0;
+  for (const c of expected.captures) {
+    if (c.config === undefined) continue;
+    const config = parseConfig(JSON.stringify(c.config), `${c.file}: config`);
+    const { document: d, errors } = await learnSite([`test/fixtures/captures/${c.file}`], { config });
+    assert.deepEqual(errors, []);
+    for (const n of d.notes) {
+      assert.doesNotMatch(
+        n,
+        /acts as a|is configured as extension|traffic suggests|prefix .* lacks/,
+        `${c.file}: ${n}`,
+      );
+    }
+    for (const f of [...d.addresses.pbx, ...d.addresses.trunks])
+      assert.equal(f.origin, 'told', `${c.file}: ${f.value}`);
+    assert.ok(!d.identities.some((i) => i.origin === 'inferred' && i.value !== i.extension), c.file);
+    checked++;
+  }
+  assert.ok(checked >= 10, `${checked} captures with a site configuration`);
 });
