@@ -771,6 +771,9 @@ export const DETECT_MAX_RECENT_DIALLED = 20_000;
 /** CDR/wire dedup: numbers whose recent initial INVITEs are remembered once a CDR source spoke;
  * past it the least recently dialled number is forgotten (its calls' CDRs then count again). */
 export const DETECT_CDR_DEDUP_MAX_NUMBERS = 20_000;
+/** CDR dedup: PBX call ids of recent records remembered to drop a record read twice (a socket
+ * output resending after a reconnect); past it the oldest is forgotten. */
+export const DETECT_CDR_SEEN_CALL_IDS = 50_000;
 /** CDR/wire dedup: INVITE times kept per number (oldest dropped first). */
 export const DETECT_CDR_DEDUP_PER_NUMBER = 16;
 /** CDR/wire dedup: a CDR's start and its INVITE may differ by this much (3CX writes whole seconds

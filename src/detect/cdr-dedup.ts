@@ -2,6 +2,7 @@ import {
   DETECT_CDR_DEDUP_MAX_NUMBERS,
   DETECT_CDR_DEDUP_PER_NUMBER,
   DETECT_CDR_DEDUP_WINDOW_MS,
+  DETECT_CDR_SEEN_CALL_IDS,
 } from '../config/limits.js';
 import type { CdrCall } from '../core/records.js';
 import { numberKey } from '../track/call-table.js';
@@ -25,6 +26,10 @@ export class CdrDedup {
   private active = false;
   /** CDR records dropped as copies of wire calls. */
   duplicates = 0;
+  /** CDR records dropped because the same record was read before. */
+  repeats = 0;
+  /** PBX call ids (with start) of recent records, oldest first (bounded by DETECT_CDR_SEEN_CALL_IDS). */
+  private readonly seen = new Set<string>();
   /** Numbers forgotten to stay within DETECT_CDR_DEDUP_MAX_NUMBERS. */
   evictions = 0;
 
@@ -56,9 +61,25 @@ export class CdrDedup {
     times.push(time);
   }
 
-  /** True when this CDR record copies a remembered wire call (whose entry it then consumes). */
+  /**
+   * True when this CDR record copies a remembered wire call (whose entry it then consumes), or is a
+   * record already read (same PBX call id and start: a socket output resending after a reconnect,
+   * a file read twice).
+   */
   isCopy(c: CdrCall): boolean {
     this.active = true;
+    if (c.callId !== undefined && c.callId !== '') {
+      const id = `${c.callId}\u0000${c.start}`;
+      if (this.seen.has(id)) {
+        this.repeats++;
+        return true;
+      }
+      if (this.seen.size >= DETECT_CDR_SEEN_CALL_IDS) {
+        const oldest = this.seen.values().next().value as string;
+        this.seen.delete(oldest);
+      }
+      this.seen.add(id);
+    }
     for (const n of c.callee !== undefined && c.callee !== c.dialled ? [c.dialled, c.callee] : [c.dialled]) {
       const key = numberKey(n);
       const times = key === '' ? undefined : this.wire.get(key);

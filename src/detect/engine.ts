@@ -2,6 +2,7 @@ import type { Severity } from '../core/alert.js';
 import type { Anomaly, CdrCall, PbxLogEvent, SipFrame, SourceHealthEvent } from '../core/records.js';
 import { calledUser } from '../track/calls.js';
 import type { Binding, Registration } from '../track/registrations.js';
+import type { Call } from '../track/call-table.js';
 import type { Dialog } from '../track/dialogs.js';
 import type { SipEvent } from '../track/sip-event.js';
 import type { TrackListener } from '../track/tracker.js';
@@ -193,6 +194,18 @@ export class DetectionEngine implements TrackListener {
 
   dialogEnded(d: Dialog, reason: string): void {
     for (const x of this.detectors) x.onDialogEnded?.(d, reason);
+  }
+
+  callStarted(c: Call): void {
+    for (const x of this.detectors) x.onCallStarted?.(c);
+  }
+
+  callAnswered(c: Call): void {
+    for (const x of this.detectors) x.onCallAnswered?.(c);
+  }
+
+  callEnded(c: Call): void {
+    for (const x of this.detectors) x.onCallEnded?.(c);
   }
 
   bindingAdded(reg: Registration, b: Binding, ev: SipEvent, existing: readonly Binding[]): void {

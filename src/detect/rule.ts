@@ -1,6 +1,7 @@
 import type { Anomaly, CdrCall, SipFrame, SourceHealthEvent } from '../core/records.js';
 import type { AlertEndpoint, AlertTarget, Severity } from '../core/alert.js';
 import type { Binding, Registration } from '../track/registrations.js';
+import type { Call } from '../track/call-table.js';
 import type { Dialog } from '../track/dialogs.js';
 import type { SipEvent } from '../track/sip-event.js';
 import type { Transaction } from '../track/transactions.js';
@@ -37,6 +38,15 @@ export interface Detector {
   onDialogConfirmed?(d: Dialog, ev: SipEvent): void;
   onDialogRequest?(d: Dialog, ev: SipEvent, tx: Transaction | undefined): void;
   onDialogEnded?(d: Dialog, reason: string): void;
+  /**
+   * Calls from the call table (src/track/call-table.ts): one per call whatever its legs (a proxy's
+   * copies and a back-to-back PBX's onward leg are joined to the first leg, so `from`, `caller` and
+   * `identity` are the dialling phone's). Started at its first INVITE, answered at its first 2xx,
+   * ended at its BYE, failure or expiry.
+   */
+  onCallStarted?(c: Call): void;
+  onCallAnswered?(c: Call): void;
+  onCallEnded?(c: Call): void;
   onBindingAdded?(reg: Registration, b: Binding, ev: SipEvent, existing: readonly Binding[]): void;
   /** Parser anomalies of one message (`ev` when it still parsed). */
   onMalformed?(frame: SipFrame, anomalies: readonly Anomaly[], ev: SipEvent | undefined): void;

@@ -314,11 +314,14 @@ export class Sensor {
       );
       this.add(rx);
     }
-    for (const s of createCdrSources(c.cdr, c.timeZone, {
+    const cdrSources = createCdrSources(c.cdr, c.timeZone, {
       call: (call) => this.cdrCall(call),
       anomaly: (a) => this.pipeline.summary.anomaly(a),
-    }))
-      this.add(s);
+    });
+    // Calls seen on the wire before the first CDR arrives are remembered, so their CDR (written at
+    // hang-up) is not counted a second time.
+    if (cdrSources.length > 0) this.engine.cdrDedup.expectCdrs();
+    for (const s of cdrSources) this.add(s);
 
     for (const s of this.sources) {
       await s.start();
