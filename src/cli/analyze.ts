@@ -67,6 +67,7 @@ export async function analyzeFiles(
     pbx: config.network.pbx,
     trunks: config.network.trunks,
     trusted: config.network.trusted,
+    sbc: config.network.sbc,
     identities: config.identities,
   });
   const book = new AlertBook(site.name, options.sensor ?? config.sensor, options.onRevision);

@@ -50,9 +50,11 @@ export const ConfigSchema = z
         pbx: z.array(cidr).default([]),
         trunks: z.array(cidr).default([]),
         trusted: z.array(cidr).default([]),
+        /** SBC, 3CX tunnel and NAT addresses many of the site's phones reach the PBX through. */
+        sbc: z.array(cidr).default([]),
       })
       .strict()
-      .default({ pbx: [], trunks: [], trusted: [] }),
+      .default({ pbx: [], trunks: [], trusted: [], sbc: [] }),
     /** Digest user name (3CX Auth ID) → extension. */
     identities: z.record(z.string(), z.string()).default({}),
     rules: z.record(z.string(), ruleSettings).default({}),
@@ -78,6 +80,10 @@ export const ConfigSchema = z
           .optional(),
         /** A newer high-risk (IRSF) list in the format of data/irsf/high-risk-ranges.json. */
         riskList: z.string().min(1).optional(),
+        /** The site's own numbers (DIDs), as the provider delivers them (+E.164 or national). */
+        dids: z
+          .array(z.string().regex(/^\+?[0-9]{3,20}$/, 'expected a number: digits, optionally after +'))
+          .default([]),
       })
       .strict()
       .prefault({}),

@@ -162,15 +162,30 @@ export function siteFacts(config: Config, learned?: LearnedSite): SiteFacts {
     evidence: 'configuration network.trusted (exempt from blocking, never from detection)',
     ...(learned !== undefined ? { seen: seenIps.some(matcher([entry])) } : {}),
   }));
-  const sbc: AddressFact[] = (learned?.shared ?? []).map((s) => ({
-    value: s.ip,
-    origin: 'inferred',
-    role: s.kind,
-    confidence: s.evidence.confidence,
-    evidence: s.evidence.detail,
-    counts: s.evidence.counts,
-    ports: s.ports,
+  const toldSbc = matcher(told.sbc);
+  const sbc: AddressFact[] = told.sbc.map((entry) => ({
+    value: entry,
+    origin: 'told',
+    role: 'sbc',
+    evidence:
+      'configuration network.sbc' +
+      ((learned?.shared ?? []).some((s) => matcher([entry])(s.ip))
+        ? '; traffic agrees: several extensions register through it'
+        : ''),
+    ...(learned !== undefined ? { seen: seenIps.some(matcher([entry])) } : {}),
   }));
+  for (const s of learned?.shared ?? []) {
+    if (toldSbc(s.ip)) continue;
+    sbc.push({
+      value: s.ip,
+      origin: 'inferred',
+      role: s.kind,
+      confidence: s.evidence.confidence,
+      evidence: s.evidence.detail,
+      counts: s.evidence.counts,
+      ports: s.ports,
+    });
+  }
 
   // The identity map: told entries, then learned ones the configuration does not have.
   const identities: IdentityFact[] = Object.entries(config.identities).map(([identity, extension]) => ({
@@ -209,16 +224,26 @@ export function siteFacts(config: Config, learned?: LearnedSite): SiteFacts {
     registrations: e.registrations,
     calls: e.calls,
   }));
-  const dids: Fact<string>[] = (learned?.dids ?? []).map((d) => ({
-    value: d.number,
-    origin: 'inferred',
-    confidence: confidenceOf(d.calls),
-    evidence:
-      d.via === 'cdr'
-        ? `${d.calls} inbound call(s) to it in the CDRs`
-        : `${d.calls} answered call(s) to it from trunk ${d.via}`,
-    counts: { calls: d.calls },
+  const toldDids = config.numbers.dids;
+  const didKey = (n: string): string => n.replace(/[^0-9]/g, '').slice(-9);
+  const dids: Fact<string>[] = toldDids.map((n) => ({
+    value: n,
+    origin: 'told',
+    evidence: 'configuration numbers.dids',
   }));
+  for (const d of learned?.dids ?? []) {
+    if (toldDids.some((n) => didKey(n) === didKey(d.number))) continue;
+    dids.push({
+      value: d.number,
+      origin: 'inferred',
+      confidence: confidenceOf(d.calls),
+      evidence:
+        d.via === 'cdr'
+          ? `${d.calls} inbound call(s) to it in the CDRs`
+          : `${d.calls} answered call(s) to it from trunk ${d.via}`,
+      counts: { calls: d.calls },
+    });
+  }
 
   // Home country and what follows from it.
   const plan = config.numbers.dialPlan;
@@ -621,10 +646,13 @@ export function configSnippet(facts: SiteFacts, config: Config): string {
     const trusted = config.network.trusted;
     lines.push(trusted.length === 0 ? '  trusted: []' : '  trusted:');
     for (const t of trusted) lines.push(`    - ${yamlScalar(t)}   # told`);
-    for (const s of facts.addresses.sbc)
-      lines.push(
-        `    # - ${yamlScalar(s.value)}   # ${s.role} address: ${s.evidence}; trust it only if it is yours`,
-      );
+    const sbcOn = facts.addresses.sbc.filter((f) => f.origin === 'told' || active(f));
+    lines.push(sbcOn.length === 0 ? '  sbc: []' : '  sbc:');
+    for (const s of facts.addresses.sbc) {
+      if (s.origin === 'told') lines.push(`    - ${yamlScalar(s.value)}   # told`);
+      else if (active(s)) lines.push(`    - ${yamlScalar(s.value)}   # ${s.role} address: ${why(s)}`);
+      else lines.push(`    # - ${yamlScalar(s.value)}   # ${s.role} address: ${why(s)}`);
+    }
   }
   const newIds = facts.identities.filter((i) => i.origin === 'inferred' && i.value !== i.extension);
   if (newIds.length > 0) {
@@ -690,9 +718,11 @@ export function configSnippet(facts: SiteFacts, config: Config): string {
     lines.push(`#   start: "${v.start}"`);
     lines.push(`#   end: "${v.end}"`);
   }
-  if (facts.dids.length > 0) {
-    lines.push('# DIDs seen (no configuration key yet):');
-    for (const d of facts.dids.slice(0, 20)) lines.push(`#   ${yamlString(d.value)}   ${d.evidence}`);
+  const newDids = facts.dids.filter((d) => d.origin === 'inferred');
+  if (newDids.length > 0) {
+    lines.push('# DIDs seen (numbers.dids; add them once checked):');
+    for (const d of facts.dids.slice(0, 20))
+      lines.push(`#   - ${yamlString(d.value)}   # ${d.origin === 'told' ? 'told' : d.evidence}`);
   }
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 }

@@ -11,6 +11,9 @@ export interface SiteConfig {
   readonly trusted: readonly string[];
   /** Digest user name (3CX Auth ID) → extension. */
   readonly identities: Readonly<Record<string, string>>;
+  /** SBC, 3CX tunnel and NAT addresses the site's phones reach the PBX through (they relay the
+   * phones' requests, in-dialog ones included). */
+  readonly sbc?: readonly string[];
 }
 
 /** The default site: nothing told, everything to learn. */
@@ -22,6 +25,7 @@ export class SiteModel {
   private readonly pbx: BlockList;
   private readonly trunks: BlockList;
   private readonly trusted: BlockList;
+  private readonly sbc: BlockList;
   private readonly identities: Map<string, string>;
 
   constructor(config: SiteConfig = DEFAULT_SITE) {
@@ -29,6 +33,7 @@ export class SiteModel {
     this.pbx = toBlockList(config.pbx, 'pbx');
     this.trunks = toBlockList(config.trunks, 'trunks');
     this.trusted = toBlockList(config.trusted, 'trusted');
+    this.sbc = toBlockList(config.sbc ?? [], 'sbc');
     this.identities = new Map(Object.entries(config.identities));
   }
 
@@ -43,6 +48,11 @@ export class SiteModel {
 
   isTrusted(ip: string): boolean {
     return check(this.trusted, ip);
+  }
+
+  /** One of the site's SBC, tunnel or NAT addresses (as told). */
+  isSbc(ip: string): boolean {
+    return check(this.sbc, ip);
   }
 
   /** The extension behind a digest user name, when told; otherwise the name itself. */

@@ -144,6 +144,7 @@ export class Sensor {
       pbx: config.network.pbx,
       trunks: config.network.trunks,
       trusted: config.network.trusted,
+      sbc: config.network.sbc,
       identities: config.identities,
     });
     this.book = new AlertBook(site.name, config.sensor, (a) => this.revision(a), { report: false });

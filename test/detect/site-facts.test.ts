@@ -289,3 +289,31 @@ test('lab captures with their site configuration: traffic agrees with what the l
   }
   assert.ok(checked >= 10, `${checked} captures with a site configuration`);
 });
+
+test('told SBC addresses and DIDs: told wins, traffic agreeing is said, the snippet keeps them', async () => {
+  const config = parseConfig(
+    ['network:', '  sbc: [127.0.1.200]', 'numbers:', '  dids: ["+442079460000", "+441134960999"]', ''].join(
+      '\n',
+    ),
+    'test.yaml',
+  );
+  const { document: d } = await learnSite(['test/fixtures/captures/benign-nat-office-storm-3cx.pcap'], {
+    config,
+  });
+  const told = d.addresses.sbc.filter((f) => f.origin === 'told');
+  assert.deepEqual(
+    told.map((f) => f.value),
+    ['127.0.1.200'],
+  );
+  assert.match(told[0]!.evidence, /traffic agrees/);
+  assert.equal(
+    d.addresses.sbc.filter((f) => f.value === '127.0.1.200').length,
+    1,
+    'not listed again as inferred',
+  );
+  assert.deepEqual(
+    d.dids.filter((f) => f.origin === 'told').map((f) => f.value),
+    ['+442079460000', '+441134960999'],
+  );
+  assert.throws(() => parseConfig('numbers:\n  dids: ["call me"]\n', 'bad.yaml'), /numbers\.dids/);
+});

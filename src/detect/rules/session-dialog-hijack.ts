@@ -74,7 +74,8 @@ export const sessionDialogHijack: RuleModule = {
       'with 481, requests never answered, and a declared trunk\u2019s other addresses when a party of the dialog ' +
       'is that trunk (providers send from several nodes). A phone that changes address during a call (Wi-Fi to ' +
       'mobile data) without a re-registration, or a PBX cluster failing over to another node that is not ' +
-      'declared in the site\u2019s `pbx` list, is reported: declare every PBX and SBC address.',
+      'declared in the site\u2019s `network.pbx` list, is reported: declare every PBX (`network.pbx`) and every SBC or ' +
+      'tunnel address (`network.sbc`).',
     remediation:
       '3CX: keep phones behind the 3CX SBC or tunnel so in-dialog requests reach the phones only through the PBX, ' +
       'enable TLS transport for remote extensions (Extension → Phone provisioning: Transport TLS) so Call-IDs and ' +
@@ -152,7 +153,7 @@ export const sessionDialogHijack: RuleModule = {
         if (h !== '' && !parties.includes(h)) parties.push(h);
       }
       const site = ctx.site;
-      if (site.isPbx(src)) return undefined;
+      if (site.isPbx(src) || site.isSbc(src)) return undefined;
       if (site.isTrunk(src) && (site.isTrunk(d.caller.ip) || site.isTrunk(d.callee.ip))) return undefined;
       return parties;
     }

@@ -142,3 +142,17 @@ test('an outsider copying the INVITE does not become a party unless its copy is 
   assert.equal(alerts.length, 1);
   assert.equal(alerts[0]!.source?.ip, ATTACKER);
 });
+
+test("a declared SBC relaying a phone's BYE is not a stranger; undeclared, it is", () => {
+  const SBC = '192.0.2.30';
+  for (const declared of [true, false]) {
+    const h = ruleHarness(
+      sessionDialogHijack,
+      {},
+      new SiteModel({ ...DEFAULT_SITE, pbx: [PBX], ...(declared ? { sbc: [SBC] } : {}) }),
+    );
+    const inv = call(h, T0, PHONE, PBX, '202', ['200 OK']);
+    inDialog(h, T0 + 5000, SBC, PBX, inv, 'BYE', { status: '200 OK' });
+    assert.equal(h.finish().length, declared ? 0 : 1);
+  }
+});
