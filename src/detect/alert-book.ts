@@ -13,6 +13,8 @@ interface OpenAlert {
   json: AlertJson;
   meta: RuleMeta;
   lastSeenMs: number;
+  /** firstSeen in ms (a late record may move it back). */
+  firstMs: number;
   emittedCount: number;
   /** The latest raise: its evidence and sources are materialised only when a revision is sent. */
   latest: RaiseInput;
@@ -181,6 +183,7 @@ export class AlertBook {
       json,
       meta,
       lastSeenMs: input.time,
+      firstMs: first,
       emittedCount: input.count,
       latest: input,
       fresh: false,
@@ -209,6 +212,12 @@ export class AlertBook {
     // measurable share of analyze's time (bench/profile.ts).
     a.lastSeenMs = Math.max(a.lastSeenMs, input.time);
     j.count = Math.max(j.count, input.count);
+    // A late record (a CDR written at hang-up for a call that started before the first one
+    // counted) moves firstSeen back; the id keeps the first raise's, so it stays stable.
+    if (input.firstTime !== undefined && input.firstTime < a.firstMs) {
+      a.firstMs = input.firstTime;
+      j.firstSeen = isoTime(input.firstTime);
+    }
     a.latest = input;
     a.fresh = false;
     const severity = severityOverride ?? input.severity ?? a.meta.severity;

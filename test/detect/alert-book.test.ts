@@ -66,3 +66,22 @@ test('sources are bounded with a total', () => {
   assert.equal(a.sourcesTotal, 500);
   assert.equal(a.sources?.[0]?.count, 499, 'largest first');
 });
+
+test('a late record whose first event is earlier moves firstSeen back and keeps the id', () => {
+  const seen: AlertJson[] = [];
+  const book = new AlertBook('default', 's1', (a) => seen.push(a));
+  const t0 = Date.UTC(2026, 2, 10, 2, 0, 0);
+  book.raise(META, { key: 'k', time: t0 + 3_600_000, firstTime: t0, count: 1, title: 'x', evidence: {} });
+  book.raise(META, {
+    key: 'k',
+    time: t0 + 3_700_000,
+    firstTime: t0 - 600_000,
+    count: 2,
+    title: 'x',
+    evidence: {},
+  });
+  const [a] = book.alerts();
+  assert.equal(a!.firstSeen, new Date(t0 - 600_000).toISOString());
+  assert.equal(a!.id, alertId('auth.bruteforce', 'k', t0));
+  assert.equal(seen.at(-1)!.firstSeen, new Date(t0 - 600_000).toISOString());
+});
