@@ -785,9 +785,14 @@ export const DETECT_MAX_PROBE_KEYS = 20_000;
 export const DETECT_MAX_SEQUENTIAL_SOURCES = 10_000;
 /** Recent distinct numbers kept per source to find small steps between them. */
 export const DETECT_SEQUENTIAL_RECENT_NUMBERS = 64;
-/** Confirmed dialogs fraud.concurrent-calls keeps (one entry per open dialog; the tracker ends
- * every dialog it created, so this only caps a tracker larger than this). */
+/** Answered calls fraud.concurrent-calls keeps (one entry per call up; the call table ends every
+ * call it answered, so this only caps a call table larger than this); past it a call is not
+ * counted (`untracked` in the evidence). */
 export const DETECT_MAX_CONCURRENT_DIALOGS = 50_000;
+/** Calls prefix probing keeps while their first INVITE waits for the retry with credentials (one
+ * entry per unauthenticated call in progress; the call table ends every call it started, so this
+ * only caps a call table larger than this); past it a call's identity is not counted. */
+export const DETECT_PROBE_CALLS_AWAITING_CREDENTIALS = 50_000;
 /** Callers (extension, source, trunk) call-volume counts rates for. */
 export const DETECT_MAX_VOLUME_KEYS = 20_000;
 

@@ -24,7 +24,9 @@ export const exposureEnumerationOracle: RuleModule = {
       'step of password guessing. Reported once per PBX address and method.',
     falsePositives:
       'INVITEs to numbers that do not exist in the dial plan answered 404 after authentication are not counted: ' +
-      'only requests without credentials are compared.',
+      'only requests without credentials are compared. In-dialog requests (a To tag: BYE, re-INVITE, REFER) are ' +
+      'not extension probes and are not counted: a proxy answering a BYE for a dialog it no longer knows 404 says ' +
+      'nothing about which extensions exist.',
     remediation:
       '3CX answers unknown and known users alike by default: do not put an SBC or proxy in front that changes this. ' +
       'Asterisk chan_sip: alwaysauthreject=yes; PJSIP: keep the default unidentified-request handling; Kamailio/' +
@@ -39,6 +41,9 @@ export const exposureEnumerationOracle: RuleModule = {
     return {
       onAttempt(a: AuthAttempt): void {
         if (a.credentials || a.extension === '' || a.final === undefined || a.request === undefined) return;
+        // A request with a To tag belongs to a dialog (a BYE, a re-INVITE): its Request-URI is the
+        // remote party's contact, and a 404 or 481 says the dialog is unknown, not the extension.
+        if (a.request.toTag !== '') return;
         // Known: challenged, or served (OPTIONS answered 200 for a real user); unknown: 404/604/403.
         const cls =
           a.outcome === 'not-found' || a.outcome === 'forbidden'

@@ -10,9 +10,7 @@ import { BoundedTable } from '../../core/bounded-table.js';
 import { escapeText } from '../../core/escape.js';
 import { isoTime } from '../../core/time.js';
 import type { CdrCall } from '../../core/records.js';
-import { calledUser, callerUser, credentialsUser } from '../../track/calls.js';
-import type { Dialog } from '../../track/dialogs.js';
-import type { SipEvent } from '../../track/sip-event.js';
+import type { Call } from '../../track/call-table.js';
 import type { Detector, DetectorContext, RuleModule } from '../rule.js';
 import { CappedSet, pushFrame, sourceGroup } from '../window.js';
 import { cdrCallerIsExtension, cdrCaller, cdrCallId, cdrRecordRef, cdrTime } from './fraud-cdr.js';
@@ -29,7 +27,7 @@ interface Group {
   readonly frames: number[];
 }
 
-/** What a dialog counts under: group key, shown name, and its limit. */
+/** A group an answered call counts in: its key (also the shown name) and its limit. */
 interface Membership {
   readonly key: string;
   readonly limit: number;
@@ -86,26 +84,29 @@ export function deepestOverlap(
   return { depth: best, at };
 }
 
-/** The groups a confirmed dialog counts in: its identity, its source (unless the PBX or a trunk), its trunk. */
-export function callGroups(
-  ctx: DetectorContext,
-  invite: SipEvent,
-  perCaller: number,
-  perTrunk: number,
-): Membership[] {
+/**
+ * The groups an answered call counts in: the identity of its first leg's credentials, its first
+ * leg's source (unless the PBX or a trunk), and the trunk it came from or went out through (its
+ * first leg's, else its onward legs').
+ */
+export function callGroups(ctx: DetectorContext, c: Call, perCaller: number, perTrunk: number): Membership[] {
   const out: Membership[] = [];
-  const identity = credentialsUser(invite);
-  const src = invite.frame.srcIp;
-  const dst = invite.frame.dstIp;
+  const src = c.from.ip;
+  const dst = c.to.ip;
   const site = ctx.site;
   // Credentials sent to a provider are the trunk's account, not an extension's.
-  if (identity !== '' && !site.isTrunk(dst))
-    out.push({ key: `extension ${escapeText(site.extensionOf(identity), 64)}`, limit: perCaller });
+  if (c.identity !== '' && !site.isTrunk(dst))
+    out.push({ key: `extension ${escapeText(site.extensionOf(c.identity), 64)}`, limit: perCaller });
   // The PBX and the trunks carry everybody's calls: counted per trunk, not as one caller.
   if (!site.isPbx(src) && !site.isTrunk(src))
     out.push({ key: `source ${sourceGroup(src)}`, limit: perCaller });
-  if (site.isTrunk(src)) out.push({ key: `trunk ${src}`, limit: perTrunk });
-  else if (site.isTrunk(dst)) out.push({ key: `trunk ${dst}`, limit: perTrunk });
+  let trunk: string | undefined;
+  if (site.isTrunk(src)) trunk = src;
+  else if (site.isTrunk(dst)) trunk = dst;
+  // Else a proxy's or back-to-back PBX's onward leg to a trunk (after a failover, the last one
+  // tried is the one that answered).
+  else for (const l of c.legs) if (site.isTrunk(l.to.ip)) trunk = l.to.ip;
+  if (trunk !== undefined) out.push({ key: `trunk ${trunk}`, limit: perTrunk });
   return out;
 }
 
@@ -119,22 +120,26 @@ export const fraudConcurrentCalls: RuleModule = {
     title: 'Too many simultaneous calls',
     severity: 'high',
     description:
-      'Counts confirmed (answered) INVITE dialogs that are up at the same time, per extension (the identity of ' +
-      'the credentials the INVITE carried, shown as its extension), per source (an IPv6 /64 counts as one; the ' +
-      'PBX and declared trunks excepted, as they carry everybody\u2019s calls) and per declared trunk. More than ' +
-      '`maxPerCaller` calls for one extension or source, or `maxPerTrunk` on one trunk, is what toll fraud looks ' +
-      'like: an intruder runs as many channels as the trunk allows. A dialog ends with its BYE, or when the ' +
-      'tracker expires it (no BYE seen: idle timeout or twice the Session-Expires interval). From CDRs ' +
+      'Counts answered calls that are up at the same time, per extension (the identity of the credentials the ' +
+      'calling phone sent, shown as its extension), per source (the calling phone\u2019s address; an IPv6 /64 counts ' +
+      'as one; the PBX and declared trunks excepted, as they carry everybody\u2019s calls) and per declared trunk ' +
+      '(the one the call came from or went out through). A call is counted once whatever its legs: a proxying ' +
+      'PBX\u2019s copy of the INVITE and a back-to-back PBX\u2019s onward leg to the trunk are the same call, counted ' +
+      'under the phone that dialled it. More than `maxPerCaller` calls for one extension or source, or ' +
+      '`maxPerTrunk` on one trunk, is what toll fraud looks like: an intruder runs as many channels as the trunk ' +
+      'allows. A call is up from its answer to its BYE, or until the tracker expires it (no BYE seen: idle ' +
+      'timeout or twice the Session-Expires interval). From CDRs ' +
       '(docs/cdr.md), each answered call is up from its answer to its end, and calls whose intervals overlap are ' +
       'simultaneous, per caller (`Ext.105` is extension 105; inbound calls excepted, an inbound call forwarded out ' +
       'counts for its caller) and per trunk (line DN). CDRs come at hang-up and out of start order: the overlap is ' +
       'measured whatever the order, and known once the calls that make it have ended.',
     falsePositives:
       'A reception desk, call centre agent or queue extension may hold many calls at once: raise its limit per ' +
-      'site. Calls that were never answered do not count. When the same identity authenticates both legs a ' +
-      'back-to-back PBX creates, a call counts twice; 3CX authenticates its trunk legs with the trunk\u2019s own ' +
-      'credentials, so it does not. From CDRs, a record without an answer or an end (a socket reporting a call ' +
-      'still up) does not count, and a call reported twice (same PBX call id) counts once.',
+      'site. Calls that were never answered do not count. A back-to-back PBX\u2019s onward leg is joined to the call ' +
+      'it relays when it leaves from the address that received the call, for the same number (with or without ' +
+      'prefixes), while that call is still unanswered; an onward leg the tracker cannot pair (a number rewritten ' +
+      'beyond recognition) is a call of its own from the PBX, counted for the trunk only once the PBX is ' +
+      'declared. From CDRs, a record without an answer or an end (a socket reporting a call still up) does not count, and a call reported twice (same PBX call id) counts once.',
     remediation:
       '3CX: set the maximum simultaneous calls on each trunk to what the business needs (trunk → Settings: ' +
       'Simultaneous calls), restrict outbound rules to the extensions that need them, and hang up unknown calls ' +
@@ -152,9 +157,9 @@ export const fraudConcurrentCalls: RuleModule = {
   create(ctx) {
     const perCaller = ctx.thresholds.maxPerCaller ?? 10;
     const perTrunk = ctx.thresholds.maxPerTrunk ?? 30;
-    // Open confirmed dialogs and the groups each counts in. Bounded by the dialog table (every
-    // dialog it confirms it also ends) and by DETECT_MAX_CONCURRENT_DIALOGS in case it is larger.
-    const dialogs = new Map<string, Membership[]>();
+    // Answered calls up and the groups each counts in. Bounded by the call table (every call it
+    // answers it also ends) and by DETECT_MAX_CONCURRENT_DIALOGS in case it is larger.
+    const calls = new Map<string, Membership[]>();
     const groups = new Map<string, Group>();
     let dropped = 0;
     // CDR calls: answered intervals per caller and trunk. They come at hang-up, in end-time order,
@@ -266,15 +271,18 @@ export const fraudConcurrentCalls: RuleModule = {
         }
         if (c.trunk !== undefined) countCdr(c, `trunk ${escapeText(c.trunk, 64)}`, perTrunk, from, to);
       },
-      onDialogConfirmed(d: Dialog, ev: SipEvent): void {
-        if (dialogs.has(d.key)) return;
-        if (dialogs.size >= DETECT_MAX_CONCURRENT_DIALOGS) {
+      // A call counts from its answer to its end (BYE, failure of the dialog, or expiry when the
+      // BYE was lost), under its first leg: a proxy's and a back-to-back PBX's onward legs are the
+      // same call, so the dialling phone's identity and address are the caller, not the PBX.
+      onCallAnswered(c: Call): void {
+        if (calls.has(c.key)) return;
+        if (calls.size >= DETECT_MAX_CONCURRENT_DIALOGS) {
           dropped++;
           return;
         }
-        const inv = d.invite;
-        const members = callGroups(ctx, inv, perCaller, perTrunk);
-        dialogs.set(d.key, members);
+        const time = c.answer ?? c.lastTime;
+        const members = callGroups(ctx, c, perCaller, perTrunk);
+        calls.set(c.key, members);
         for (const m of members) {
           let g = groups.get(m.key);
           if (g === undefined) {
@@ -282,7 +290,7 @@ export const fraudConcurrentCalls: RuleModule = {
               open: 0,
               peak: 0,
               limit: m.limit,
-              firstTime: ev.time,
+              firstTime: time,
               numbers: new CappedSet(DETECT_FRAUD_NUMBERS_PER_CALLER),
               callers: new CappedSet(8),
               callIds: new CappedSet(20),
@@ -291,23 +299,23 @@ export const fraudConcurrentCalls: RuleModule = {
             groups.set(m.key, g);
           }
           g.open++;
-          g.numbers.add(escapeText(calledUser(inv), 40));
-          g.callers.add(escapeText(callerUser(inv), 40));
-          g.callIds.add(escapeText(d.callId, 80));
-          pushFrame(g.frames, inv.frame.provenance.frame);
+          g.numbers.add(escapeText(c.dialled, 40));
+          g.callers.add(escapeText(c.caller, 40));
+          g.callIds.add(escapeText(c.callId, 80));
+          pushFrame(g.frames, c.provenance.frame);
           if (g.open <= g.peak) continue;
           g.peak = g.open;
           if (g.open <= g.limit) continue;
-          if (ctx.touch?.(m.key, ev.time, g.peak) === true) continue;
+          if (ctx.touch?.(m.key, time, g.peak) === true) continue;
           const group = g;
           ctx.raise({
             key: m.key,
-            time: ev.time,
+            time,
             firstTime: g.firstTime,
             count: g.peak,
             title: `${g.open} simultaneous calls for ${m.key} (limit ${g.limit})`,
-            source: { ip: inv.frame.srcIp, port: inv.frame.srcPort, transport: inv.frame.transport },
-            target: { ip: inv.frame.dstIp, port: inv.frame.dstPort },
+            source: { ip: c.from.ip, port: c.from.port },
+            target: { ip: c.to.ip, port: c.to.port },
             evidence: () => ({
               group: m.key,
               concurrent: group.open,
@@ -322,15 +330,15 @@ export const fraudConcurrentCalls: RuleModule = {
           });
         }
       },
-      onDialogEnded(d: Dialog): void {
-        const members = dialogs.get(d.key);
+      onCallEnded(c: Call): void {
+        const members = calls.get(c.key);
         if (members === undefined) return;
-        dialogs.delete(d.key);
+        calls.delete(c.key);
         for (const m of members) {
           const g = groups.get(m.key);
           if (g === undefined) continue;
           g.open--;
-          // A group lives while it has calls up: the table never outgrows the open dialogs.
+          // A group lives while it has calls up: the table never outgrows the open calls.
           if (g.open <= 0) groups.delete(m.key);
         }
       },

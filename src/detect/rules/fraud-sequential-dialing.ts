@@ -6,8 +6,8 @@ import {
 import { escapeText } from '../../core/escape.js';
 import type { CdrCall } from '../../core/records.js';
 import type { NumberInfo } from '../../enrich/numbers.js';
-import { calledUser, callerUser, classifyNumber, isInitialInvite } from '../../track/calls.js';
-import type { SipEvent } from '../../track/sip-event.js';
+import type { Call } from '../../track/call-table.js';
+import { classifyNumber } from '../../track/calls.js';
 import type { RuleModule } from '../rule.js';
 import { CappedSet, KeyedWindows, pushFrame, sourceGroup, type WindowState } from '../window.js';
 import { cdrCallId, cdrCaller, cdrDestination, cdrRecordRef, cdrTime, hitAtStart } from './fraud-cdr.js';
@@ -63,11 +63,13 @@ export const fraudSequentialDialing: RuleModule = {
     title: 'Sequential number scanning',
     severity: 'medium',
     description:
-      'One source (an IPv6 /64 counts as one) sends initial INVITEs to distinct numbers of at least 7 digits (read ' +
+      'One source (the calling phone\u2019s address; an IPv6 /64 counts as one) calls distinct numbers of at least 7 digits (read ' +
       'under the dial plan as E.164 when possible, else as dialled) of which at least `numbers` are within ' +
       '`maxStep` of a number it dialled before and share all digits but the last six with it: a range dialled in ' +
       'order, as scanners do to find numbers that answer or that share revenue. The window closes after ' +
-      '`windowSeconds` of quiet. Retries of the same number do not count. From a CDR (docs/cdr.md), every call ' +
+      '`windowSeconds` of quiet. Retries of the same number do not count. Each call counts once, under its ' +
+      'first leg: a proxying PBX\u2019s copy of the INVITE and a back-to-back PBX\u2019s onward leg to the trunk ' +
+      'belong to the call they relay, so a PBX passing a scan on is not reported as scanning. From a CDR (docs/cdr.md), every call ' +
       'counts, answered or not, grouped per caller (`Ext.107` is caller 107) in windows on the calls\u2019 start ' +
       'times; the order in which CDRs come (at hang-up) does not matter, as each number is compared with all the ' +
       'caller\u2019s recent ones.',
@@ -172,29 +174,29 @@ export const fraudSequentialDialing: RuleModule = {
     };
     const digitsOf = (info: NumberInfo): string => (info.e164 ?? info.digits).replace(/\D/g, '');
     return {
-      onMessage(ev: SipEvent, _tx, retransmission): void {
-        if (!isInitialInvite(ev, retransmission)) return;
-        const user = calledUser(ev);
-        const digits = digitsOf(classifyNumber(user));
+      // Each call counts once, under its first leg: a proxying PBX's copy of the INVITE and a
+      // back-to-back PBX's onward leg to the trunk are the same call, not the PBX dialling.
+      onCallStarted(c: Call): void {
+        const digits = digitsOf(classifyNumber(c.dialled));
         if (digits.length < 7) return;
-        const group = sourceGroup(ev.frame.srcIp);
-        const w = windows.hit(group, ev.time);
+        const group = sourceGroup(c.from.ip);
+        const w = windows.hit(group, c.start);
         if (w === undefined) return;
         const s = w.data;
         if (!stepped(s, digits)) return;
-        if (s.sample.length < 20) s.sample.push(escapeText(user, 40));
-        s.callers.add(escapeText(callerUser(ev), 40));
-        pushFrame(s.frames, ev.frame.provenance.frame);
+        if (s.sample.length < 20) s.sample.push(escapeText(c.dialled, 40));
+        s.callers.add(escapeText(c.caller, 40));
+        pushFrame(s.frames, c.provenance.frame);
         if (s.stepped < threshold) return;
-        if (ctx.touch?.(group, ev.time, s.stepped) === true) return;
+        if (ctx.touch?.(group, c.start, s.stepped) === true) return;
         ctx.raise({
           key: group,
-          time: ev.time,
+          time: c.start,
           firstTime: w.firstTime,
           count: s.stepped,
-          title: `Sequential dialling from ${ev.frame.srcIp} around ${s.lowest}`,
-          source: { ip: ev.frame.srcIp, port: ev.frame.srcPort, transport: ev.frame.transport },
-          target: { ip: ev.frame.dstIp, port: ev.frame.dstPort },
+          title: `Sequential dialling from ${c.from.ip} around ${s.lowest}`,
+          source: { ip: c.from.ip, port: c.from.port },
+          target: { ip: c.to.ip, port: c.to.port },
           evidence: evidence(group, w),
         });
       },

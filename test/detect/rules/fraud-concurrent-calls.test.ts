@@ -14,7 +14,8 @@ import {
 } from '../../../src/detect/rules/fraud-concurrent-calls.js';
 import { DEFAULT_SITE, SiteModel } from '../../../src/detect/site.js';
 import { ruleHarness } from '../../helpers/rule-harness.js';
-import { call, PBX, PHONE, T0, TRUNK, type Invite, type Sender } from '../../helpers/call-traffic.js';
+import { call, invite, PBX, PHONE, T0, TRUNK, type Invite, type Sender } from '../../helpers/call-traffic.js';
+import { b2buaOnward, proxyOnward } from './relayed-calls.js';
 import { cdrCall, inEndOrder } from './cdr-calls.js';
 
 const site = new SiteModel({ ...DEFAULT_SITE, pbx: [PBX], trunks: [TRUNK] });
@@ -90,6 +91,64 @@ test('the PBX and trunks are counted per trunk with their own limit', () => {
   assert.equal(alerts.length, 1);
   assert.equal(alerts[0]!.evidence.group, `trunk ${TRUNK}`);
   assert.equal(alerts[0]!.count, 7);
+});
+
+test('calls through a proxying PBX count for the phone that dialled them, not the PBX', () => {
+  // The PBX copies each INVITE to the trunk (same Call-ID and tags); the trunk answers on the
+  // PBX's leg, without the caller's credentials. Declared or not, the PBX is not the caller.
+  for (const declared of [site, new SiteModel()]) {
+    const h = ruleHarness(fraudConcurrentCalls, {}, declared);
+    for (let i = 0; i < 11; i++) {
+      const inv = invite(PHONE, PBX, `90033142681${String(200 + i)}`, { auth: '101' });
+      h.send(T0 + i * 100, PHONE, PBX, inv.text);
+      proxyOnward(h, T0 + i * 100 + 5, inv, PBX, TRUNK, ['180 Ringing', '200 OK'], {
+        user: `0033142681${String(200 + i)}`,
+      });
+    }
+    const alerts = h.finish();
+    const groups = alerts.map((a) => a.evidence.group as string).sort();
+    assert.deepEqual(groups, ['extension 101', `source ${PHONE}`]);
+    for (const a of alerts) {
+      assert.equal(a.count, 11);
+      assert.equal(a.source?.ip, PHONE);
+      assert.equal((a.evidence.callIds as string[]).length, 11, 'one call per INVITE and its copy');
+    }
+  }
+});
+
+test('a back-to-back PBX\u2019s onward legs are the calls they relay: the phone and the trunk count them', () => {
+  const h = ruleHarness(
+    fraudConcurrentCalls,
+    { 'fraud.concurrent-calls': { thresholds: { maxPerTrunk: 5 } } },
+    site,
+  );
+  const firstFrames: number[] = [];
+  for (let i = 0; i < 11; i++) {
+    const inv = invite(PHONE, PBX, `90033142681${String(200 + i)}`, { auth: '101' });
+    firstFrames.push(h.send(T0 + i * 100, PHONE, PBX, inv.text));
+    b2buaOnward(h, T0 + i * 100 + 5, inv, PBX, TRUNK, `+33142681${String(200 + i)}`, [
+      '180 Ringing',
+      '200 OK',
+    ]);
+  }
+  const alerts = h.finish();
+  const byGroup = new Map(alerts.map((a) => [a.evidence.group as string, a]));
+  assert.deepEqual([...byGroup.keys()].sort(), ['extension 101', `source ${PHONE}`, `trunk ${TRUNK}`]);
+  assert.equal(byGroup.get('extension 101')!.count, 11);
+  assert.equal(byGroup.get(`trunk ${TRUNK}`)!.count, 11, 'each call once on the trunk it went out through');
+  for (const a of alerts) assert.equal(a.source?.ip, PHONE);
+  assert.deepEqual(byGroup.get('extension 101')!.evidence.frames, firstFrames, 'the phone\u2019s INVITEs');
+});
+
+test('a proxied call hung up by the phone stops counting', () => {
+  const h = ruleHarness(fraudConcurrentCalls, {}, site);
+  for (let i = 0; i < 30; i++) {
+    const inv = invite(PHONE, PBX, `90033142681${String(200 + i)}`, { auth: '101' });
+    h.send(T0 + i * 1000, PHONE, PBX, inv.text);
+    proxyOnward(h, T0 + i * 1000 + 5, inv, PBX, TRUNK, ['200 OK']);
+    bye(h, T0 + i * 1000 + 500, inv, PHONE, PBX);
+  }
+  assert.deepEqual(h.finish(), []);
 });
 
 test('fuzz: random call ends and answers never throw, open counts never go negative', () => {

@@ -4,7 +4,8 @@ import { DETECT_CDR_RECORDS_PER_ALERT } from '../../../src/config/limits.js';
 import { fraudPrefixProbing } from '../../../src/detect/rules/fraud-prefix-probing.js';
 import { configureNumbers } from '../../../src/track/calls.js';
 import { ruleHarness } from '../../helpers/rule-harness.js';
-import { call, PBX, T0 } from '../../helpers/call-traffic.js';
+import { call, invite, PBX, T0, TRUNK } from '../../helpers/call-traffic.js';
+import { b2buaOnward, challengeAndRetry, proxyOnward } from './relayed-calls.js';
 import { cdrCall, inEndOrder } from './cdr-calls.js';
 
 const ATTACKER = '203.0.113.66';
@@ -59,6 +60,56 @@ test('redials in the same form, two forms, different numbers and different sourc
   call(h, T0 + 50, ATTACKER, PBX, '100', []);
   assert.deepEqual(h.finish(), []);
   configureNumbers();
+});
+
+test('a PBX passing the calls on to its trunk (proxy or back-to-back) is not probing', () => {
+  configureNumbers();
+  const h = ruleHarness(fraudPrefixProbing);
+  // The attacker tries three forms; the PBX relays each, as a proxy (same Call-ID) or as a
+  // back-to-back PBX (its own Call-ID), in the same three forms from its own address.
+  const forms = ['+33142681234', '0033142681234', '01133142681234'];
+  const frames: number[] = [];
+  forms.forEach((u, i) => {
+    const t = T0 + i * 1000;
+    const inv = invite(ATTACKER, PBX, u, { auth: '105' });
+    frames.push(h.send(t, ATTACKER, PBX, inv.text));
+    if (i === 1) b2buaOnward(h, t + 5, inv, PBX, TRUNK, u, ['200 OK']);
+    else proxyOnward(h, t + 5, inv, PBX, TRUNK, ['200 OK']);
+  });
+  const alerts = h.finish();
+  assert.deepEqual(
+    alerts.map((a) => a.title),
+    [`+33142681234 dialled with many prefixes by source ${ATTACKER}`],
+  );
+  assert.equal(alerts[0]!.source?.ip, ATTACKER);
+  assert.equal(alerts[0]!.evidence.attempts, 3, 'each call once');
+  assert.deepEqual(alerts[0]!.evidence.frames, frames);
+});
+
+test('an identity counts from the retry that answers the challenge; a proxy\u2019s trunk credentials do not', () => {
+  configureNumbers();
+  const h = ruleHarness(fraudPrefixProbing);
+  const forms = ['+33142681234', '0033142681234', '01133142681234'];
+  // Three addresses with 105's password: each first INVITE is challenged, the retry carries it.
+  forms.forEach((u, i) => {
+    const src = `203.0.113.${70 + i}`;
+    const inv = invite(src, PBX, u);
+    h.send(T0 + i * 1000, src, PBX, inv.text);
+    challengeAndRetry(h, T0 + i * 1000 + 10, inv, PBX, '105');
+  });
+  // Trusted phones, no credentials; the proxy adds its trunk account's on the copies to the trunk.
+  forms.forEach((u, i) => {
+    const src = `203.0.113.${80 + i}`;
+    const inv = invite(src, PBX, u.replace('3314', '3315'));
+    h.send(T0 + 5000 + i * 1000, src, PBX, inv.text);
+    proxyOnward(h, T0 + 5000 + i * 1000 + 5, inv, PBX, TRUNK, ['200 OK'], { auth: 'trunk-account' });
+  });
+  const alerts = h.finish();
+  assert.deepEqual(
+    alerts.map((a) => a.title),
+    ['+33142681234 dialled with many prefixes by identity 105'],
+  );
+  assert.equal(alerts[0]!.count, 3);
 });
 
 test('forms spread beyond the quiet window do not add up', () => {

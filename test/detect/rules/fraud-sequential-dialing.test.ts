@@ -4,7 +4,8 @@ import { DETECT_CDR_RECORDS_PER_ALERT } from '../../../src/config/limits.js';
 import { fraudSequentialDialing, smallStep } from '../../../src/detect/rules/fraud-sequential-dialing.js';
 import { configureNumbers } from '../../../src/track/calls.js';
 import { ruleHarness } from '../../helpers/rule-harness.js';
-import { call, PBX, T0 } from '../../helpers/call-traffic.js';
+import { call, invite, PBX, T0, TRUNK } from '../../helpers/call-traffic.js';
+import { b2buaOnward, proxyOnward } from './relayed-calls.js';
 import { cdrCall, inEndOrder } from './cdr-calls.js';
 
 const SCANNER = '203.0.113.66';
@@ -70,6 +71,32 @@ test('unrelated numbers, short extensions and different sources are not sequenti
   for (let i = 0; i < 20; i++) call(h, T0 + 100 + i, SCANNER, PBX, String(200 + i), []);
   for (let i = 0; i < 12; i++) call(h, T0 + 200 + i, `203.0.113.${i + 1}`, PBX, `+4420718387${50 + i}`, []);
   assert.deepEqual(h.finish(), []);
+});
+
+test('a PBX relaying a scan to its trunk (proxy or back-to-back, 9 dropped) is not scanning', () => {
+  configureNumbers({ dialPlan: { country: 'GB', outboundPrefixes: ['9'] } });
+  const h = ruleHarness(fraudSequentialDialing);
+  const frames: number[] = [];
+  for (let i = 0; i < 12; i++) {
+    const t = T0 + i * 2000;
+    const inv = invite(SCANNER, PBX, `9020718387${String(50 + i)}`, { auth: '101' });
+    frames.push(h.send(t, SCANNER, PBX, inv.text));
+    const onward = `020718387${String(50 + i)}`;
+    if (i % 2 === 0) proxyOnward(h, t + 5, inv, PBX, TRUNK, ['200 OK'], { user: onward });
+    else b2buaOnward(h, t + 5, inv, PBX, TRUNK, onward, ['200 OK']);
+  }
+  const alerts = h.finish();
+  configureNumbers();
+  assert.equal(alerts.length, 1);
+  const a = alerts[0]!;
+  assert.equal(a.source?.ip, SCANNER);
+  assert.equal(a.count, 12);
+  assert.equal(a.evidence.invites, 12, 'each call once');
+  assert.deepEqual(
+    a.evidence.frames,
+    frames.slice(1),
+    'the scanner\u2019s INVITEs from its second number on',
+  );
 });
 
 test('fuzz: random numbers never throw and the per-source memory stays bounded', () => {
