@@ -3,7 +3,7 @@ import { BoundedTable } from '../../core/bounded-table.js';
 import { escapeText } from '../../core/escape.js';
 import type { AuthAttempt } from '../attempts.js';
 import type { RuleModule } from '../rule.js';
-import { geoLookup } from './geo-hosting-provider.js';
+import { geoLookup, isSiteAddress, sourceEndpoint } from './geo-hosting-provider.js';
 
 /** Where one identity has logged in from. */
 interface History {
@@ -33,7 +33,8 @@ export const geoNewCountry: RuleModule = {
     falsePositives:
       'A user travelling abroad with a softphone is reported once per new country; roaming mobile data may exit ' +
       'in another country. Addresses without a country (private, loopback, CGNAT, or not in the database) are ' +
-      'never judged. The first logins of an identity only build its history.',
+      'never judged, nor are the networks the configuration declares as the site\u2019s (PBX, trunks, SBCs and ' +
+      'tunnels, trusted networks: a company VPN whose exit is abroad). The first logins of an identity only build its history.',
     remediation:
       '3CX: if the user is not travelling, change the extension\u2019s Auth ID and password, restrict it to the ' +
       'LAN or to known networks (extension → Options: "Disallow use of extension outside the LAN"), and block the ' +
@@ -50,7 +51,11 @@ export const geoNewCountry: RuleModule = {
     return {
       onAttempt(a: AuthAttempt): void {
         if (a.outcome !== 'accepted' || a.identity === '' || a.srcIp === '') return;
-        const country = geoLookup(a.srcIp).country;
+        // The site's own networks are places it vouches for, and an SBC or tunnel speaks for phones
+        // wherever they are: such logins neither count as a country nor build the history.
+        if (isSiteAddress(ctx.site, a.srcIp)) return;
+        const info = geoLookup(a.srcIp);
+        const country = info.country;
         if (country === undefined) return;
         const h = table.touch(a.identity, () => ({ countries: new Map(), total: 0, forgotten: 0 }));
         if (h === undefined) return;
@@ -82,7 +87,7 @@ export const geoNewCountry: RuleModule = {
           time: a.time,
           count: 1,
           title: `${escapeText(extension, 64)} logged in from ${country}, never seen before`,
-          source: { ip: a.srcIp, port: a.srcPort, transport: a.transport },
+          source: sourceEndpoint(a, info),
           target: {
             ...(a.dstIp !== '' ? { ip: a.dstIp, port: a.dstPort } : {}),
             extension: escapeText(extension, 64),
@@ -90,6 +95,8 @@ export const geoNewCountry: RuleModule = {
           },
           evidence: {
             country,
+            ...(info.asn !== undefined ? { asn: info.asn } : {}),
+            ...(info.asnName !== undefined ? { asnName: escapeText(info.asnName, 100) } : {}),
             knownCountries: history,
             acceptedLogins: before,
             forgottenCountries: h.forgotten,

@@ -3,7 +3,9 @@ import { test } from 'node:test';
 import type { GeoInfo } from '../../../src/enrich/geo.js';
 import {
   configureGeo,
+  geoDatabaseOpens,
   geoHostingProvider,
+  geoLookup,
   networkOf,
 } from '../../../src/detect/rules/geo-hosting-provider.js';
 import { DEFAULT_SITE, SiteModel } from '../../../src/detect/site.js';
@@ -66,6 +68,44 @@ test('the bundled databases load lazily once and know a cloud resolver', () => {
   assert.equal(alerts.length, 1);
   assert.equal(alerts[0]!.evidence.asn, 15169);
   assert.equal(alerts[0]!.evidence.country, 'US');
+  configureGeo(fakeGeo);
+});
+
+test('the source carries its country and AS number', () => {
+  configureGeo(fakeGeo);
+  const h = ruleHarness(geoHostingProvider);
+  register(h, T0, '203.0.113.7', '101', '401 Unauthorized');
+  const [a] = h.finish();
+  assert.deepEqual(a?.source, { ip: '203.0.113.7', port: 5060, transport: 'udp', country: 'NL', asn: 64500 });
+});
+
+test('an SBC or tunnel the site declares relays its phones: not reported, whatever network it is in', () => {
+  configureGeo(fakeGeo);
+  const site = new SiteModel({ ...DEFAULT_SITE, sbc: ['203.0.113.200'], pbx: ['203.0.113.1'] });
+  const h = ruleHarness(geoHostingProvider, {}, site);
+  register(h, T0, '203.0.113.200', '101', '200 OK');
+  register(h, T0 + 1000, '203.0.113.200', '102', '401 Unauthorized');
+  register(h, T0 + 2000, '203.0.113.1', '103', '200 OK');
+  register(h, T0 + 3000, '203.0.113.201', '104', '200 OK');
+  const alerts = h.finish();
+  assert.deepEqual(
+    alerts.map((a) => a.source?.ip),
+    ['203.0.113.201'],
+    'only the undeclared neighbour in the same cloud network is reported',
+  );
+});
+
+test('the databases open once for one configuration, again for another', () => {
+  configureGeo({});
+  assert.equal(geoLookup('8.8.8.8').hosting, true);
+  const opens = geoDatabaseOpens();
+  configureGeo(fakeGeo);
+  configureGeo({});
+  assert.equal(geoLookup('8.8.8.8').asn, 15169);
+  assert.equal(geoDatabaseOpens(), opens, 'the same configuration keeps the open databases');
+  configureGeo({ notHostingAsns: [15169] });
+  assert.equal(geoLookup('8.8.8.8').hosting, false);
+  assert.equal(geoDatabaseOpens(), opens + 1);
   configureGeo(fakeGeo);
 });
 

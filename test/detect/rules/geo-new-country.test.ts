@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import type { GeoInfo } from '../../../src/enrich/geo.js';
 import { configureGeo } from '../../../src/detect/rules/geo-hosting-provider.js';
 import { geoNewCountry } from '../../../src/detect/rules/geo-new-country.js';
+import { DEFAULT_SITE, SiteModel } from '../../../src/detect/site.js';
 import { ruleHarness } from '../../helpers/rule-harness.js';
 import { register, T0 } from '../../helpers/call-traffic.js';
 
@@ -68,6 +69,45 @@ test('no history yet, rejected logins, private addresses and known countries are
     [],
     '198.51.20 is GB again, 101 never had three logins before each new country',
   );
+});
+
+test('the alert names the source with its country and AS number', () => {
+  configureGeo(fakeGeo);
+  const h = ruleHarness(geoNewCountry);
+  for (let i = 0; i < 3; i++) register(h, T0 + i, '198.51.0.10', '101', '200 OK');
+  register(h, T0 + 10, '198.51.4.10', '101', '200 OK');
+  const [a] = h.finish();
+  assert.deepEqual(a?.source, { ip: '198.51.4.10', port: 5060, transport: 'udp', country: 'US', asn: 64504 });
+  assert.equal(a?.evidence.asn, 64504);
+});
+
+test('networks the site declares (trusted, SBC, PBX, trunk) are neither judged nor history', () => {
+  configureGeo(fakeGeo);
+  const site = new SiteModel({
+    ...DEFAULT_SITE,
+    trusted: ['198.51.1.0/24'],
+    sbc: ['198.51.2.10'],
+    pbx: ['198.51.5.1'],
+    trunks: ['198.51.6.1'],
+  });
+  const h = ruleHarness(geoNewCountry, {}, site);
+  for (let i = 0; i < 3; i++) register(h, T0 + i, '198.51.0.10', '101', '200 OK');
+  // A company VPN exit in FR, an SBC in DE, the PBX in ES, a trunk in IT: the site's own networks.
+  register(h, T0 + 10, '198.51.1.10', '101', '200 OK');
+  register(h, T0 + 11, '198.51.2.10', '101', '200 OK');
+  register(h, T0 + 12, '198.51.5.1', '101', '200 OK');
+  register(h, T0 + 13, '198.51.6.1', '101', '200 OK');
+  // 102's logins through the SBC build no history: its first direct login from ES is not judged.
+  for (let i = 0; i < 5; i++) register(h, T0 + 20 + i, '198.51.2.10', '102', '200 OK');
+  register(h, T0 + 30, '198.51.5.10', '102', '200 OK');
+  // 101's next login from an undeclared FR address is new: the trusted FR network was not history.
+  register(h, T0 + 40, '198.51.21.10', '101', '200 OK');
+  const alerts = h.finish();
+  assert.deepEqual(
+    alerts.map((a) => `${a.target?.identity} ${a.evidence.country as string} ${a.source?.ip}`),
+    ['101 FR 198.51.21.10'],
+  );
+  assert.deepEqual(alerts[0]!.evidence.knownCountries, { GB: 3 });
 });
 
 test('each identity remembers a bounded set of countries', () => {
