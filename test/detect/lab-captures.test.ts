@@ -87,6 +87,26 @@ for (const c of expected) {
   });
 }
 
+/** Rules that count calls under their first leg (src/track/call-table.ts): a PBX relaying calls to
+ * its trunk is never their caller, whether the configuration names the PBX or not. */
+const CALL_RULES = ['fraud.concurrent-calls', 'fraud.prefix-probing', 'fraud.sequential-dialing'];
+
+for (const c of expected) {
+  if (!c.file.startsWith(only) || c.config === undefined || !Array.isArray(c.attackers)) continue;
+  const rules = c.attacks.filter((r) => CALL_RULES.includes(r));
+  if (rules.length === 0) continue;
+  test(`lab capture ${c.file} without its site configuration: ${rules.join(', ')} alerts name the attackers, not the PBX`, async () => {
+    const { document, errors } = await analyzeFiles([`${DIR}/${c.file}`]);
+    assert.deepEqual(errors, []);
+    const attackers = c.attackers as string[];
+    for (const rule of rules) {
+      const from = document.alerts.filter((a) => a.rule === rule).map((a) => a.source?.ip ?? '');
+      assert.ok(from.length > 0, `${rule} must be raised`);
+      for (const ip of from) assert.ok(attackers.includes(ip), `${rule} names ${ip}, not an attacker`);
+    }
+  });
+}
+
 test('a real phone that mistyped its password (public sip.pcap, "401 nonce has changed") raises nothing at medium or above', async () => {
   const { document } = await analyzeFiles(['../shared/corpus/pcap/suricata-verify/sip-method/sip.pcap']);
   const loud = document.alerts.filter((a) => severityRank(a.severity) >= severityRank('medium'));
