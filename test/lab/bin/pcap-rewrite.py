@@ -21,6 +21,19 @@ episode's time but otherwise untouched (the lab rewrites UDP captures only).
 With --shift-to EPOCH it only moves the whole capture in time (a call
 recorded now, replayed as if made at night in the site's time zone).
 
+With --map SPEC it gives every packet new addresses from a fixed table (the
+loopback addresses of a recording become the public ones a capture is meant
+to show, for the geography rules): each IPv4 source and destination in the
+table is replaced, in the IP header and, for UDP, wherever the address
+appears in the SIP text (Via, received=, Contact, Record-Route, SDP o= and
+c=, ...); when the body changes length, Content-Length is changed by the
+same amount; IPv4 and UDP lengths and checksums are recomputed. TCP segments
+get new header addresses and checksum, and their payload only when every
+replacement keeps its length (sequence numbers would break otherwise). ICMP
+errors get the quoted IP header mapped too. --map can be combined with
+--shift-to; with --strict, an address of --strict's network (default
+127.0.0.0/8) left anywhere after the mapping is an error.
+
 Input and output: classic pcap (as tcpdump writes), Ethernet or raw IPv4.
 Standard library only.
 
@@ -28,9 +41,13 @@ usage: pcap-rewrite.py IN OUT --pbx IP [--interval S] [--jitter S] [--seed N]
                        [--start EPOCH] [--episodes N] [--sources SPEC]
                        [--split callid|attempt] [--rewrite-text]
        pcap-rewrite.py IN OUT --pbx IP --shift-to EPOCH
+       pcap-rewrite.py IN OUT --map MAP [--shift-to EPOCH] [--strict [NET]]
 SPEC: comma-separated addresses, or "@FILE" with one address a line.
+MAP: comma-separated OLD=NEW pairs, or "@FILE" with one "OLD NEW" (or
+OLD=NEW) pair a line; "#" starts a comment.
 """
 import argparse
+import ipaddress
 import random
 import re
 import socket
@@ -157,11 +174,157 @@ def load_sources(spec):
     return items
 
 
+def load_map(spec):
+    """The address table of --map: {old: new}, both IPv4 (checked)."""
+    if spec.startswith("@"):
+        with open(spec[1:]) as f:
+            pairs = [line.split("#", 1)[0].replace("=", " ").split() for line in f]
+    else:
+        pairs = [item.split("=") for item in spec.split(",") if item.strip()]
+    table = {}
+    for p in pairs:
+        if not p:
+            continue
+        if len(p) != 2:
+            sys.exit("--map: expected OLD=NEW, got %r" % " ".join(p))
+        old, new = p[0].strip(), p[1].strip()
+        socket.inet_aton(old)
+        socket.inet_aton(new)
+        if old in table and table[old] != new:
+            sys.exit("--map: %s is mapped twice" % old)
+        table[old] = new
+    if not table:
+        sys.exit("--map: no address pairs")
+    return table
+
+
+def text_mapper(table):
+    """A function replacing every mapped address in bytes, all at once (never a replacement's
+    replacement), only where the address is whole (127.0.0.1 is not the start of 127.0.0.12)."""
+    olds = sorted(table, key=len, reverse=True)
+    pattern = re.compile(rb"(?<![0-9.])(" + b"|".join(re.escape(o.encode()) for o in olds) + rb")(?![0-9]|\.[0-9])")
+    new = {o.encode(): n.encode() for o, n in table.items()}
+    return lambda data: pattern.sub(lambda m: new[m.group(1)], data)
+
+
+CONTENT_LENGTH = re.compile(rb"(\r\n(?:Content-Length|l)[ \t]*:[ \t]*)([0-9]+)", re.IGNORECASE)
+
+
+def map_sip_text(payload, mapper):
+    """The SIP text with addresses mapped and Content-Length moved by the body's change in length."""
+    split = payload.find(b"\r\n\r\n")
+    if split < 0:
+        return mapper(payload)
+    head, body = payload[:split + 2], payload[split + 4:]
+    new_head, new_body = mapper(head), mapper(body)
+    delta = len(new_body) - len(body)
+    if delta:
+        m = CONTENT_LENGTH.search(new_head)
+        if m:
+            value = int(m.group(2)) + delta
+            new_head = new_head[:m.start(2)] + str(value).encode() + new_head[m.end(2):]
+    return new_head + b"\r\n" + new_body
+
+
+def tcp_rebuild(frame, off, ihl, src, dst, payload):
+    """A TCP/IPv4 frame with new addresses (same payload length), checksums fixed."""
+    head = bytearray(frame[:off + ihl])
+    ip = head[off:]
+    thl = (frame[off + ihl + 12] >> 4) * 4
+    tcp = bytearray(frame[off + ihl:off + ihl + thl]) + payload
+    ip[12:16] = socket.inet_aton(src)
+    ip[16:20] = socket.inet_aton(dst)
+    ip[10:12] = b"\0\0"
+    ip[10:12] = struct.pack("!H", checksum(bytes(ip)))
+    tcp[16:18] = b"\0\0"
+    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 6, len(tcp))
+    tcp[16:18] = struct.pack("!H", checksum(pseudo + bytes(tcp)))
+    return bytes(head[:off]) + bytes(ip) + bytes(tcp)
+
+
+def map_frame(linktype, frame, table, mapper):
+    """One frame with its addresses mapped (frames that are not IPv4 come back as they are)."""
+    info = parse(linktype, frame)
+    if info is None:
+        return frame
+    off, ihl, proto, src, dst, poff = info
+    s2, d2 = table.get(src, src), table.get(dst, dst)
+    total = struct.unpack("!H", frame[off + 2:off + 4])[0]
+    end = min(len(frame), off + total)
+    if proto == 17 and len(frame) >= off + ihl + 8:
+        return rebuild(frame[:end], off, ihl, s2, d2, map_sip_text(frame[poff:end], mapper))
+    if proto == 6 and len(frame) >= off + ihl + 20:
+        thl = (frame[off + ihl + 12] >> 4) * 4
+        payload = frame[off + ihl + thl:end]
+        mapped = mapper(payload)
+        if len(mapped) != len(payload):
+            sys.exit("--map: a TCP segment's text would change length: map to addresses of the same length")
+        return tcp_rebuild(frame[:end], off, ihl, s2, d2, mapped)
+    ip = bytearray(frame[off:end])
+    ip[12:16] = socket.inet_aton(s2)
+    ip[16:20] = socket.inet_aton(d2)
+    ip[10:12] = b"\0\0"
+    ip[10:12] = struct.pack("!H", checksum(bytes(ip[:ihl])))
+    if proto == 1 and len(ip) >= ihl + 8 + 20 and ip[ihl] in (3, 11, 12):
+        # An ICMP error quotes the offending packet's IP header: map it too.
+        q = ihl + 8
+        qihl = (ip[q] & 0x0F) * 4
+        qs, qd = socket.inet_ntoa(bytes(ip[q + 12:q + 16])), socket.inet_ntoa(bytes(ip[q + 16:q + 20]))
+        ip[q + 12:q + 16] = socket.inet_aton(table.get(qs, qs))
+        ip[q + 16:q + 20] = socket.inet_aton(table.get(qd, qd))
+        ip[q + 10:q + 12] = b"\0\0"
+        ip[q + 10:q + 12] = struct.pack("!H", checksum(bytes(ip[q:q + qihl])))
+        ip[ihl + 2:ihl + 4] = b"\0\0"
+        ip[ihl + 2:ihl + 4] = struct.pack("!H", checksum(bytes(ip[ihl:])))
+    return frame[:off] + bytes(ip)
+
+
+def leftovers(linktype, frame, net):
+    """Addresses of `net` still in a frame's IPv4 header or text."""
+    found = set()
+    info = parse(linktype, frame)
+    if info is not None:
+        for a in (info[3], info[4]):
+            if ipaddress.ip_address(a) in net:
+                found.add(a)
+        data = frame[info[5]:]
+    else:
+        data = frame
+    for m in re.finditer(rb"(?<![0-9.])([0-9]{1,3}(?:\.[0-9]{1,3}){3})(?![0-9])", data):
+        try:
+            a = ipaddress.ip_address(m.group(1).decode())
+        except ValueError:
+            continue
+        if a in net:
+            found.add(str(a))
+    return found
+
+
+def map_capture(args, linktype, snaplen, packets):
+    table = load_map(args.map)
+    mapper = text_mapper(table)
+    delta = (args.shift_to - packets[0][0]) if args.shift_to is not None else 0.0
+    out = []
+    for t, frame, origlen in packets:
+        mapped = map_frame(linktype, frame, table, mapper)
+        out.append([t + delta, mapped, origlen + len(mapped) - len(frame)])
+    if args.strict:
+        net = ipaddress.ip_network(args.strict)
+        left = set()
+        for _, frame, _ in out:
+            left |= leftovers(linktype, frame, net)
+        if left:
+            sys.exit("--strict: addresses of %s left unmapped: %s" % (net, ", ".join(sorted(left))))
+    write_pcap(args.output, linktype, snaplen, out)
+    print("pcap-rewrite: %d packets, %d addresses mapped%s"
+          % (len(out), len(table), ", shifted by %.6f s" % delta if delta else ""))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("input")
     ap.add_argument("output")
-    ap.add_argument("--pbx", required=True, help="the PBX address (the side kept as it is)")
+    ap.add_argument("--pbx", help="the PBX address (the side kept as it is; not with --map)")
     ap.add_argument("--interval", type=float, default=600.0, help="seconds between episode starts")
     ap.add_argument("--jitter", type=float, default=0.0, help="+/- seconds added to each start (seeded)")
     ap.add_argument("--seed", type=int, default=1)
@@ -174,9 +337,21 @@ def main():
     ap.add_argument("--shift-to", type=float, default=None,
                     help="only move the whole capture in time so its first packet is at this epoch "
                          "(every gap and every byte kept; the other options are ignored)")
+    ap.add_argument("--map", default=None,
+                    help="give every packet new addresses from this table (OLD=NEW,... or @FILE); "
+                         "with --shift-to, also move it in time")
+    ap.add_argument("--strict", nargs="?", const="127.0.0.0/8", default=None,
+                    help="with --map: fail if an address of this network (default 127.0.0.0/8) is left")
     args = ap.parse_args()
 
     linktype, snaplen, packets = read_pcap(args.input)
+    if args.map is not None:
+        if not packets:
+            sys.exit("%s: no packets" % args.input)
+        map_capture(args, linktype, snaplen, packets)
+        return
+    if args.pbx is None:
+        ap.error("--pbx is required (unless --map)")
     if args.shift_to is not None:
         if not packets:
             sys.exit("%s: no packets" % args.input)
