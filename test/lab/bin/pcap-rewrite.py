@@ -30,7 +30,8 @@ c=, ...); when the body changes length, Content-Length is changed by the
 same amount; IPv4 and UDP lengths and checksums are recomputed. TCP segments
 get new header addresses and checksum, and their payload only when every
 replacement keeps its length (sequence numbers would break otherwise). ICMP
-errors get the quoted IP header mapped too. --map can be combined with
+errors get the quoted packet mapped too (its IP header and, for UDP, its
+text; the quote is a truncated copy, its lengths are left as quoted). --map can be combined with
 --shift-to; with --strict, an address of --strict's network (default
 127.0.0.0/8) left anywhere after the mapping is an error.
 
@@ -261,12 +262,8 @@ def map_frame(linktype, frame, table, mapper):
             sys.exit("--map: a TCP segment's text would change length: map to addresses of the same length")
         return tcp_rebuild(frame[:end], off, ihl, s2, d2, mapped)
     ip = bytearray(frame[off:end])
-    ip[12:16] = socket.inet_aton(s2)
-    ip[16:20] = socket.inet_aton(d2)
-    ip[10:12] = b"\0\0"
-    ip[10:12] = struct.pack("!H", checksum(bytes(ip[:ihl])))
     if proto == 1 and len(ip) >= ihl + 8 + 20 and ip[ihl] in (3, 11, 12):
-        # An ICMP error quotes the offending packet's IP header: map it too.
+        # An ICMP error quotes the offending packet: map its IP header and, for UDP, its text.
         q = ihl + 8
         qihl = (ip[q] & 0x0F) * 4
         qs, qd = socket.inet_ntoa(bytes(ip[q + 12:q + 16])), socket.inet_ntoa(bytes(ip[q + 16:q + 20]))
@@ -274,8 +271,15 @@ def map_frame(linktype, frame, table, mapper):
         ip[q + 16:q + 20] = socket.inet_aton(table.get(qd, qd))
         ip[q + 10:q + 12] = b"\0\0"
         ip[q + 10:q + 12] = struct.pack("!H", checksum(bytes(ip[q:q + qihl])))
+        if ip[q + 9] == 17 and len(ip) > q + qihl + 8:
+            ip = ip[:q + qihl + 8] + bytearray(mapper(bytes(ip[q + qihl + 8:])))
         ip[ihl + 2:ihl + 4] = b"\0\0"
         ip[ihl + 2:ihl + 4] = struct.pack("!H", checksum(bytes(ip[ihl:])))
+    ip[2:4] = struct.pack("!H", len(ip))
+    ip[12:16] = socket.inet_aton(s2)
+    ip[16:20] = socket.inet_aton(d2)
+    ip[10:12] = b"\0\0"
+    ip[10:12] = struct.pack("!H", checksum(bytes(ip[:ihl])))
     return frame[:off] + bytes(ip)
 
 
