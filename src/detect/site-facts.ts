@@ -6,10 +6,10 @@
  * renders the inferred facts as a configuration snippet ready to paste (docs/site.md).
  */
 import { BlockList, isIP } from 'node:net';
-import { Metadata, isSupportedCountry, type CountryCode } from 'libphonenumber-js/max';
 import type { Config } from '../config/config.js';
 import { escapeText } from '../core/escape.js';
 import { bundledDataPath, readJsonFile } from '../enrich/data-files.js';
+import { countryDialDefaults } from '../enrich/numbers.js';
 import { confidenceOf, type Confidence, type LearnedAddress, type LearnedSite } from './site-learner.js';
 
 /** Where a fact comes from. */
@@ -524,24 +524,8 @@ function matcher(entries: readonly string[]): (ip: string) => boolean {
   };
 }
 
-/** A country's national trunk prefix and international prefix (libphonenumber metadata). */
-export function countryDialDefaults(
-  country: string,
-): { national: string; international: string[] } | undefined {
-  if (!isSupportedCountry(country)) return undefined;
-  const md = new Metadata();
-  md.selectNumberingPlan(country as CountryCode);
-  // nationalPrefix() exists at run time but is missing from the library's type declarations.
-  const np = md.numberingPlan as unknown as { nationalPrefix?: () => string | undefined } | undefined;
-  const raw = md.numberingPlan?.IDDPrefix() ?? '';
-  const preferred = md.numberingPlan?.defaultIDDPrefix();
-  const idd = /^\d+$/.test(raw)
-    ? raw
-    : preferred !== undefined && /^\d{2,}$/.test(preferred)
-      ? preferred
-      : undefined;
-  return { national: np?.nationalPrefix?.() ?? '', international: idd !== undefined ? [idd] : [] };
-}
+/** A country's national trunk prefix and international prefix: the number reader's own lookup. */
+export { countryDialDefaults };
 
 /** Longest emergency number enumerated from the metadata's pattern (a few countries use 6 digits). */
 const EMERGENCY_MAX_DIGITS = 6;

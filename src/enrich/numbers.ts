@@ -108,11 +108,95 @@ export interface NumberInfo {
   readonly problem?: NumberProblem;
 }
 
-/** International prefixes tried after the plan's own: an intruder probes them all. */
-const WELL_KNOWN_INTERNATIONAL = ['0011', '011', '00'];
+/**
+ * The international prefix most of the world dials (ITU-T E.164 recommends 00): read at every site
+ * that does not list it, after the site's own prefixes.
+ */
+const GENERAL_INTERNATIONAL = '00';
+
+/** The North American Numbering Plan's calling code: its sites dial 011 for abroad. */
+const NANP_CALLING_CODE = '1';
+
+/** The NANP international prefix: general at NANP sites (and without a home country). */
+const NANP_INTERNATIONAL = '011';
+
+/**
+ * Prefixes of other plans (NANP's 011, Australia's 0011) that an intruder probes a PBX with: read
+ * only when the site's own plan gives no possible reading (a UK 0113 number is not 011 + 3...).
+ */
+const FOREIGN_INTERNATIONAL = ['0011', '011'];
+
+/**
+ * Fewest digits after an international prefix (calling code and subscriber number): the shortest
+ * numbers in service (Niue, +683 xxxx) have 7. Fewer is an extension or a short code, never a call
+ * abroad.
+ */
+const INTERNATIONAL_MIN_DIGITS = 7;
 
 /** Country codes of satellite services (ITU-T E.164: Inmarsat, GMSS). */
 const SATELLITE_CODES = new Set(['870', '881']);
+
+/** Non-geographic codes that are premium rate whole (ITU-T E.169.3, universal premium rate). */
+const PREMIUM_CODES = new Set(['979']);
+
+/**
+ * How far each reading of a dialled string is believed; the highest wins, the first of equals
+ * (readings after an outbound prefix come before the whole string: the PBX strips its outbound
+ * prefix first). A valid number beats a merely possible one; the site's own prefixes beat prefixes
+ * it does not list.
+ */
+const SCORE = {
+  /** The home country's emergency number (or one configured). */
+  emergency: 100,
+  /** Valid after the site's own prefix: `+`, its international or national prefix, or none. */
+  validOwn: 90,
+  /** Valid as a subscriber number without the national prefix: below the number with it. */
+  validLocal: 89,
+  /** Valid after the general international prefix the site does not list (00; 011 in NANP). */
+  validGeneral: 80,
+  /** `+` or the site's international prefix before an assigned calling code; not a valid number. */
+  ownAssigned: 70,
+  /** A short number of the home country (premium, toll-free, service) or a feature code. */
+  short: 60,
+  /** A national or subscriber number libphonenumber finds possible (length fits), not valid. */
+  possibleNational: 50,
+  /** Valid only after a prefix of another plan (011 outside NANP, 0011): a probe's form. */
+  validForeign: 40,
+  /** The general international prefix before an assigned calling code; not valid. */
+  generalAssigned: 30,
+  /** A foreign prefix before an assigned calling code; not valid. */
+  foreignAssigned: 20,
+  /** `+` or the site's international prefix before no assigned calling code. */
+  ownUnassigned: 10,
+  /** A national reading libphonenumber parsed but finds impossible (an extension, a typo). */
+  impossibleNational: 5,
+  /** Nothing read. */
+  none: 0,
+} as const;
+
+/** Where the international prefix of a reading comes from. */
+type PrefixTrust = 'own' | 'general' | 'foreign';
+
+/** Score of a valid number after an international prefix. */
+const VALID_AFTER: Readonly<Record<PrefixTrust, number>> = {
+  own: SCORE.validOwn,
+  general: SCORE.validGeneral,
+  foreign: SCORE.validForeign,
+};
+
+/** Score of an assigned calling code, not a valid number, after an international prefix. */
+const ASSIGNED_AFTER: Readonly<Record<PrefixTrust, number>> = {
+  own: SCORE.ownAssigned,
+  general: SCORE.generalAssigned,
+  foreign: SCORE.foreignAssigned,
+};
+
+/** Score of no assigned calling code after an international prefix. */
+const UNASSIGNED_AFTER: Readonly<Record<PrefixTrust, number>> = {
+  own: SCORE.ownUnassigned,
+  general: SCORE.none,
+  foreign: SCORE.none,
+};
 
 interface ShortNumberRegion {
   readonly emergency?: string;
@@ -127,7 +211,8 @@ interface ResolvedPlan {
   readonly outbound: readonly string[];
   readonly national: string;
   readonly international: readonly string[];
-  readonly fallbackInternational: readonly string[];
+  readonly generalInternational: readonly string[];
+  readonly foreignInternational: readonly string[];
   readonly emergency: ReadonlySet<string>;
   readonly emergencyRe: RegExp | undefined;
   readonly premiumShortRe: RegExp | undefined;
@@ -152,6 +237,30 @@ const fullMatch = (pattern: string | undefined): RegExp | undefined =>
 
 const longestFirst = (a: string, b: string): number => b.length - a.length;
 
+/**
+ * A country's national trunk prefix and international prefix from libphonenumber's metadata
+ * (`{ national: '0', international: ['00'] }` for GB); undefined for a country it does not know.
+ * `international` is empty when the metadata gives only a pattern with no preferred digits.
+ */
+export function countryDialDefaults(
+  country: string,
+): { national: string; international: string[] } | undefined {
+  if (!isSupportedCountry(country)) return undefined;
+  const md = new Metadata();
+  md.selectNumberingPlan(country);
+  // nationalPrefix() exists at run time but is missing from the library's type declarations.
+  const np = md.numberingPlan as unknown as { nationalPrefix?: () => string | undefined } | undefined;
+  const raw = md.numberingPlan?.IDDPrefix() ?? '';
+  const preferred = md.numberingPlan?.defaultIDDPrefix();
+  // The metadata's prefix is a pattern in some countries; take the plain digits form when there is one.
+  const idd = /^\d+$/.test(raw)
+    ? raw
+    : preferred !== undefined && /^\d{2,}$/.test(preferred)
+      ? preferred
+      : undefined;
+  return { national: np?.nationalPrefix?.() ?? '', international: idd !== undefined ? [idd] : [] };
+}
+
 const resolved = new WeakMap<DialPlan, ResolvedPlan>();
 
 /** The plan with the home country's defaults filled in (cached per plan object). */
@@ -159,34 +268,24 @@ function resolvePlan(plan: DialPlan): ResolvedPlan {
   const hit = resolved.get(plan);
   if (hit !== undefined) return hit;
   const country = isSupportedCountry(plan.country) ? plan.country : undefined;
-  let national = plan.nationalPrefix;
-  let idd: string | undefined;
-  if (country !== undefined) {
-    const md = new Metadata();
-    md.selectNumberingPlan(country);
-    // nationalPrefix() exists at run time but is missing from the library's type declarations.
-    const np = md.numberingPlan as unknown as { nationalPrefix?: () => string | undefined } | undefined;
-    national ??= np?.nationalPrefix?.() ?? '';
-    const raw = md.numberingPlan?.IDDPrefix() ?? '';
-    const preferred = md.numberingPlan?.defaultIDDPrefix();
-    // The metadata's prefix is a pattern in some countries; take the plain digits form when there is one.
-    idd = /^\d+$/.test(raw)
-      ? raw
-      : preferred !== undefined && /^\d{2,}$/.test(preferred)
-        ? preferred
-        : undefined;
-  }
-  const international = [...(plan.internationalPrefixes ?? (idd !== undefined ? [idd] : ['00']))].sort(
-    longestFirst,
-  );
+  const defaults = country !== undefined ? countryDialDefaults(country) : undefined;
+  // Without a home country (or its prefix) no prefix is the site's own: 00 and 011 are then general.
+  const international = [...(plan.internationalPrefixes ?? defaults?.international ?? [])].sort(longestFirst);
+  const callingCode = country !== undefined ? getCountryCallingCode(country) : undefined;
+  const general = [
+    GENERAL_INTERNATIONAL,
+    ...(callingCode === undefined || callingCode === NANP_CALLING_CODE ? [NANP_INTERNATIONAL] : []),
+  ].filter((p) => !international.includes(p));
+  const foreign = FOREIGN_INTERNATIONAL.filter((p) => !international.includes(p) && !general.includes(p));
   const region = country !== undefined ? shortNumberRegion(country) : {};
   const r: ResolvedPlan = {
     country,
-    callingCode: country !== undefined ? getCountryCallingCode(country) : undefined,
+    callingCode,
     outbound: [...(plan.outboundPrefixes ?? [])].sort(longestFirst),
-    national: national ?? '',
+    national: plan.nationalPrefix ?? defaults?.national ?? '',
     international,
-    fallbackInternational: WELL_KNOWN_INTERNATIONAL.filter((p) => !international.includes(p)),
+    generalInternational: general.sort(longestFirst),
+    foreignInternational: foreign.sort(longestFirst),
     emergency: new Set(plan.emergencyNumbers ?? []),
     emergencyRe: fullMatch(region.emergency),
     premiumShortRe: fullMatch(region.premiumRate),
@@ -312,73 +411,83 @@ function scopeOf(plan: ResolvedPlan, country: string | undefined, callingCode: s
   return country === plan.country ? 'national' : 'international';
 }
 
-/** Reads `rest` (what follows any outbound prefix) as an international, national or local number. */
-function interpret(plan: ResolvedPlan, rest: string, outbound: string | undefined, plus: boolean): Candidate {
-  const stripped = plus ? `+${rest}` : rest;
-  const base = { stripped, valid: false, prefixes: outbound === undefined ? {} : { outbound } };
-  if (!plus && (plan.emergency.has(rest) || plan.emergencyRe?.test(rest) === true)) {
-    return { score: 10, info: { ...base, type: 'emergency', scope: 'national', valid: true } };
-  }
-  if (rest.includes('*') || rest.includes('#')) {
-    return { score: 3, info: { ...base, type: 'short-code', scope: 'national' } };
-  }
-  let intl: string | undefined = plus ? '+' : undefined;
-  let fallback = false;
-  if (intl === undefined) {
-    intl = plan.international.find((p) => rest.startsWith(p) && rest.length > p.length);
-    if (intl === undefined) {
-      intl = plan.fallbackInternational.find((p) => rest.startsWith(p) && rest.length > p.length);
-      fallback = intl !== undefined;
-    }
-  }
-  if (intl !== undefined) {
-    const after = plus ? rest : rest.slice(intl.length);
-    const prefixes = { ...base.prefixes, international: intl };
-    const p = parsePhoneNumberFromString(`+${after}`);
-    if (p === undefined) {
-      return {
-        score: fallback ? -1 : 0,
-        info: { ...base, prefixes, type: 'unknown', scope: 'international' },
-      };
-    }
-    const valid = p.isValid();
-    const score = (valid ? 4 : p.isPossible() ? 2 : 1) - (fallback ? 1 : 0);
-    const country = p.country;
+/** The type of a number libphonenumber does not find valid, from its calling code alone. */
+function typeOfInvalid(callingCode: string): NumberType {
+  if (SATELLITE_CODES.has(callingCode)) return 'satellite';
+  if (PREMIUM_CODES.has(callingCode)) return 'premium-rate';
+  return 'unknown';
+}
+
+type Base = Pick<Candidate['info'], 'stripped' | 'valid' | 'prefixes'>;
+
+/** `after` (what follows an international prefix, or `+`) read as an international number. */
+function internationalReading(
+  plan: ResolvedPlan,
+  base: Base,
+  after: string,
+  intl: string,
+  trust: PrefixTrust,
+): Candidate {
+  const prefixes = { ...base.prefixes, international: intl };
+  const p = parsePhoneNumberFromString(`+${after}`);
+  if (p === undefined) {
     return {
-      score,
-      info: {
-        ...base,
-        prefixes,
-        valid,
-        e164: p.number,
-        ...(country !== undefined ? { country } : {}),
-        callingCode: p.countryCallingCode,
-        type: valid ? mapType(p) : SATELLITE_CODES.has(p.countryCallingCode) ? 'satellite' : 'unknown',
-        scope: scopeOf(plan, country, p.countryCallingCode),
-      },
+      score: UNASSIGNED_AFTER[trust],
+      info: { ...base, prefixes, type: 'unknown', scope: 'international' },
     };
   }
+  const valid = p.isValid();
+  const score = valid ? VALID_AFTER[trust] : ASSIGNED_AFTER[trust];
+  const country = p.country;
+  return {
+    score,
+    info: {
+      ...base,
+      prefixes,
+      valid,
+      e164: p.number,
+      ...(country !== undefined ? { country } : {}),
+      callingCode: p.countryCallingCode,
+      type: valid ? mapType(p) : typeOfInvalid(p.countryCallingCode),
+      scope: scopeOf(plan, country, p.countryCallingCode),
+    },
+  };
+}
+
+/** `rest` read as a number of the home country (with its national prefix, or a subscriber number). */
+function nationalReading(plan: ResolvedPlan, base: Base, rest: string): Candidate | undefined {
   const national = plan.national !== '' && rest.startsWith(plan.national) ? plan.national : undefined;
   const prefixes = national !== undefined ? { ...base.prefixes, national } : base.prefixes;
   if (national === undefined && rest.length <= 6) {
     if (plan.premiumShortRe?.test(rest) === true) {
-      return { score: 3, info: { ...base, type: 'premium-rate', scope: 'national', valid: true } };
+      return { score: SCORE.short, info: { ...base, type: 'premium-rate', scope: 'national', valid: true } };
     }
     if (plan.tollFreeShortRe?.test(rest) === true) {
-      return { score: 3, info: { ...base, type: 'toll-free', scope: 'national', valid: true } };
+      return { score: SCORE.short, info: { ...base, type: 'toll-free', scope: 'national', valid: true } };
     }
     if (plan.shortRe?.test(rest) === true) {
-      return { score: 3, info: { ...base, type: 'short-code', scope: 'national', valid: true } };
+      return { score: SCORE.short, info: { ...base, type: 'short-code', scope: 'national', valid: true } };
     }
   }
-  if (plan.country === undefined)
-    return { score: 0, info: { ...base, prefixes, type: 'unknown', scope: 'unknown' } };
+  if (plan.country === undefined) {
+    return { score: SCORE.none, info: { ...base, prefixes, type: 'unknown', scope: 'unknown' } };
+  }
   const p = parsePhoneNumberFromString(rest, { defaultCountry: plan.country, extract: false });
-  if (p === undefined) return { score: 0, info: { ...base, prefixes, type: 'unknown', scope: 'unknown' } };
+  if (p === undefined)
+    return { score: SCORE.none, info: { ...base, prefixes, type: 'unknown', scope: 'unknown' } };
+  // libphonenumber strips an international prefix it knows by itself: that is not a national reading.
+  if (p.countryCallingCode !== plan.callingCode) return undefined;
   const valid = p.isValid();
+  const possible = valid || p.isPossible();
   const country = p.country;
   return {
-    score: valid ? 4 : p.isPossible() ? 2 : 0,
+    score: valid
+      ? national !== undefined || plan.national === ''
+        ? SCORE.validOwn
+        : SCORE.validLocal
+      : possible
+        ? SCORE.possibleNational
+        : SCORE.impossibleNational,
     info: {
       ...base,
       prefixes,
@@ -387,9 +496,57 @@ function interpret(plan: ResolvedPlan, rest: string, outbound: string | undefine
       ...(country !== undefined ? { country } : {}),
       callingCode: p.countryCallingCode,
       type: valid ? mapType(p) : 'unknown',
-      scope: valid ? scopeOf(plan, country, p.countryCallingCode) : 'unknown',
+      // A possible number is national with the national prefix; a bare one may be an extension.
+      scope:
+        valid || (possible && national !== undefined)
+          ? scopeOf(plan, country, p.countryCallingCode)
+          : 'unknown',
     },
   };
+}
+
+/**
+ * Every reading of `rest` (what follows any outbound prefix) into `out`: emergency, feature code,
+ * international after each prefix it starts with, national or local, short number.
+ */
+function interpret(
+  plan: ResolvedPlan,
+  rest: string,
+  outbound: string | undefined,
+  plus: boolean,
+  out: Candidate[],
+): void {
+  const base: Base = {
+    stripped: plus ? `+${rest}` : rest,
+    valid: false,
+    prefixes: outbound === undefined ? {} : { outbound },
+  };
+  if (plus) {
+    out.push(internationalReading(plan, base, rest, '+', 'own'));
+    return;
+  }
+  if (plan.emergency.has(rest) || plan.emergencyRe?.test(rest) === true) {
+    out.push({
+      score: SCORE.emergency,
+      info: { ...base, type: 'emergency', scope: 'national', valid: true },
+    });
+    return;
+  }
+  if (rest.includes('*') || rest.includes('#')) {
+    out.push({ score: SCORE.short, info: { ...base, type: 'short-code', scope: 'national' } });
+    return;
+  }
+  const international = (list: readonly string[], trust: PrefixTrust): void => {
+    for (const intl of list) {
+      if (rest.startsWith(intl) && rest.length - intl.length >= INTERNATIONAL_MIN_DIGITS)
+        out.push(internationalReading(plan, base, rest.slice(intl.length), intl, trust));
+    }
+  };
+  international(plan.international, 'own');
+  const national = nationalReading(plan, base, rest);
+  if (national !== undefined) out.push(national);
+  international(plan.generalInternational, 'general');
+  international(plan.foreignInternational, 'foreign');
 }
 
 /**
@@ -427,15 +584,14 @@ export function classifyDialled(
   const plusAt = d.indexOf('+');
   if (plusAt >= 0) {
     const before = d.slice(0, plusAt);
-    candidates.push(interpret(p, d.slice(plusAt + 1), before === '' ? undefined : before, true));
+    interpret(p, d.slice(plusAt + 1), before === '' ? undefined : before, true, candidates);
   } else {
     // The whole string first for emergency numbers: with outbound prefix 9, "911" is not "9" + "11".
-    if (p.emergency.has(d) || p.emergencyRe?.test(d) === true)
-      candidates.push(interpret(p, d, undefined, false));
+    if (p.emergency.has(d) || p.emergencyRe?.test(d) === true) interpret(p, d, undefined, false, candidates);
     for (const o of p.outbound) {
-      if (d.startsWith(o) && d.length > o.length) candidates.push(interpret(p, d.slice(o.length), o, false));
+      if (d.startsWith(o) && d.length > o.length) interpret(p, d.slice(o.length), o, false, candidates);
     }
-    candidates.push(interpret(p, d, undefined, false));
+    interpret(p, d, undefined, false, candidates);
   }
   let best = candidates[0];
   for (const cand of candidates) if (best === undefined || cand.score > best.score) best = cand;
