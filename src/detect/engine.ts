@@ -200,6 +200,10 @@ export class DetectionEngine implements TrackListener {
     for (const x of this.detectors) x.onCallStarted?.(c);
   }
 
+  callRinging(c: Call): void {
+    for (const x of this.detectors) x.onCallRinging?.(c);
+  }
+
   callAnswered(c: Call): void {
     for (const x of this.detectors) x.onCallAnswered?.(c);
   }

@@ -41,10 +41,13 @@ export interface Detector {
   /**
    * Calls from the call table (src/track/call-table.ts): one per call whatever its legs (a proxy's
    * copies and a back-to-back PBX's onward leg are joined to the first leg, so `from`, `caller` and
-   * `identity` are the dialling phone's). Started at its first INVITE, answered at its first 2xx,
+   * `identity` are the dialling phone's). Started at its first INVITE, ringing at its first 18x
+   * (or 2xx), answered at its first 2xx,
    * ended at its BYE, failure or expiry.
    */
   onCallStarted?(c: Call): void;
+  /** The call is ringing or up (first 180-189 or 2xx on any of its legs). */
+  onCallRinging?(c: Call): void;
   onCallAnswered?(c: Call): void;
   onCallEnded?(c: Call): void;
   onBindingAdded?(reg: Registration, b: Binding, ev: SipEvent, existing: readonly Binding[]): void;

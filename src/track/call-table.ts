@@ -29,7 +29,7 @@ import {
   TRACK_MAX_CALLS,
 } from '../config/limits.js';
 import { FrequencySketch } from '../core/bounded-table.js';
-import type { Provenance } from '../core/records.js';
+import type { Provenance, Transport } from '../core/records.js';
 import type { Dialog, PartyAddress } from './dialogs.js';
 import type { SipEvent } from './sip-event.js';
 import type { Transaction } from './transactions.js';
@@ -67,9 +67,10 @@ export interface Call {
   identity: string;
   /** Request-URI user of the first leg: the number as dialled. */
   readonly dialled: string;
-  /** Where the first leg came from and went to. */
+  /** Where the first leg came from and went to, and over which transport. */
   readonly from: PartyAddress;
   readonly to: PartyAddress;
+  readonly transport: Transport;
   /** Onward legs (proxy copies and the paired legs of a back-to-back PBX), at most TRACK_MAX_CALL_LEGS. */
   readonly legs: CallLeg[];
   /** Call-ID and caller tag of every leg the table maps to this call (its own first). */
@@ -95,6 +96,8 @@ export function callDuration(c: Call): number {
 /** What the call table tells the tracker. */
 export interface CallListener {
   callStarted(c: Call): void;
+  /** The call is ringing or up: its first 180-189 or 2xx answer on any leg. */
+  callRinging(c: Call): void;
   callAnswered(c: Call): void;
   callEnded(c: Call): void;
 }
@@ -173,10 +176,14 @@ export class CallTable {
     if (known !== undefined) {
       // The retry with credentials after a challenge, or a proxy's copy of the same INVITE.
       this.touch(known, ev.time);
-      const auth = (ev.msg.authorization ?? ev.msg.proxyAuthorization)?.username;
-      if (known.identity === '' && auth !== undefined) known.identity = auth;
+      // Only the dialling phone's retry names its identity: a proxy forwarding the call may add
+      // its own credentials for the trunk.
       if (ev.frame.srcIp !== known.from.ip) this.addLeg(known, ev);
-      else if (known.state === 'unauthorized') known.state = 'trying';
+      else {
+        const auth = (ev.msg.authorization ?? ev.msg.proxyAuthorization)?.username;
+        if (known.identity === '' && auth !== undefined) known.identity = auth;
+        if (known.state === 'unauthorized') known.state = 'trying';
+      }
       return;
     }
     const dialled = ev.msg.requestUri?.user ?? ev.msg.to?.uri?.user ?? '';
@@ -197,6 +204,7 @@ export class CallTable {
       dialled,
       from: { ip: ev.frame.srcIp, port: ev.frame.srcPort },
       to: { ip: ev.frame.dstIp, port: ev.frame.dstPort },
+      transport: ev.frame.transport,
       legs: [],
       legKeys: [legKey],
       start: ev.time,
@@ -225,13 +233,21 @@ export class CallTable {
     this.touch(c, ev.time);
     const firstLeg = tx.request.frame.srcIp === c.from.ip && tx.request.callId === c.callId;
     if (ev.status >= 180 && ev.status < 200) {
-      c.ringing ??= ev.time;
+      if (c.ringing === undefined) {
+        c.ringing = ev.time;
+        this.listener.callRinging(c);
+      }
       if (c.state === 'trying') c.state = 'ringing';
       return;
     }
     if (ev.status < 200) return;
     if (ev.status < 300) {
       if (c.answer === undefined) {
+        if (c.ringing === undefined) {
+          // Answered without ringing first: progressed all the same.
+          c.ringing = ev.time;
+          this.listener.callRinging(c);
+        }
         c.answer = ev.time;
         c.state = 'answered';
         this.unanswered.delete(c.key);

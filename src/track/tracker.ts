@@ -22,6 +22,7 @@ export interface TrackListener {
   bindingRemoved?(reg: Registration, b: Binding, reason: string): void;
   /** A call's first INVITE; its answer; its end (BYE, failure, expiry: see src/track/call-table.ts). */
   callStarted?(c: Call): void;
+  callRinging?(c: Call): void;
   callAnswered?(c: Call): void;
   callEnded?(c: Call): void;
   /** Parser anomalies of one framed message; `ev` when it still parsed as a request or response. */
@@ -106,6 +107,10 @@ export class Tracker implements TransactionListener, DialogListener, Registratio
 
   callStarted(c: Call): void {
     this.out.callStarted?.(c);
+  }
+
+  callRinging(c: Call): void {
+    this.out.callRinging?.(c);
   }
 
   callAnswered(c: Call): void {

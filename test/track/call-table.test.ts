@@ -10,9 +10,11 @@ function harness() {
   const ended: Call[] = [];
   const answered: Call[] = [];
   const started: Call[] = [];
+  const ringing: Call[] = [];
   const pipeline = new Pipeline({
     listener: {
       callStarted: (c) => started.push(c),
+      callRinging: (c) => ringing.push(c),
       callAnswered: (c) => answered.push(c),
       callEnded: (c) => ended.push(c),
     },
@@ -32,7 +34,7 @@ function harness() {
     });
     return frame;
   };
-  return { pipeline, ended, answered, started, send, calls: pipeline.tracker.calls };
+  return { pipeline, ended, answered, started, ringing, send, calls: pipeline.tracker.calls };
 }
 
 /** `inv` as the same INVITE retried with credentials (new branch, CSeq 2). */
@@ -70,6 +72,9 @@ test('a back-to-back PBX call: challenge, retry, onward leg to the trunk, answer
   inDialog(h, T0 + 63_001, PHONE, PBX, leg1b, 'BYE', { status: '200 OK' });
   h.pipeline.finish();
   assert.equal(h.started.length, 1, 'the onward leg is not a second call');
+  assert.equal(h.ringing.length, 1, 'ringing once, at the first 180 of any leg');
+  assert.equal(h.ringing[0]!.ringing, T0 + 60);
+  assert.equal(h.started[0]!.transport, 'udp');
   assert.equal(h.answered.length, 1);
   assert.equal(h.ended.length, 1);
   const c = h.ended[0]!;
@@ -243,4 +248,21 @@ test('fuzz: random INVITE traffic never throws and every ended call is consisten
     assert.ok(c.legs.length <= 8);
   }
   assert.equal(h.calls.stats.calls, h.started.length);
+});
+
+test("a proxy's own credentials on its onward copy do not become the call's identity", () => {
+  const h = harness();
+  const inv = invite(PHONE, PBX, '900442079460003');
+  h.send(T0, PHONE, PBX, inv.text);
+  // The proxy forwards the same INVITE (same Call-ID and tag) with credentials for its trunk.
+  const onward = inv.text
+    .replace(/branch=([^\s;]+)/, 'branch=$1-px')
+    .replace(
+      'Content-Length',
+      'Proxy-Authorization: Digest username="trunk-account", realm="provider", nonce="n", uri="sip:x", response="00112233445566778899aabbccddeeff"\nContent-Length',
+    );
+  h.send(T0 + 10, PBX, TRUNK, onward);
+  assert.equal(h.started.length, 1);
+  assert.equal(h.started[0]!.identity, '');
+  assert.equal(h.started[0]!.legs.length, 1);
 });
