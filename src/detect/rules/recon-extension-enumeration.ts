@@ -88,6 +88,9 @@ export const reconExtensionEnumeration: RuleModule = {
       onAttempt(a: AuthAttempt): void {
         if (a.method !== 'REGISTER' && a.method !== 'INVITE' && a.method !== 'OPTIONS') return;
         if (a.extension === '' || ctx.site.isTrunk(a.srcIp) || ctx.site.isPbx(a.srcIp)) return;
+        // A request with a To tag (a re-INVITE) belongs to a dialog: its answer says whether the
+        // dialog is known, not the extension.
+        if (a.request !== undefined && a.request.toTag !== '') return;
         const group = sourceGroup(a.srcIp);
         const w = windows.hit(group, a.time);
         if (w === undefined) return;
