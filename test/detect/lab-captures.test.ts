@@ -89,7 +89,13 @@ for (const c of expected) {
 
 /** Rules that count calls under their first leg (src/track/call-table.ts): a PBX relaying calls to
  * its trunk is never their caller, whether the configuration names the PBX or not. */
-const CALL_RULES = ['fraud.concurrent-calls', 'fraud.prefix-probing', 'fraud.sequential-dialing'];
+const CALL_RULES = [
+  'fraud.concurrent-calls',
+  'fraud.international-destination',
+  'fraud.prefix-probing',
+  'fraud.premium-destination',
+  'fraud.sequential-dialing',
+];
 
 for (const c of expected) {
   if (!c.file.startsWith(only) || c.config === undefined || !Array.isArray(c.attackers)) continue;

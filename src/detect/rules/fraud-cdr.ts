@@ -54,19 +54,28 @@ export interface CdrDestination {
 }
 
 /**
- * The destination the fraud rules judge: the number as dialled when it reads as a valid number;
- * otherwise the number as routed to the trunk (`callee`, the form the provider bills), which the
- * PBX's outbound rule already stripped of the outbound prefix; otherwise the dialled reading if it
- * has an E.164 number at all. Undefined when neither reads as a number (an extension).
+ * The destination the fraud rules judge of a number `dialled` that the PBX sent on as `routed` (a
+ * CDR's `callee`, the onward legs' Request-URI users on the wire): the number as dialled when it
+ * reads as a valid number, or as an international one with a real calling code (9 00 979 ... is
+ * shown as dialled, not as the trunk got it); otherwise the first routed form that reads as a
+ * number (the provider's form, the outbound prefix already stripped); otherwise the dialled reading
+ * if it has an E.164 number at all. Undefined when none reads as a number (an extension).
  */
-export function cdrDestination(c: CdrCall): CdrDestination | undefined {
-  const d = classifyNumber(c.dialled);
-  if (d.e164 !== undefined && d.valid) return { number: c.dialled, info: d, e164: d.e164 };
-  if (c.callee !== undefined && c.callee !== c.dialled) {
-    const k = classifyNumber(c.callee);
-    if (k.e164 !== undefined) return { number: c.callee, info: k, e164: k.e164 };
+export function readDestination(dialled: string, routed: readonly string[]): CdrDestination | undefined {
+  const d = classifyNumber(dialled);
+  if (d.e164 !== undefined && (d.valid || (d.scope === 'international' && d.callingCode !== undefined)))
+    return { number: dialled, info: d, e164: d.e164 };
+  for (const r of routed) {
+    if (r === dialled || r === '') continue;
+    const k = classifyNumber(r);
+    if (k.e164 !== undefined) return { number: r, info: k, e164: k.e164 };
   }
-  return d.e164 !== undefined ? { number: c.dialled, info: d, e164: d.e164 } : undefined;
+  return d.e164 !== undefined ? { number: dialled, info: d, e164: d.e164 } : undefined;
+}
+
+/** The destination of a CDR call: its dialled number, or its `callee` (see `readDestination`). */
+export function cdrDestination(c: CdrCall): CdrDestination | undefined {
+  return readDestination(c.dialled, c.callee !== undefined ? [c.callee] : []);
 }
 
 /**

@@ -9,23 +9,27 @@ export const fraudInternationalDestination: RuleModule = {
     title: 'Call to a country outside the allowed list',
     severity: 'medium',
     description:
-      'An initial INVITE is answered 18x or 2xx and the number it dials, read under the site\u2019s dial plan, is in a ' +
-      'country outside the allowed countries (configuration `allowedCountries`; by default the dial plan\u2019s home ' +
-      'country), or in a non-geographic international code (+881, +882, +883...), or in a country the high-risk ' +
-      'list marks `elevated` (often abused whole countries) even when allowed. One alert per caller (source, or ' +
-      'IPv6 /64, and From user), each call counted once, raised at the first provisional answer. ' +
+      'A call rings or is up (its first 18x or 2xx, on any of its legs) and the number its caller dialled, read under ' +
+      'the site\u2019s dial plan (or, when the number as dialled does not read, the form the PBX sent on to its trunk), ' +
+      'is in a country outside the allowed countries (configuration `allowedCountries`; by default the dial ' +
+      'plan\u2019s home country), or in a non-geographic international code (+881, +882, +883...), or in a country the ' +
+      'high-risk list marks `elevated` (often abused whole countries) even when allowed. One alert per caller (the ' +
+      'dialling phone\u2019s source, or IPv6 /64, and From user), each call counted once under its first leg whatever ' +
+      'its legs (a proxying or back-to-back PBX relaying it to its trunk is never the caller), raised when it rings. ' +
       'From a CDR (3CX call detail records, docs/cdr.md), where no signaling is seen: a call that left through a ' +
       'trunk (an inbound call forwarded out included) or whose direction the CDR cannot tell, and that was answered, ' +
-      'rang until the no-answer timeout or was abandoned after reaching the trunk, judged on the number as dialled, or ' +
-      'on the number as sent to the trunk when the dialled one does not read as a valid number; one alert per caller ' +
+      'rang until the no-answer timeout or was abandoned after reaching the trunk, judged on the number as dialled ' +
+      'when it reads as a valid number or as an international one with a real calling code, else on the number as ' +
+      'sent to the trunk; one alert per caller ' +
       '(`Ext.105` is caller 105), with the records\u2019 file and line and the PBX\u2019s call ids. A CDR comes at ' +
       'hang-up: the alert is raised then.',
     falsePositives:
       'Without a dial plan and without allowed countries, only `elevated` countries of the risk list are reported ' +
-      '(nothing says which countries are foreign). Inbound calls from declared trunks and the onward leg a ' +
-      'back-to-back PBX places for a call it received are not counted. Sites that call abroad routinely list ' +
-      'those countries in `allowedCountries`. A premium-rate call abroad raises fraud.premium-destination too. ' +
-      'From CDRs, inbound and internal calls and calls that were busy, rejected or failed do not count.',
+      '(nothing says which countries are foreign). Calls a declared trunk delivers (first leg from the trunk) are ' +
+      'not counted, nor again the onward legs a proxying or back-to-back PBX places for a call it relays. Sites ' +
+      'that call abroad routinely list those countries in `allowedCountries`. A premium-rate call abroad raises ' +
+      'fraud.premium-destination too. From CDRs, inbound and internal calls and calls that were busy, rejected or ' +
+      'failed do not count.',
     remediation:
       '3CX: set Security → Allowed Country Codes to the countries you call and disable international calling for ' +
       'extensions that do not need it (extension → Options → Outbound rules / "Disallow use of international ' +
@@ -36,19 +40,25 @@ export const fraudInternationalDestination: RuleModule = {
       'CFCA Global Telecommunications Fraud Loss Survey (IRSF)',
       'ITU-T E.164 (international numbering plan)',
     ],
-    thresholds: { windowSeconds: 86_400, relaySeconds: 32 },
+    thresholds: { windowSeconds: 86_400 },
     quietMs: 3_600_000,
   },
   create(ctx) {
-    return destinationDetector(ctx, 'fraud.international-destination', 'foreign number', (info) => {
-      if (info.scope !== 'international') return undefined;
-      const allowed = allowedCountries();
-      const country = info.country;
-      if (info.risk?.risk === 'elevated') return `elevated-risk ${info.risk.country ?? country ?? 'range'}`;
-      if (allowed.size === 0) return undefined;
-      if (country === undefined) return `non-geographic +${info.callingCode ?? '?'}`;
-      if (!allowed.has(country)) return `country ${country}`;
-      return undefined;
-    });
+    return destinationDetector(
+      ctx,
+      'fraud.international-destination',
+      'foreign number',
+      (info) => {
+        if (info.scope !== 'international') return undefined;
+        const allowed = allowedCountries();
+        const country = info.country;
+        if (info.risk?.risk === 'elevated') return `elevated-risk ${info.risk.country ?? country ?? 'range'}`;
+        if (allowed.size === 0) return undefined;
+        if (country === undefined) return `non-geographic +${info.callingCode ?? '?'}`;
+        if (!allowed.has(country)) return `country ${country}`;
+        return undefined;
+      },
+      'calls',
+    );
   },
 };

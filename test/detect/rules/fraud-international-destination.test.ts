@@ -4,7 +4,8 @@ import { fraudInternationalDestination } from '../../../src/detect/rules/fraud-i
 import { DEFAULT_SITE, SiteModel } from '../../../src/detect/site.js';
 import { configureNumbers } from '../../../src/track/calls.js';
 import { ruleHarness } from '../../helpers/rule-harness.js';
-import { call, PBX, PHONE, T0, TRUNK } from '../../helpers/call-traffic.js';
+import { call, invite, PBX, PHONE, T0, TRUNK } from '../../helpers/call-traffic.js';
+import { b2buaOnward, proxyOnward } from './relayed-calls.js';
 import { cdrCall } from './cdr-calls.js';
 
 const site = new SiteModel({ ...DEFAULT_SITE, trunks: [TRUNK] });
@@ -53,6 +54,33 @@ test('non-geographic codes are foreign; inbound trunk calls and rejected calls a
   configureNumbers();
   assert.equal(alerts.length, 1);
   assert.deepEqual(alerts[0]!.evidence.reasons, { 'non-geographic +881': 1 });
+});
+
+test('calls a PBX relays to its trunk count under the dialling phone, never the PBX', () => {
+  configureNumbers({ dialPlan: { country: 'GB', outboundPrefixes: ['9'] } });
+  // Neither the PBX nor the trunk is declared.
+  const h = ruleHarness(fraudInternationalDestination);
+  const numbers = ['9005372345678', '9002521234567', '90037060012345'];
+  numbers.forEach((u, i) => {
+    const t = T0 + i * 1000;
+    const inv = invite(PHONE, PBX, u, { auth: '101' });
+    h.send(t, PHONE, PBX, inv.text);
+    if (i === 1) b2buaOnward(h, t + 5, inv, PBX, TRUNK, u.slice(1), ['180 Ringing', '200 OK']);
+    else proxyOnward(h, t + 5, inv, PBX, TRUNK, ['180 Ringing', '200 OK'], { user: u.slice(1) });
+  });
+  const alerts = h.finish();
+  configureNumbers();
+  assert.equal(alerts.length, 1);
+  const a = alerts[0]!;
+  assert.equal(a.source?.ip, PHONE);
+  assert.equal(a.count, 3);
+  assert.deepEqual(a.evidence.countries, { CU: 1, SO: 1, LT: 1 });
+  assert.deepEqual(
+    [...(a.evidence.dialled as string[])].sort(),
+    ['9002521234567 (+2521234567)', '90037060012345 (+37060012345)', '9005372345678 (+5372345678)'],
+    'shown as the phone dialled them',
+  );
+  assert.equal(a.evidence.answered, 3);
 });
 
 test('fuzz: random numbers with random answers never throw', () => {

@@ -7,6 +7,7 @@ import { configureNumbers } from '../../../src/track/calls.js';
 import { ruleHarness } from '../../helpers/rule-harness.js';
 import { call, invite, PBX, PHONE, reply, T0, TRUNK } from '../../helpers/call-traffic.js';
 import { cdrCall } from './cdr-calls.js';
+import { b2buaOnward, proxyOnward } from './relayed-calls.js';
 
 const site = new SiteModel({ ...DEFAULT_SITE, trunks: [TRUNK] });
 
@@ -35,8 +36,9 @@ test('a satellite number the PBX rings is critical, raised at the first provisio
     '881 Global Mobile Satellite System (Iridium 8816/8817, Globalstar 8818/8819, others) (satellite)',
   ]);
   assert.equal(a.evidence.answered, 1);
-  assert.deepEqual(a.evidence.statuses, { '183': 1, '200': 1 });
-  assert.deepEqual(a.evidence.frames, [f, f + 2, f + 3]);
+  assert.deepEqual(a.evidence.statuses, { ringing: 1, answered: 1 });
+  assert.deepEqual(a.evidence.frames, [f]);
+  assert.equal(h.revisions.length, 2, 'raised when it rings, revised when it is answered');
 });
 
 test('premium-rate numbers by libphonenumber, in 00 form and under a dial plan with outbound prefix 9', () => {
@@ -79,6 +81,62 @@ test('the onward leg of a back-to-back PBX is the same call, counted once at the
   assert.equal(alerts.length, 1);
   assert.equal(alerts[0]!.source?.ip, PHONE);
   assert.equal(alerts[0]!.count, 1);
+});
+
+test('calls a proxying or back-to-back PBX relays are the dialling phone\u2019s, each counted once, PBX declared or not', () => {
+  configureNumbers();
+  for (const declared of [false, true]) {
+    const h = ruleHarness(
+      fraudPremiumDestination,
+      {},
+      declared ? new SiteModel({ ...DEFAULT_SITE, pbx: [PBX], trunks: [TRUNK] }) : undefined,
+    );
+    // Without a dial plan 9 00 881... does not read: the number is the form the PBX sent on.
+    const a = invite(PHONE, PBX, '9008816123456789', { auth: '105' });
+    const fa = h.send(T0, PHONE, PBX, a.text);
+    proxyOnward(h, T0 + 5, a, PBX, TRUNK, ['100 Trying', '180 Ringing', '183 Session Progress', '200 OK'], {
+      user: '008816123456789',
+      auth: 'trunk-account',
+    });
+    // The same phone again, through a back-to-back PBX (its own Call-ID, From and credentials).
+    const b = invite(PHONE, PBX, '+8816123456790', { auth: '105' });
+    const fb = h.send(T0 + 1000, PHONE, PBX, b.text);
+    b2buaOnward(h, T0 + 1005, b, PBX, TRUNK, '008816123456790', ['180 Ringing', '200 OK']);
+    const alerts = h.finish();
+    assert.equal(alerts.length, 1, `one caller (PBX declared: ${declared})`);
+    const x = alerts[0]!;
+    assert.equal(x.source?.ip, PHONE);
+    assert.equal(
+      x.title,
+      `Call to high-risk number +8816123456790 (satellite) from 101 at ${PHONE}`,
+      'the latest call',
+    );
+    assert.equal(x.count, 2, 'each call once, whatever its legs and answers');
+    assert.deepEqual([...(x.evidence.dialled as string[])].sort(), [
+      '+8816123456790 (+8816123456790)',
+      '008816123456789 (+8816123456789)',
+    ]);
+    assert.equal(x.evidence.answered, 2);
+    assert.deepEqual(x.evidence.statuses, { ringing: 2, answered: 2 });
+    assert.deepEqual(x.evidence.frames, [fa, fb]);
+    assert.equal(x.target?.identity, '105', 'the phone\u2019s credentials, not the trunk account');
+    assert.equal(
+      h.revisions[0]?.raisedAt,
+      new Date(T0 + 5 + 20).toISOString(),
+      'raised when the first call rings',
+    );
+  }
+});
+
+test('an answer without ringing first counts the call once, rung and answered', () => {
+  configureNumbers();
+  const h = ruleHarness(fraudPremiumDestination, {}, site);
+  call(h, T0, PHONE, PBX, '+8816123456789', ['200 OK']);
+  const alerts = h.finish();
+  assert.equal(alerts.length, 1);
+  assert.equal(alerts[0]!.count, 1);
+  assert.deepEqual(alerts[0]!.evidence.statuses, { ringing: 1, answered: 1 });
+  assert.equal(alerts[0]!.evidence.answered, 1);
 });
 
 test('fuzz: random dialled strings and answers never throw', () => {
@@ -147,25 +205,32 @@ test('from CDRs: calls that rang count; inbound, internal, busy, rejected and fa
   assert.equal(alerts[0]!.evidence.answered, 1);
 });
 
-test('from CDRs: the dialled number, else the number sent to the trunk when the dialled one is not valid', () => {
+test('from CDRs: the dialled number, else the number sent to the trunk when the dialled one does not read', () => {
   configureNumbers({ dialPlan: { country: 'DE', outboundPrefixes: ['9'] } });
   const h = ruleHarness(fraudPremiumDestination);
   // Valid as dialled (9 + 00 + a +882 network).
   h.engine.cdrCall(cdrCall({ start: T0, dialled: '90088216001234', callee: '0088216001234' }));
-  // 9 00 881 6311 2233 is one digit short for Iridium and reads best as a German number; the
-  // trunk was sent 00 881..., which the satellite code gives away.
+  // 9 00 881 6311 2233 is one digit short for Iridium, but international with a real calling code:
+  // the number is shown as the caller dialled it.
   h.engine.cdrCall(cdrCall({ start: T0 + 60_000, dialled: '90088163112233', callee: '0088163112233' }));
   // A German number stays one, whatever the trunk was sent.
   h.engine.cdrCall(cdrCall({ start: T0 + 120_000, dialled: '903012345678', callee: '03012345678' }));
   const alerts = h.finish();
-  configureNumbers();
   assert.equal(alerts.length, 1);
   assert.equal(alerts[0]!.count, 2);
   assert.deepEqual([...(alerts[0]!.evidence.dialled as string[])].sort(), [
-    '0088163112233 (+88163112233)',
+    '90088163112233 (+88163112233)',
     '90088216001234 (+88216001234)',
   ]);
-  assert.equal(alerts[0]!.target?.extension, '0088163112233');
+  assert.equal(alerts[0]!.target?.extension, '90088163112233');
+
+  // Without a dial plan 9 00 881... does not read; the trunk was sent 00 881..., which does.
+  configureNumbers();
+  const h2 = ruleHarness(fraudPremiumDestination);
+  h2.engine.cdrCall(cdrCall({ start: T0, dialled: '9008816123456789', callee: '008816123456789' }));
+  const routed = h2.finish();
+  assert.equal(routed.length, 1);
+  assert.deepEqual(routed[0]!.evidence.dialled, ['008816123456789 (+8816123456789)']);
 });
 
 test('from CDRs: one alert per caller (Ext.105 is 105), a forwarded call under its outside caller, text escaped', () => {
