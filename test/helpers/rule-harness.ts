@@ -4,6 +4,7 @@ import { AlertBook } from '../../src/detect/alert-book.js';
 import { DetectionEngine, type RuleSettings } from '../../src/detect/engine.js';
 import type { Detector, RuleModule } from '../../src/detect/rule.js';
 import { SiteModel } from '../../src/detect/site.js';
+import type { SipFrame } from '../../src/core/records.js';
 import { Pipeline } from '../../src/pipeline.js';
 
 /** What a rule test drives: `send` one message (LF line ends are turned into CRLF), `finish` the input. */
@@ -14,6 +15,20 @@ export interface RuleHarness<D extends Detector> {
   readonly detector: D;
   send(time: number, src: string, dst: string, text: string): number;
   finish(): AlertJson[];
+}
+
+/** A UDP frame `src` → `dst` (port 5060 both) of hand-written SIP text: LF line ends become CRLF. */
+export function unitFrame(frame: number, time: number, src: string, dst: string, text: string): SipFrame {
+  return {
+    time,
+    srcIp: src,
+    srcPort: 5060,
+    dstIp: dst,
+    dstPort: 5060,
+    transport: 'udp',
+    provenance: { kind: 'capture', file: 'unit', frame },
+    data: Buffer.from(text.replace(/\r?\n/g, '\r\n'), 'latin1'),
+  };
 }
 
 /** Builds the pipeline with `rule` only, recording every alert revision. */
@@ -34,17 +49,7 @@ export function ruleHarness<D extends Detector>(
     engine,
     detector: detector as unknown as D,
     send(time, src, dst, text) {
-      frame++;
-      pipeline.sipFrame({
-        time,
-        srcIp: src,
-        srcPort: 5060,
-        dstIp: dst,
-        dstPort: 5060,
-        transport: 'udp',
-        provenance: { kind: 'capture', file: 'unit', frame },
-        data: Buffer.from(text.replace(/\r?\n/g, '\r\n'), 'latin1'),
-      });
+      pipeline.sipFrame(unitFrame(++frame, time, src, dst, text));
       return frame;
     },
     finish() {

@@ -4,6 +4,7 @@ import { TRACK_CALL_SETUP_TIMEOUT_MS, TRACK_MAX_CALLS } from '../../src/config/l
 import { Pipeline } from '../../src/pipeline.js';
 import { callDuration, numberKey, type Call } from '../../src/track/call-table.js';
 import { inDialog, invite, PBX, PHONE, reply, T0, TRUNK, type Invite } from '../helpers/call-traffic.js';
+import { unitFrame } from '../helpers/rule-harness.js';
 
 /** The pipeline with a listener recording the calls it reports. */
 function harness() {
@@ -21,17 +22,7 @@ function harness() {
   });
   let frame = 0;
   const send = (time: number, src: string, dst: string, text: string): number => {
-    frame++;
-    pipeline.sipFrame({
-      time,
-      srcIp: src,
-      srcPort: 5060,
-      dstIp: dst,
-      dstPort: 5060,
-      transport: 'udp',
-      provenance: { kind: 'capture', file: 'unit', frame },
-      data: Buffer.from(text.replace(/\r?\n/g, '\r\n'), 'latin1'),
-    });
+    pipeline.sipFrame(unitFrame(++frame, time, src, dst, text));
     return frame;
   };
   return { pipeline, ended, answered, started, ringing, send, calls: pipeline.tracker.calls };
