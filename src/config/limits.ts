@@ -766,8 +766,6 @@ export const DETECT_MAX_MEDIA_PEERS = 20_000;
 export const DETECT_MAX_FRAUD_CALLERS = 10_000;
 /** Numbers a destination or probing alert lists as evidence per caller. */
 export const DETECT_FRAUD_NUMBERS_PER_CALLER = 50;
-/** Recent outbound numbers remembered to tell a B2BUA's onward leg from a second call. */
-export const DETECT_MAX_RECENT_DIALLED = 20_000;
 /** CDR/wire dedup: numbers whose recent initial INVITEs are remembered once a CDR source spoke;
  * past it the least recently dialled number is forgotten (its calls' CDRs then count again). */
 export const DETECT_CDR_DEDUP_MAX_NUMBERS = 20_000;

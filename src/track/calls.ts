@@ -4,7 +4,6 @@
  * plan, allowed countries, high-risk list), set once from the configuration by `configureNumbers`.
  */
 import { DETECT_NUMBER_CACHE_ENTRIES } from '../config/limits.js';
-import { BoundedTable } from '../core/bounded-table.js';
 import { classifyDialled, type DialPlan, type NumberInfo } from '../enrich/numbers.js';
 import { defaultRiskList, type RiskList } from '../enrich/risk-list.js';
 import type { SipEvent } from './sip-event.js';
@@ -94,42 +93,4 @@ export function isInitialInvite(ev: SipEvent, retransmission: boolean): boolean 
 /** True when a response progressed an initial INVITE: 180–189 or 2xx. */
 export function isProgress(ev: SipEvent): boolean {
   return !ev.isRequest && ((ev.status >= 180 && ev.status <= 189) || (ev.status >= 200 && ev.status <= 299));
-}
-
-/** When and between whom a number was last dialled. */
-interface Leg {
-  time: number;
-  src: string;
-  dst: string;
-}
-
-/**
- * Recognises the onward leg of a call a back-to-back PBX (3CX) relays: an INVITE to the same
- * number sent by the address that received the previous INVITE for it, shortly after. Bounded by
- * `capacity` numbers (frequency admission: a flood of one-off numbers does not evict busy ones).
- */
-export class OnwardLegs {
-  private readonly legs: BoundedTable<string, Leg>;
-
-  constructor(
-    name: string,
-    capacity: number,
-    private readonly windowMs: number,
-  ) {
-    this.legs = new BoundedTable(name, capacity);
-  }
-
-  /** Records an INVITE for `number` and says whether it relays one received just before. */
-  onward(number: string, src: string, dst: string, time: number): boolean {
-    const prev = this.legs.get(number);
-    const relayed =
-      prev !== undefined && prev.dst === src && prev.src !== src && time - prev.time <= this.windowMs;
-    const leg = this.legs.touch(number, () => ({ time, src, dst }));
-    if (leg !== undefined && !relayed) {
-      leg.time = time;
-      leg.src = src;
-      leg.dst = dst;
-    }
-    return relayed;
-  }
 }

@@ -8,7 +8,6 @@ import {
   configureNumbers,
   hasDialPlan,
   numberCacheSize,
-  OnwardLegs,
 } from '../../src/track/calls.js';
 
 test('without a dial plan only international forms are read and no country is allowed', () => {
@@ -54,27 +53,16 @@ test('a custom risk list replaces the bundled one', () => {
   assert.equal(classifyNumber('+442071838750').risk, undefined, 'reconfiguring clears the cache');
 });
 
-test('OnwardLegs: the receiver sending the same number on shortly after is the onward leg', () => {
-  const legs = new OnwardLegs('t', 4, 1000);
-  assert.equal(legs.onward('+881', 'phone', 'pbx', 0), false);
-  assert.equal(legs.onward('+881', 'pbx', 'trunk', 100), true);
-  assert.equal(legs.onward('+881', 'phone2', 'pbx', 200), false, 'another caller');
-  assert.equal(legs.onward('+881', 'pbx', 'trunk', 5000), false, 'too late');
-  assert.equal(legs.onward('+882', 'trunk', 'pbx', 0), false);
-});
-
 test('fuzz: random strings classify without throwing and the cache stays bounded', () => {
   configureNumbers({ dialPlan: { country: 'US', outboundPrefixes: ['9'] } });
   let state = 1;
   const rnd = (): number => (state = (state * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
-  const legs = new OnwardLegs('f', 16, 1000);
   for (let i = 0; i < DETECT_NUMBER_CACHE_ENTRIES + 500; i++) {
     const s = String.fromCharCode(
       ...Array.from({ length: Math.floor(rnd() * 30) }, () => Math.floor(rnd() * 128)),
     );
     const info = classifyNumber(`${s}${i}`);
     assert.equal(typeof info.form, 'string');
-    legs.onward(`${i % 40}`, `a${i % 3}`, `b${i % 2}`, i);
   }
   assert.equal(numberCacheSize(), DETECT_NUMBER_CACHE_ENTRIES);
   configureNumbers();

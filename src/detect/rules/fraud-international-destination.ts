@@ -44,21 +44,15 @@ export const fraudInternationalDestination: RuleModule = {
     quietMs: 3_600_000,
   },
   create(ctx) {
-    return destinationDetector(
-      ctx,
-      'fraud.international-destination',
-      'foreign number',
-      (info) => {
-        if (info.scope !== 'international') return undefined;
-        const allowed = allowedCountries();
-        const country = info.country;
-        if (info.risk?.risk === 'elevated') return `elevated-risk ${info.risk.country ?? country ?? 'range'}`;
-        if (allowed.size === 0) return undefined;
-        if (country === undefined) return `non-geographic +${info.callingCode ?? '?'}`;
-        if (!allowed.has(country)) return `country ${country}`;
-        return undefined;
-      },
-      'calls',
-    );
+    return destinationDetector(ctx, 'fraud.international-destination', 'foreign number', (info) => {
+      if (info.scope !== 'international') return undefined;
+      const allowed = allowedCountries();
+      const country = info.country;
+      if (info.risk?.risk === 'elevated') return `elevated-risk ${info.risk.country ?? country ?? 'range'}`;
+      if (allowed.size === 0) return undefined;
+      if (country === undefined) return `non-geographic +${info.callingCode ?? '?'}`;
+      if (!allowed.has(country)) return `country ${country}`;
+      return undefined;
+    });
   },
 };

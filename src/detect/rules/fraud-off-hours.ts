@@ -1,8 +1,6 @@
 import { z } from 'zod';
 import type { CdrCall } from '../../core/records.js';
-import { isProgress } from '../../track/calls.js';
-import type { SipEvent } from '../../track/sip-event.js';
-import type { Transaction } from '../../track/transactions.js';
+import type { Call } from '../../track/call-table.js';
 import type { RuleModule } from '../rule.js';
 import { destinationDetector } from './fraud-premium-destination.js';
 
@@ -107,8 +105,9 @@ export const fraudOffHours: RuleModule = {
     title: 'International call outside business hours',
     severity: 'medium',
     description:
-      'An initial INVITE to an international number (read under the site\u2019s dial plan: outbound prefix, +, 00, ' +
-      '011...) that the PBX progressed (180\u2013189 ringing or a 2xx answer) at a time outside the configured ' +
+      'A call (src/track/call-table.ts: a PBX\u2019s relayed legs are one call, under the phone that dialled) to an ' +
+      'international number (read under the site\u2019s dial plan: outbound prefix, +, 00, ' +
+      '011...) that rang or was answered (180\u2013189 or a 2xx on any leg) at a time outside the configured ' +
       'business hours (`businessHours`: time zone, working days, opening and closing time; a closing time before ' +
       'the opening time runs past midnight). Toll fraud runs at night and at weekends, when nobody watches. ' +
       'Grouped per source and caller over `windowSeconds`. Silent until business hours are configured. From a CDR ' +
@@ -134,7 +133,7 @@ export const fraudOffHours: RuleModule = {
       'ITU-T E.164',
       'RFC 3261 §13 (initiating a session)',
     ],
-    thresholds: { windowSeconds: 86_400, relaySeconds: 32 },
+    thresholds: { windowSeconds: 86_400 },
     quietMs: 3_600_000,
   },
   create(ctx) {
@@ -144,11 +143,15 @@ export const fraudOffHours: RuleModule = {
       return label !== '' ? `at ${label}` : undefined;
     });
     return {
-      onMessage(ev: SipEvent, tx: Transaction | undefined, retransmission: boolean): void {
+      // Calls, not INVITE legs: a call relayed by a proxying or back-to-back PBX is judged once,
+      // under the phone that dialled it, at the local time it started ringing.
+      onCallRinging(c: Call): void {
         if (hours === undefined) return;
-        // Only progress answers to INVITEs are judged: the local time is read for those alone.
-        label = ev.method === 'INVITE' && isProgress(ev) ? (offHours(ev.time) ?? '') : '';
-        inner.onMessage?.(ev, tx, retransmission);
+        label = offHours(c.ringing ?? c.start) ?? '';
+        if (label !== '') inner.onCallRinging?.(c);
+      },
+      onCallAnswered(c: Call): void {
+        inner.onCallAnswered?.(c);
       },
       onCdrCall(c: CdrCall): void {
         if (hours === undefined) return;

@@ -1,23 +1,8 @@
-import {
-  DETECT_FRAUD_NUMBERS_PER_CALLER,
-  DETECT_MAX_FRAUD_CALLERS,
-  DETECT_MAX_RECENT_DIALLED,
-} from '../../config/limits.js';
+import { DETECT_FRAUD_NUMBERS_PER_CALLER, DETECT_MAX_FRAUD_CALLERS } from '../../config/limits.js';
 import { escapeText } from '../../core/escape.js';
 import type { CdrCall } from '../../core/records.js';
 import type { NumberInfo } from '../../enrich/numbers.js';
-import {
-  callerUser,
-  calledUser,
-  classifyNumber,
-  credentialsUser,
-  isInitialInvite,
-  isProgress,
-  OnwardLegs,
-} from '../../track/calls.js';
 import type { Call } from '../../track/call-table.js';
-import type { SipEvent } from '../../track/sip-event.js';
-import type { Transaction } from '../../track/transactions.js';
 import type { Detector, DetectorContext, RuleModule } from '../rule.js';
 import { CappedSet, KeyedWindows, pushFrame, sourceGroup } from '../window.js';
 import {
@@ -55,9 +40,6 @@ function countInto(r: Record<string, number>, k: string): void {
   r[k] = (r[k] ?? 0) + 1;
 }
 
-/** Which wire path a destination detector reads. */
-export type DestinationWire = 'calls' | 'legs';
-
 /** What a wire call counted by a destination detector raised with: what its answer adds to. */
 interface Counted {
   readonly key: string;
@@ -73,8 +55,7 @@ interface Counted {
  * or IPv6 /64, and From user), so a proxying or back-to-back PBX relaying the call to its trunk is
  * never the caller. The number is the one dialled on the first leg, or the form an onward leg sent
  * on when the dialled one does not read (see `readDestination`). A call a declared trunk delivers
- * is not counted. `legs` is the former path, per initial INVITE leg with back-to-back onward legs
- * paired by `OnwardLegs`, for callers that still feed messages only (fraud.off-hours).
+ * is not counted.
  *
  * A CDR call counts once when it left the site (or the CDR cannot tell), rang or was answered, and
  * its destination is reported, per caller (`Ext.105` and a From user 105 are one caller; a CDR
@@ -85,7 +66,6 @@ export function destinationDetector(
   rule: string,
   noun: string,
   judge: DestinationJudge,
-  wire: DestinationWire = 'legs',
 ): Detector {
   const windows = new KeyedWindows<State>(
     rule,
@@ -176,9 +156,6 @@ export function destinationDetector(
     });
   };
 
-  if (wire === 'legs')
-    return { onMessage: legsPath(ctx, rule, windows, noun, judge, countNumber, wireEvidence), onCdrCall };
-
   /** Raises (or revises) the alert of a counted call, at `time`, with `status` counted. */
   const raiseCall = (c: Call, k: Counted, time: number, first: boolean, status: string): void => {
     const w = first ? windows.hit(k.key, time) : windows.peek(k.key, time);
@@ -240,79 +217,6 @@ export function destinationDetector(
   };
 }
 
-/** The per-leg wire path (see `destinationDetector`, `legs`). */
-function legsPath(
-  ctx: DetectorContext,
-  rule: string,
-  windows: KeyedWindows<State>,
-  noun: string,
-  judge: DestinationJudge,
-  countNumber: (s: State, number: string, info: NumberInfo, reason: string, callId: string) => void,
-  wireEvidence: (caller: string, group: string, s: State) => () => Record<string, unknown>,
-): NonNullable<Detector['onMessage']> {
-  const relayMs = (ctx.thresholds.relaySeconds ?? 32) * 1000;
-  const legs = new OnwardLegs(`${rule}.legs`, DETECT_MAX_RECENT_DIALLED, relayMs);
-  // Weak: entries live as long as their transaction, which the transaction table bounds.
-  const relayed = new WeakSet<SipEvent>();
-  const counted = new WeakSet<Transaction>();
-  const answered = new WeakSet<Transaction>();
-  return (ev: SipEvent, tx, retransmission): void => {
-    if (isInitialInvite(ev, retransmission)) {
-      const info = classifyNumber(calledUser(ev));
-      if (info.e164 !== undefined && legs.onward(info.e164, ev.frame.srcIp, ev.frame.dstIp, ev.time)) {
-        relayed.add(ev);
-      }
-      return;
-    }
-    if (retransmission || tx === undefined || tx.method !== 'INVITE' || !isProgress(ev)) return;
-    const req = tx.request;
-    if (req.toTag !== '' || relayed.has(req)) return;
-    const src = req.frame.srcIp;
-    if (ctx.site.isTrunk(src)) return;
-    const user = calledUser(req);
-    const info = classifyNumber(user);
-    if (info.e164 === undefined) return;
-    const reason = judge(info);
-    if (reason === undefined) return;
-    const first = !counted.has(tx);
-    const isAnswer = ev.status >= 200 && !answered.has(tx);
-    if (!first && !isAnswer) return;
-    const caller = callerUser(req);
-    const group = sourceGroup(src);
-    const key = `${group}|${caller}`;
-    const w = first ? windows.hit(key, ev.time) : windows.peek(key, ev.time);
-    if (w === undefined) return;
-    const s = w.data;
-    if (first) {
-      counted.add(tx);
-      countNumber(s, user, info, reason, escapeText(req.callId, 80));
-      pushFrame(s.frames, req.frame.provenance.frame);
-    }
-    if (isAnswer) {
-      answered.add(tx);
-      s.answered++;
-    }
-    countInto(s.statuses, String(ev.status));
-    pushFrame(s.frames, ev.frame.provenance.frame);
-    const identity = credentialsUser(req);
-    ctx.raise({
-      key,
-      time: ev.time,
-      firstTime: w.firstTime,
-      count: w.count,
-      title: `Call to ${noun} ${info.e164} (${reason}) from ${caller !== '' ? `${escapeText(caller, 40)} at ` : ''}${src}`,
-      source: { ip: src, port: req.frame.srcPort, transport: req.frame.transport },
-      target: {
-        ip: req.frame.dstIp,
-        port: req.frame.dstPort,
-        extension: escapeText(user, 40),
-        ...(identity !== '' ? { identity: escapeText(identity, 64) } : {}),
-      },
-      evidence: wireEvidence(caller, group, s),
-    });
-  };
-}
-
 /** fraud.premium-destination: a call the PBX progressed to a premium-rate or high-risk (IRSF) range. */
 export const fraudPremiumDestination: RuleModule = {
   meta: {
@@ -362,16 +266,10 @@ export const fraudPremiumDestination: RuleModule = {
     quietMs: 3_600_000,
   },
   create(ctx) {
-    return destinationDetector(
-      ctx,
-      'fraud.premium-destination',
-      'high-risk number',
-      (info) => {
-        if (info.type === 'premium-rate') return 'premium-rate';
-        if (info.risk?.risk === 'high') return info.risk.category;
-        return undefined;
-      },
-      'calls',
-    );
+    return destinationDetector(ctx, 'fraud.premium-destination', 'high-risk number', (info) => {
+      if (info.type === 'premium-rate') return 'premium-rate';
+      if (info.risk?.risk === 'high') return info.risk.category;
+      return undefined;
+    });
   },
 };

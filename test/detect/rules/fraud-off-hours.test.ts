@@ -8,7 +8,8 @@ import {
 import { configureNumbers } from '../../../src/track/calls.js';
 import { DEFAULT_SITE, SiteModel } from '../../../src/detect/site.js';
 import { ruleHarness } from '../../helpers/rule-harness.js';
-import { call, PBX, PHONE, TRUNK } from '../../helpers/call-traffic.js';
+import { call, invite, PBX, PHONE, TRUNK } from '../../helpers/call-traffic.js';
+import { b2buaOnward, proxyOnward } from './relayed-calls.js';
 import { cdrCall } from './cdr-calls.js';
 
 // Tuesday 24 Nov 2026 (T0 is 09:00 UTC = 10:00 in Paris).
@@ -133,4 +134,22 @@ test('from CDRs: a weekend call that only rang counts; silent without business h
   const h2 = ruleHarness(fraudOffHours);
   h2.engine.cdrCall(cdrCall({ start: SAT_1100_PARIS, dialled: '0012125551234' }));
   assert.deepEqual(h2.finish(), []);
+});
+
+test('a call a PBX relays at night is one call, under the phone that dialled it (PBX not declared)', () => {
+  configureNumbers({ dialPlan: { country: 'FR' } });
+  configureBusinessHours({ ...HOURS, days: [...HOURS.days] });
+  const h = ruleHarness(fraudOffHours);
+  const inv = invite(PHONE, PBX, '+442071838750');
+  h.send(TUE_0300_PARIS, PHONE, PBX, inv.text);
+  proxyOnward(h, TUE_0300_PARIS + 5, inv, PBX, TRUNK, ['180 Ringing', '200 OK']);
+  const inv2 = invite(PHONE, PBX, '+442071838751');
+  h.send(TUE_0300_PARIS + 60_000, PHONE, PBX, inv2.text);
+  b2buaOnward(h, TUE_0300_PARIS + 60_005, inv2, PBX, TRUNK, '+442071838751', ['180 Ringing', '200 OK']);
+  const alerts = h.finish();
+  configureBusinessHours(undefined);
+  configureNumbers();
+  assert.equal(alerts.length, 1);
+  assert.equal(alerts[0]!.source?.ip, PHONE);
+  assert.equal(alerts[0]!.count, 2);
 });
