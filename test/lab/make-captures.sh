@@ -1229,13 +1229,12 @@ cap_call-benign-night-national-leaky() {
 	outbound_capture call-benign-night-national-leaky $NIGHT 902079460123 901614960123 901134960123
 	meta <<-EOF
 	{"profile": "leaky (PSTN=auth)", "pbx": "$LEAKY", "transport": "udp", "tool": "SIPp 3.6.1 (phone-register.xml, call-uac.xml, call-uas.xml as phone and as provider), then test/lab/bin/pcap-rewrite.py --shift-to",
-	 "attackers": [], "attacks": [], "benign": true, "findings": [], "mayFind": ["exposure.vulnerable-version", "crypto.predictable-identifiers", "fraud.off-hours", "fraud.international-destination"],
-	 "detectionGap": "A false positive, not a miss: under the site's UK dial plan (international prefix 00) the Leeds number 9 0113 496 0123 is read as 9, then 011 (the North American international prefix, tried as a fallback) and +34 960123 (Spain), so this national call is reported as an international call to a country the site does not call (fraud.international-destination) and, at night, as fraud.off-hours. Every UK area code that starts 011 (0113 Leeds, 0114 Sheffield, 0115 Nottingham, 0116 Leicester, 0117 Bristol, 0118 Reading) is read this way. Both rules belong in mustNotFind once a number that is valid in the national reading is no longer taken for a fallback international prefix.",
-	 "mustNotFind": ["fraud.premium-destination", "fraud.call-volume", "call.unauthenticated-accepted"],
+	 "attackers": [], "attacks": [], "benign": true, "findings": [], "mayFind": ["exposure.vulnerable-version", "crypto.predictable-identifiers"],
+	 "mustNotFind": ["fraud.premium-destination", "fraud.call-volume", "call.unauthenticated-accepted", "fraud.off-hours", "fraud.international-destination"],
 	 "identities": ["105", "102"], "weakPassword": null, "rewritten": true, "trunk": "$TRUNK",
 	 "phones": {"127.0.1.5": "105", "127.0.1.2": "102"},
 	 "config": $(site_config $LEAKY leaky),
-	 "description": "Someone working late: Wednesday 2026-03-04 02:30 Europe/London (recorded, then moved as a whole, outside the site's business hours). 102 registers; 105 calls three national numbers, 9 020 7946 0123 (London), 9 0161 496 0123 (Manchester) and 9 0113 496 0123 (Leeds), through the PBX and the provider (INVITE, 407, INVITE with credentials, 180, 200, ACK, 2 s, BYE); the provider delivers an inbound call from +5372345678 to 102. fraud.off-hours is about international calls: national calls at night are not reported."}
+	 "description": "Someone working late: Wednesday 2026-03-04 02:30 Europe/London (recorded, then moved as a whole, outside the site's business hours). 102 registers; 105 calls three national numbers, 9 020 7946 0123 (London), 9 0161 496 0123 (Manchester) and 9 0113 496 0123 (Leeds), through the PBX and the provider (INVITE, 407, INVITE with credentials, 180, 200, ACK, 2 s, BYE); the provider delivers an inbound call from +5372345678 to 102. fraud.off-hours is about international calls: national calls at night are not reported (the Leeds number, 0113, is national: 011 is not this UK site's international prefix)."}
 	EOF
 }
 
