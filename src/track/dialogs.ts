@@ -5,6 +5,7 @@ import {
   TRACK_MAX_DIALOGS,
 } from '../config/limits.js';
 import { FrequencySketch } from '../core/bounded-table.js';
+import { mediaAddress, parseSdp } from '../sdp/parser.js';
 import type { SipEvent } from './sip-event.js';
 import type { Transaction } from './transactions.js';
 
@@ -32,6 +33,9 @@ export interface Dialog {
   lastTime: number;
   /** Record-Route of the dialog-creating answer: the proxies on the path, in order. */
   routeSet: string[];
+  /** Each party's media address, from the SDP it last sent (offer or answer; a hold's 0.0.0.0
+   * included), undefined until one was seen. */
+  readonly media: { caller: string | undefined; callee: string | undefined };
   /** Session timer interval (RFC 4028) in seconds, when negotiated. */
   sessionExpires: number | undefined;
   /** In-dialog requests seen after creation, by method. */
@@ -95,6 +99,7 @@ export class DialogTable {
     if (d === undefined) return;
     this.touch(d, ev.time);
     countInto(d.inDialog, ev.method);
+    this.noteMedia(d, ev, ev.fromTag === d.callerTag ? 'caller' : 'callee');
     this.listener.dialogRequest(d, ev, tx);
     if (ev.method === 'BYE') this.end(d, ev.time, 'bye');
   }
@@ -118,6 +123,8 @@ export class DialogTable {
       if (d === undefined) return;
     }
     this.touch(d, ev.time);
+    // The answer comes from the side the request went to.
+    this.noteMedia(d, ev, invite.fromTag === d.callerTag ? 'callee' : 'caller');
     if (ev.status >= 200 && ev.status < 300 && d.state === 'early') {
       d.state = 'confirmed';
       this.early.delete(d.key);
@@ -179,6 +186,7 @@ export class DialogTable {
       endedAt: undefined,
       lastTime: ev.time,
       routeSet: [],
+      media: { caller: sdpMediaAddress(invite), callee: undefined },
       sessionExpires: undefined,
       inDialog: {},
     };
@@ -196,6 +204,12 @@ export class DialogTable {
     const forks = this.earlyByInvite.get(`${ev.callId}\u0000${ev.fromTag}`);
     if (forks === undefined) return;
     for (const d of [...forks]) this.end(d, ev.time, ev.status === 487 ? 'cancelled' : 'rejected');
+  }
+
+  /** Records the media address an SDP body of `side` names. */
+  private noteMedia(d: Dialog, ev: SipEvent, side: 'caller' | 'callee'): void {
+    const a = sdpMediaAddress(ev);
+    if (a !== undefined) d.media[side] = a;
   }
 
   private indexEarly(d: Dialog, add: boolean): void {
@@ -232,6 +246,14 @@ export class DialogTable {
     this.confirmed.delete(d.key);
     this.listener.dialogEnded(d, reason);
   }
+}
+
+/** The first media section's address of a message's SDP body, if it has one. */
+export function sdpMediaAddress(ev: SipEvent): string | undefined {
+  const msg = ev.msg;
+  if (msg.bodyLength === 0 || msg.mediaType !== 'application/sdp') return undefined;
+  const first = parseSdp(msg.body).media[0];
+  return first !== undefined ? mediaAddress(first) : undefined;
 }
 
 function idleLimit(d: Dialog): number {
