@@ -206,6 +206,8 @@ export const TRACK_EARLY_DIALOG_TIMEOUT_MS = 300_000;
 export const TRACK_MAX_AORS = 100_000;
 /** Contact bindings kept per address of record; the oldest binding is dropped past it. */
 export const TRACK_MAX_BINDINGS_PER_AOR = 16;
+/** Binding changes (added, unregistered, expired) remembered per address of record; oldest dropped. */
+export const TRACK_REGISTRATION_HISTORY = 16;
 /** Calls in progress (call table, src/track/call-table.ts); past it the least recently active is
  * ended as evicted, unless the new call's source is rarer (frequency admission). */
 export const TRACK_MAX_CALLS = 50_000;

@@ -1,4 +1,4 @@
-import { TRACK_MAX_AORS, TRACK_MAX_BINDINGS_PER_AOR } from '../config/limits.js';
+import { TRACK_MAX_AORS, TRACK_MAX_BINDINGS_PER_AOR, TRACK_REGISTRATION_HISTORY } from '../config/limits.js';
 import { BoundedTable } from '../core/bounded-table.js';
 import type { SipEvent } from './sip-event.js';
 import type { Transaction } from './transactions.js';
@@ -20,12 +20,23 @@ export interface Binding {
   expiresAt: number;
 }
 
+/** One change of an address of record's bindings. */
+export interface BindingChange {
+  readonly time: number;
+  readonly change: 'added' | 'unregistered' | 'expired';
+  readonly contact: string;
+  readonly srcIp: string;
+  readonly userAgent: string;
+}
+
 /** An address of record (To URI of REGISTER, `user@host`) and its bindings. */
 export interface Registration {
   readonly aor: string;
   readonly bindings: Binding[];
   /** Successful REGISTERs that added or refreshed a binding. */
   refreshes: number;
+  /** The latest binding changes, oldest first (at most TRACK_REGISTRATION_HISTORY). */
+  readonly history: BindingChange[];
   firstTime: number;
   lastTime: number;
 }
@@ -79,6 +90,7 @@ export class RegistrationTable {
       aor,
       bindings: [],
       refreshes: 0,
+      history: [],
       firstTime: now,
       lastTime: now,
     }));
@@ -95,7 +107,7 @@ export class RegistrationTable {
     let changed = false;
     for (const c of msg.contacts) {
       if (c.star) {
-        for (const b of reg.bindings.splice(0)) this.listener.bindingRemoved(reg, b, 'unregistered');
+        for (const b of reg.bindings.splice(0)) this.removed(reg, b, 'unregistered', now);
         this.stats.unregistrations++;
         changed = true;
         continue;
@@ -106,7 +118,7 @@ export class RegistrationTable {
       if (expires === 0) {
         if (i >= 0) {
           const [b] = reg.bindings.splice(i, 1);
-          if (b !== undefined) this.listener.bindingRemoved(reg, b, 'unregistered');
+          if (b !== undefined) this.removed(reg, b, 'unregistered', now);
         }
         this.stats.unregistrations++;
         changed = true;
@@ -132,9 +144,10 @@ export class RegistrationTable {
         const existing = reg.bindings.slice();
         if (reg.bindings.length >= TRACK_MAX_BINDINGS_PER_AOR) {
           const dropped = reg.bindings.shift();
-          if (dropped !== undefined) this.listener.bindingRemoved(reg, dropped, 'expired');
+          if (dropped !== undefined) this.removed(reg, dropped, 'expired', now);
         }
         reg.bindings.push(b);
+        note(reg, { time: now, change: 'added', contact, srcIp: b.srcIp, userAgent: b.userAgent });
         this.listener.bindingAdded(reg, b, req, existing);
       }
       changed = true;
@@ -145,15 +158,26 @@ export class RegistrationTable {
     }
   }
 
+  private removed(reg: Registration, b: Binding, why: 'unregistered' | 'expired', time: number): void {
+    note(reg, { time, change: why, contact: b.contact, srcIp: b.srcIp, userAgent: b.userAgent });
+    this.listener.bindingRemoved(reg, b, why);
+  }
+
   private expireBindings(reg: Registration, now: number): void {
     for (let i = reg.bindings.length - 1; i >= 0; i--) {
       const b = reg.bindings[i] as Binding;
       if (b.expiresAt <= now) {
         reg.bindings.splice(i, 1);
-        this.listener.bindingRemoved(reg, b, 'expired');
+        this.removed(reg, b, 'expired', b.expiresAt);
       }
     }
   }
+}
+
+/** Appends to a registration's history, dropping the oldest past TRACK_REGISTRATION_HISTORY. */
+function note(reg: Registration, e: BindingChange): void {
+  if (reg.history.length >= TRACK_REGISTRATION_HISTORY) reg.history.shift();
+  reg.history.push(e);
 }
 
 /** `user@host` of the To URI of a REGISTER ('' when it has none). */
