@@ -121,6 +121,26 @@ describe('fraud rules from CDRs alone (test/fixtures/cdr)', () => {
     });
   }
 
+  it('the toll-fraud night from CDRs alone: fraud.call-volume past a site cap of 20 calls an hour', async () => {
+    const name = '3cx-v18-toll-fraud-night.log';
+    const f = EXPECTED.files[name]!;
+    const config = parseConfig(
+      JSON.stringify({
+        ...EXPECTED.site,
+        cdr: f.options,
+        rules: { 'fraud.call-volume': { thresholds: { callsPerHour: 20 } } },
+      }),
+      'expected.json site with a cap',
+    );
+    const { alerts } = await alertsOf(config, [], `${DIR}/${name}`);
+    const volume = alerts.filter((a) => a.rule === 'fraud.call-volume');
+    // Ext.107 dials 24 numbers in a few minutes; no other caller reaches 20 calls in an hour.
+    assert.equal(volume.length, 1, volume.map((a) => a.title).join('; '));
+    assert.match(volume[0]!.title, /calls in an hour for extension 107 \(cap 20\)/);
+    assert.equal(volume[0]!.source, undefined, 'a CDR names no address');
+    assert.ok(volume[0]!.count >= 20);
+  });
+
   it('the toll-fraud night: the numbers behind each alert', async () => {
     const name = '3cx-v18-toll-fraud-night.log';
     const f = EXPECTED.files[name]!;
