@@ -33,6 +33,11 @@ export class CdrDedup {
   /** Numbers forgotten to stay within DETECT_CDR_DEDUP_MAX_NUMBERS. */
   evictions = 0;
 
+  /** True once wire calls are remembered (a CDR was seen or is expected). */
+  get remembering(): boolean {
+    return this.active;
+  }
+
   /** Starts remembering wire calls before the first CDR (analyze reads CDR files after captures). */
   expectCdrs(): void {
     this.active = true;

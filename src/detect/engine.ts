@@ -117,7 +117,13 @@ export class DetectionEngine implements TrackListener {
 
   message(ev: SipEvent, tx: Transaction | undefined, retransmission: boolean): void {
     this.tick(ev.time);
-    if (ev.isRequest && ev.method === 'INVITE' && ev.toTag === '' && !retransmission)
+    if (
+      this.cdrDedup.remembering &&
+      ev.isRequest &&
+      ev.method === 'INVITE' &&
+      ev.toTag === '' &&
+      !retransmission
+    )
       this.cdrDedup.sawWire(calledUser(ev), ev.time);
     for (const d of this.onMessages) d.onMessage?.(ev, tx, retransmission);
     for (let i = 0; i < this.messageTaps.length; i++) this.messageTaps[i]!(ev, tx, retransmission);

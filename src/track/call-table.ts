@@ -15,7 +15,7 @@
  *   after TRACK_CALL_SETUP_TIMEOUT_MS without a final answer, and an answered call whose dialog
  *   was never followed after TRACK_CALL_ANSWERED_BACKSTOP_MS.
  *
- * Bounded by TRACK_MAX_CALLS open calls: past it the least recently active call is ended as
+ * Bounded by TRACK_MAX_CALLS open calls (and as many calls waiting for their onward leg): past it the least recently active call is ended as
  * 'evicted', unless the new call's source is rarer than the evicted one's (frequency admission, so
  * an INVITE flood from spoofed addresses cannot end the calls that are up).
  */
@@ -162,6 +162,11 @@ export class CallTable {
   private readonly callers = new FrequencySketch(TRACK_MAX_CALLS);
 
   constructor(private readonly listener: CallListener) {}
+
+  /** Calls waiting for a back-to-back PBX's onward leg, by (receiving address, number). */
+  get relayKeys(): number {
+    return this.relays.size;
+  }
 
   /** Open calls. */
   get size(): number {
@@ -334,6 +339,12 @@ export class CallTable {
   private awaitRelay(key: string, c: Call, time: number): void {
     const r = this.relays.get(key);
     if (r === undefined) {
+      // Entries outlive their calls by up to the relay window: an INVITE flood with a new number
+      // each time would grow the map with the rate, so it is bounded like the calls themselves.
+      if (this.relays.size >= TRACK_MAX_CALLS) {
+        const oldest = this.relays.keys().next().value as string;
+        this.relays.delete(oldest);
+      }
       this.relays.set(key, { calls: [c], at: time });
       return;
     }

@@ -5,8 +5,8 @@ import {
   TRACK_MAX_DIALOGS,
 } from '../config/limits.js';
 import { FrequencySketch } from '../core/bounded-table.js';
-import { mediaAddress, parseSdp } from '../sdp/parser.js';
-import type { SipEvent } from './sip-event.js';
+import { mediaAddress } from '../sdp/parser.js';
+import { sdpOf, type SipEvent } from './sip-event.js';
 import type { Transaction } from './transactions.js';
 
 /** A signaling address of a dialog party. */
@@ -250,9 +250,7 @@ export class DialogTable {
 
 /** The first media section's address of a message's SDP body, if it has one. */
 export function sdpMediaAddress(ev: SipEvent): string | undefined {
-  const msg = ev.msg;
-  if (msg.bodyLength === 0 || msg.mediaType !== 'application/sdp') return undefined;
-  const first = parseSdp(msg.body).media[0];
+  const first = sdpOf(ev)?.media[0];
   return first !== undefined ? mediaAddress(first) : undefined;
 }
 

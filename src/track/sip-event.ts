@@ -1,4 +1,5 @@
 import type { SipFrame } from '../core/records.js';
+import { parseSdp, type Sdp } from '../sdp/parser.js';
 import type { SipMessage } from '../sip/message.js';
 
 /**
@@ -42,4 +43,22 @@ export function toSipEvent(frame: SipFrame, msg: SipMessage): SipEvent | undefin
     fromTag: msg.from?.tag ?? '',
     toTag: msg.to?.tag ?? '',
   };
+}
+
+// Weak: a parsed body lives as long as its message.
+const sdpCache = new WeakMap<SipMessage, Sdp>();
+
+/**
+ * The SDP body of a message, parsed once however many stages read it (the dialog table and the
+ * media rules all do); undefined when the message carries none.
+ */
+export function sdpOf(ev: SipEvent): Sdp | undefined {
+  const msg = ev.msg;
+  if (msg.bodyLength === 0 || msg.mediaType !== 'application/sdp') return undefined;
+  let sdp = sdpCache.get(msg);
+  if (sdp === undefined) {
+    sdp = parseSdp(msg.body);
+    sdpCache.set(msg, sdp);
+  }
+  return sdp;
 }

@@ -187,11 +187,13 @@ test('a flood of INVITEs from spoofed addresses stays within the bound and does 
   const n = TRACK_MAX_CALLS + 500;
   for (let i = 0; i < n; i++) {
     const src = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
-    h.send(T0 + 30 + i, src, PBX, invite(src, PBX, '0046812345678').text);
+    // A new number each time: every call waits for an onward leg under its own key.
+    h.send(T0 + 30 + i / 100, src, PBX, invite(src, PBX, `0046812${String(i).padStart(6, '0')}`).text);
   }
   // Calls end with their INVITE transaction when the transaction table (smaller) evicts it, or
   // are refused or evicted by the call table's own bound.
   assert.ok(h.calls.size <= TRACK_MAX_CALLS);
+  assert.ok(h.calls.relayKeys <= TRACK_MAX_CALLS, `${h.calls.relayKeys} relay keys`);
   assert.ok(h.ended.length + h.calls.stats.rejections >= 500);
   assert.equal(
     h.ended.find((c) => c.callId === inv.callId),

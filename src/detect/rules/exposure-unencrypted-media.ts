@@ -1,8 +1,8 @@
 import { DETECT_MAX_MEDIA_PEERS } from '../../config/limits.js';
 import { BoundedTable } from '../../core/bounded-table.js';
 import { escapeText } from '../../core/escape.js';
-import { isHold, mediaAddress, parseSdp } from '../../sdp/parser.js';
-import type { SipEvent } from '../../track/sip-event.js';
+import { isHold, mediaAddress } from '../../sdp/parser.js';
+import { sdpOf, type SipEvent } from '../../track/sip-event.js';
 import { classifyAddress, isInternalAddress } from '../net.js';
 import type { RuleModule } from '../rule.js';
 
@@ -62,13 +62,12 @@ export const exposureUnencryptedMedia: RuleModule = {
           (ev.method !== 'INVITE' && ev.method !== 'UPDATE')
         )
           return;
-        const msg = ev.msg;
-        if (msg.bodyLength === 0 || msg.mediaType !== 'application/sdp') return;
+        const sdp = sdpOf(ev);
+        if (sdp === undefined) return;
         const src = ev.frame.srcIp;
         const dst = ev.frame.dstIp;
         const pair = src < dst ? `${src}\u0000${dst}` : `${dst}\u0000${src}`;
         if (seen.has(pair)) return;
-        const sdp = parseSdp(msg.body);
         for (const m of sdp.media) {
           if (!CONVERSATION.has(m.media)) continue;
           const proto = m.proto.toUpperCase();

@@ -1,8 +1,8 @@
 import { DETECT_MAX_MEDIA_DIALOGS } from '../../config/limits.js';
 import { escapeText } from '../../core/escape.js';
-import { isHold, mediaAddress, parseSdp } from '../../sdp/parser.js';
+import { isHold, mediaAddress } from '../../sdp/parser.js';
 import type { Dialog } from '../../track/dialogs.js';
-import type { SipEvent } from '../../track/sip-event.js';
+import { sdpOf, type SipEvent } from '../../track/sip-event.js';
 import { classifyAddress } from '../net.js';
 import type { RuleModule } from '../rule.js';
 import { pushFrame } from '../window.js';
@@ -47,9 +47,8 @@ interface Move {
  * undefined when the body has none, or holds the call (0.0.0.0, sendonly, inactive, port 0).
  */
 export function activeMediaAddress(ev: SipEvent): string | undefined {
-  const msg = ev.msg;
-  if (msg.bodyLength === 0 || msg.mediaType !== 'application/sdp') return undefined;
-  const sdp = parseSdp(msg.body);
+  const sdp = sdpOf(ev);
+  if (sdp === undefined) return undefined;
   for (const m of sdp.media) {
     if (!CONVERSATION.has(m.media)) continue;
     if (isHold(m)) return undefined;
