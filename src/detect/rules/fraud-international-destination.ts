@@ -1,6 +1,6 @@
 import { allowedCountries } from '../../track/calls.js';
 import type { RuleModule } from '../rule.js';
-import { destinationDetector } from './fraud-premium-destination.js';
+import { CDR_DESTINATION_TEXT, destinationDetector } from './fraud-premium-destination.js';
 
 /** fraud.international-destination: a call the PBX progressed to a country outside the allowed list. */
 export const fraudInternationalDestination: RuleModule = {
@@ -16,13 +16,7 @@ export const fraudInternationalDestination: RuleModule = {
       'high-risk list marks `elevated` (often abused whole countries) even when allowed. One alert per caller (the ' +
       'dialling phone\u2019s source, or IPv6 /64, and From user), each call counted once under its first leg whatever ' +
       'its legs (a proxying or back-to-back PBX relaying it to its trunk is never the caller), raised when it rings. ' +
-      'From a CDR (3CX call detail records, docs/cdr.md), where no signaling is seen: a call that left through a ' +
-      'trunk (an inbound call forwarded out included) or whose direction the CDR cannot tell, and that was answered, ' +
-      'rang until the no-answer timeout or was abandoned after reaching the trunk, judged on the number as dialled ' +
-      'when it reads as a valid number or as an international one with a real calling code, else on the number as ' +
-      'sent to the trunk; one alert per caller ' +
-      '(`Ext.105` is caller 105), with the records\u2019 file and line and the PBX\u2019s call ids. A CDR comes at ' +
-      'hang-up: the alert is raised then.',
+      CDR_DESTINATION_TEXT,
     falsePositives:
       'Without a dial plan and without allowed countries, only `elevated` countries of the risk list are reported ' +
       '(nothing says which countries are foreign). Calls a declared trunk delivers (first leg from the trunk) are ' +

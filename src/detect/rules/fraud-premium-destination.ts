@@ -19,6 +19,28 @@ import {
 /** Why a call's destination is reported ('' or undefined: it is not). */
 export type DestinationJudge = (info: NumberInfo) => string | undefined;
 
+/** What the destination rules read from a CDR, as their descriptions say it. */
+export const CDR_DESTINATION_TEXT =
+  'From a CDR (3CX call detail records, docs/cdr.md), where no signaling is seen: a call that left through a ' +
+  'trunk (an inbound call forwarded out included) or whose direction the CDR cannot tell, and that was answered, ' +
+  'rang until the no-answer timeout or was abandoned after reaching the trunk, judged on the number as dialled ' +
+  'when it reads as a valid number or as an international one with a real calling code, else on the number as ' +
+  'sent to the trunk; one alert per caller ' +
+  '(`Ext.105` is caller 105), with the records\u2019 file and line and the PBX\u2019s call ids. A CDR comes at ' +
+  'hang-up: the alert is raised then.';
+
+/** The evidence both the wire and the CDR paths show of a caller's numbers. */
+function numbersEvidence(s: State): Record<string, unknown> {
+  return {
+    dialled: s.numbers.top(20).map((x) => x.value),
+    numbersTotal: s.numbers.distinct,
+    countries: { ...s.countries },
+    types: { ...s.types },
+    reasons: { ...s.reasons },
+    riskRanges: s.risk.top(8).map((x) => x.value),
+  };
+}
+
 /** Per-caller evidence of a destination rule. */
 interface State {
   readonly numbers: CappedSet;
@@ -100,12 +122,7 @@ export function destinationDetector(
   const wireEvidence = (caller: string, group: string, s: State) => (): Record<string, unknown> => ({
     caller: escapeText(caller, 64),
     sourceGroup: group,
-    dialled: s.numbers.top(20).map((x) => x.value),
-    numbersTotal: s.numbers.distinct,
-    countries: { ...s.countries },
-    types: { ...s.types },
-    reasons: { ...s.reasons },
-    riskRanges: s.risk.top(8).map((x) => x.value),
+    ...numbersEvidence(s),
     statuses: { ...s.statuses },
     answered: s.answered,
     callIds: s.callIds.top(8).map((x) => x.value),
@@ -142,12 +159,7 @@ export function destinationDetector(
       target: { extension: dialled, identity },
       evidence: () => ({
         caller: identity,
-        dialled: s.numbers.top(20).map((x) => x.value),
-        numbersTotal: s.numbers.distinct,
-        countries: { ...s.countries },
-        types: { ...s.types },
-        reasons: { ...s.reasons },
-        riskRanges: s.risk.top(8).map((x) => x.value),
+        ...numbersEvidence(s),
         outcomes: { ...s.outcomes },
         answered: s.answered,
         callIds: s.callIds.top(8).map((x) => x.value),
@@ -234,13 +246,7 @@ export const fraudPremiumDestination: RuleModule = {
       'leg whatever its legs (a proxying PBX\u2019s copy of the INVITE and a back-to-back PBX\u2019s onward leg to the ' +
       'trunk are the caller\u2019s call, never the PBX\u2019s), with the numbers, countries, risk ranges, and how many ' +
       'calls rang and were answered. Without a dial plan only numbers in international form (+, 00, 011) are read. ' +
-      'From a CDR (3CX call detail records, docs/cdr.md), where no signaling is seen: a call that left through a ' +
-      'trunk (an inbound call forwarded out included) or whose direction the CDR cannot tell, and that was answered, ' +
-      'rang until the no-answer timeout or was abandoned after reaching the trunk, judged on the number as dialled ' +
-      'when it reads as a valid number or as an international one with a real calling code, else on the number as ' +
-      'sent to the trunk; one alert per caller ' +
-      '(`Ext.105` is caller 105), with the records\u2019 file and line and the PBX\u2019s call ids. A CDR comes at ' +
-      'hang-up: the alert is raised then.',
+      CDR_DESTINATION_TEXT,
     falsePositives:
       'Calls a declared trunk delivers (first leg from the trunk) are not counted, nor again the onward legs a PBX ' +
       'places for a call it relays (the call table joins them: same Call-ID for a proxy; for a back-to-back PBX, ' +
