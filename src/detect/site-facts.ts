@@ -5,7 +5,7 @@
  * known (`unknown`). Told always wins; disagreements between the two are listed as notes. Also
  * renders the inferred facts as a configuration snippet ready to paste (docs/site.md).
  */
-import { BlockList, isIP } from 'node:net';
+import { addressMatcher } from './site.js';
 import type { Config } from '../config/config.js';
 import { escapeText } from '../core/escape.js';
 import { bundledDataPath, readJsonFile } from '../enrich/data-files.js';
@@ -506,23 +506,9 @@ export function siteFacts(config: Config, learned?: LearnedSite): SiteFacts {
   };
 }
 
-/** A matcher for addresses inside any of `entries` (addresses or CIDRs). */
-function matcher(entries: readonly string[]): (ip: string) => boolean {
-  if (entries.length === 0) return () => false;
-  const list = new BlockList();
-  for (const e of entries) {
-    const [addr = '', bits] = e.split('/');
-    const family = isIP(addr);
-    if (family === 0) continue;
-    const type = family === 6 ? 'ipv6' : 'ipv4';
-    if (bits === undefined) list.addAddress(addr, type);
-    else list.addSubnet(addr, Number(bits), type);
-  }
-  return (ip) => {
-    const family = isIP(ip);
-    return family !== 0 && list.check(ip, family === 6 ? 'ipv6' : 'ipv4');
-  };
-}
+/** A matcher for addresses inside any of `entries` (addresses or CIDRs, validated by the schema). */
+const matcher = (entries: readonly string[]): ((ip: string) => boolean) =>
+  addressMatcher(entries, 'configuration');
 
 /** A country's national trunk prefix and international prefix: the number reader's own lookup. */
 export { countryDialDefaults };

@@ -13,7 +13,8 @@
  *
  * Pure state machine: events in, `infer()` out; no I/O, no wall clock.
  */
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
+import { addressMatcher } from './site.js';
 import { getCountries, getCountryCallingCode, parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import {
   SITE_CONFIDENCE_HIGH,
@@ -608,28 +609,25 @@ export class SiteLearner {
 
   /** Infers roles, identities and the dial plan from what was seen, building on what was told. */
   infer(told: ToldRoles = {}): LearnedSite {
-    const toldPbx = blockList(told.pbx ?? []);
-    const toldTrunks = blockList(told.trunks ?? []);
+    const toldPbx = addressMatcher(told.pbx ?? [], 'pbx');
+    const toldTrunks = addressMatcher(told.trunks ?? [], 'trunks');
     const pairs = [...this.pairs.values()];
 
     // PBX: registrar, authenticator and relay of distinct parties.
     const candidates = new Map<string, { stats: AddressStats; score: number }>();
     for (const [ip, s] of this.addresses.entries()) {
       const score = s.registered.size + s.authenticated.size + s.relayed;
-      if (score >= SITE_MIN_PBX_EVIDENCE && !inList(toldTrunks, ip)) candidates.set(ip, { stats: s, score });
+      if (score >= SITE_MIN_PBX_EVIDENCE && !toldTrunks(ip)) candidates.set(ip, { stats: s, score });
     }
     // A registrar whose every registrant is itself a PBX is the PBX's provider (it registers there).
     const upstream = new Set<string>();
     for (const ip of candidates.keys()) {
       const registrants = pairs.filter((p) => p.dst === ip && p.registerAccepted > 0).map((p) => p.src);
-      if (
-        registrants.length > 0 &&
-        registrants.every((r) => r !== ip && (candidates.has(r) || inList(toldPbx, r)))
-      )
+      if (registrants.length > 0 && registrants.every((r) => r !== ip && (candidates.has(r) || toldPbx(r))))
         upstream.add(ip);
     }
     for (const ip of upstream) candidates.delete(ip);
-    const isPbx = (ip: string): boolean => candidates.has(ip) || inList(toldPbx, ip);
+    const isPbx = (ip: string): boolean => candidates.has(ip) || toldPbx(ip);
     const pbx: LearnedAddress[] = [...candidates.entries()]
       .sort((a, b) => b[1].score - a[1].score)
       .map(([ip, { stats, score }]) => ({
@@ -702,7 +700,7 @@ export class SiteLearner {
       });
     }
     trunks.sort((a, b) => weight(b) - weight(a));
-    const isTrunk = (ip: string): boolean => inList(toldTrunks, ip) || trunks.some((t) => t.ip === ip);
+    const isTrunk = (ip: string): boolean => toldTrunks(ip) || trunks.some((t) => t.ip === ip);
 
     // Extensions and the identity map.
     const extensions: LearnedExtension[] = [];
@@ -934,26 +932,6 @@ function parseContact(contact: string): { host: string; port: number } {
   return i < 0
     ? { host: contact, port: 0 }
     : { host: contact.slice(0, i), port: Number(contact.slice(i + 1)) || 0 };
-}
-
-function blockList(entries: readonly string[]): BlockList | undefined {
-  if (entries.length === 0) return undefined;
-  const list = new BlockList();
-  for (const e of entries) {
-    const [addr = '', bits] = e.split('/');
-    const family = isIP(addr);
-    if (family === 0) continue;
-    const type = family === 6 ? 'ipv6' : 'ipv4';
-    if (bits === undefined) list.addAddress(addr, type);
-    else list.addSubnet(addr, Number(bits), type);
-  }
-  return list;
-}
-
-function inList(list: BlockList | undefined, ip: string): boolean {
-  if (list === undefined) return false;
-  const family = isIP(ip);
-  return family !== 0 && list.check(ip, family === 6 ? 'ipv6' : 'ipv4');
 }
 
 function plural(n: number, one: string, many = `${one}s`): string {

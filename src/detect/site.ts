@@ -61,6 +61,12 @@ export class SiteModel {
   }
 }
 
+/** A test for addresses inside any of `entries` (addresses or CIDRs; a malformed one throws naming `field`). */
+export function addressMatcher(entries: readonly string[], field = 'addresses'): (ip: string) => boolean {
+  const list = toBlockList(entries, field);
+  return (ip) => check(list, ip);
+}
+
 function check(list: BlockList, ip: string): boolean {
   // Most sites declare few or no ranges: an empty list answers without parsing the address.
   if (EMPTY.has(list)) return false;
