@@ -439,6 +439,45 @@ export const HEP_LISTEN_QUEUE_MAX_BYTES = 64 * 1024 * 1024;
 /** Frames handed to the consumer per event-loop turn, so socket reads interleave with processing. */
 export const HEP_LISTEN_DRAIN_BATCH = 512;
 
+// HEP listener, UDP receive thread: the UDP sockets are read by a worker thread, which hands
+// datagrams to the main thread in batches and counts what the main thread has not consumed yet
+// (its backlog: batches in transit plus frames waiting in the queue above).
+
+/**
+ * Backlog (packets) past which the UDP thread sheds arriving OPTIONS keepalives (`shed.options`),
+ * so a pipeline falling behind loses keepalives first; other packets are still forwarded.
+ */
+export const HEP_UDP_BACKLOG_OPTIONS_PACKETS = 2_048;
+
+/** Backlog (datagram bytes) past which arriving OPTIONS keepalives are shed, as above. */
+export const HEP_UDP_BACKLOG_OPTIONS_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Backlog (packets) past which the UDP thread sheds every arriving packet (keepalives as
+ * `shed.options`, the rest as `shed.overflow`). Capped at the listener's queue bound
+ * (HEP_LISTEN_QUEUE_MAX), so the queue never overflows with UDP traffic.
+ */
+export const HEP_UDP_BACKLOG_MAX_PACKETS = 16_384;
+
+/** Backlog (datagram bytes) past which every arriving packet is shed, as above. */
+export const HEP_UDP_BACKLOG_MAX_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Bytes of one batch buffer (one transferred ArrayBuffer); it is posted when full, and a batch
+ * under half full is posted as an exact-size copy so a slow consumer cannot hold many mostly
+ * empty buffers. Holds any UDP datagram (at most 65,507 bytes).
+ */
+export const HEP_UDP_BATCH_BYTES = 256 * 1024;
+
+/** Datagrams per batch at most; a full batch is posted at once. */
+export const HEP_UDP_BATCH_PACKETS = 1_024;
+
+/** A batch is posted at most this long after its first datagram (and counters after a change). */
+export const HEP_UDP_FLUSH_MS = 2;
+
+/** How long `stop()` waits for the UDP thread to deliver its last batch before ending it. */
+export const HEP_UDP_STOP_TIMEOUT_MS = 2_000;
+
 /**
  * Concurrent TCP connections per HEP or syslog listener (each holds at most one packet or message
  * of buffer); one more is closed at once and counted in `dropped`.

@@ -8,17 +8,30 @@
  * time and buffer (one HEP packet per connection, by HepStreamFramer). TCP carries HEP3 only: v1/v2
  * have no length field to frame a stream with, and agents send them over UDP.
  *
- * Overload: frames wait in a bounded queue between the sockets and the consumer, drained in
- * batches per event-loop turn. When it is full, OPTIONS keepalives (the bulk of idle SIP traffic
- * and the least useful to detection) are shed before anything else; every shed frame is counted
- * per reason.
+ * Overload: UDP sockets are read by a worker thread (hep-udp-worker.ts), so they are drained
+ * whatever the pipeline on this thread is doing; it posts datagrams here in batches and sheds
+ * OPTIONS keepalives first when the backlog this thread has not consumed passes its bounds. Frames
+ * wait in a bounded queue between the sockets and the consumer, drained in batches per event-loop
+ * turn. When it is full, OPTIONS keepalives (the bulk of idle SIP traffic and the least useful to
+ * detection) are shed before anything else; every shed frame is counted per reason. If the worker
+ * cannot start, UDP is read on this thread as before (`udpThread: 'main'` asks for that).
  */
+import { Worker } from 'node:worker_threads';
 import type { LocatedAnomaly, SipFrame, Transport } from '../core/records.js';
 import { decodeHep, HEP_PROTO_TYPE, HepStreamFramer, type HepDecodeOptions } from '../decode/hep.js';
 import {
   HEP_LISTEN_DRAIN_BATCH,
   HEP_LISTEN_QUEUE_MAX,
   HEP_LISTEN_QUEUE_MAX_BYTES,
+  HEP_UDP_BACKLOG_MAX_BYTES,
+  HEP_UDP_BACKLOG_MAX_PACKETS,
+  HEP_UDP_BACKLOG_OPTIONS_BYTES,
+  HEP_UDP_BACKLOG_OPTIONS_PACKETS,
+  HEP_UDP_BATCH_BYTES,
+  HEP_UDP_BATCH_PACKETS,
+  HEP_UDP_FLUSH_MS,
+  HEP_UDP_STOP_TIMEOUT_MS,
+  LIVE_UDP_RECV_BUFFER_BYTES,
 } from '../config/limits.js';
 import {
   emptyStats,
@@ -28,6 +41,7 @@ import {
   type SocketListenerOptions,
   type SourceStats,
 } from './live-source.js';
+import type { HepUdpCounters, HepUdpIn, HepUdpOut, HepUdpWorkerConfig } from './hep-udp-worker.js';
 
 /** Settings of a HEP listener (`allow`: the capture agents' addresses/CIDRs). */
 export interface HepListenerOptions extends SocketListenerOptions {
@@ -35,6 +49,16 @@ export interface HepListenerOptions extends SocketListenerOptions {
   readonly authKey?: string;
   readonly queueMax?: number;
   readonly queueMaxBytes?: number;
+  /**
+   * Where UDP sockets are read: `worker` (default) a thread of their own, falling back to `main`
+   * (this thread) when the worker cannot start.
+   */
+  readonly udpThread?: 'worker' | 'main';
+  /** UDP thread backlog bounds (default HEP_UDP_BACKLOG_*; the hard ones capped by the queue's). */
+  readonly backlogOptionsPackets?: number;
+  readonly backlogOptionsBytes?: number;
+  readonly backlogMaxPackets?: number;
+  readonly backlogMaxBytes?: number;
   /** Source name; default `hep <addresses>`. */
   readonly name?: string;
 }
@@ -69,6 +93,12 @@ export interface HepListenerStats extends SourceStats {
   connectionsRefused: number;
   /** SO_RCVBUF the kernel granted on each UDP socket (Linux reports twice the usable size). */
   recvBufferBytes: number[];
+  /** Whether UDP is read by the worker thread (false: on the main thread). */
+  udpWorker: boolean;
+  /** Why the worker thread could not start, when UDP fell back to the main thread. */
+  udpWorkerError?: string;
+  /** UDP packets and bytes the worker has posted and this thread not yet consumed (last report). */
+  backlog: { packets: number; bytes: number };
 }
 
 const OPTIONS_BYTES = Buffer.from('OPTIONS', 'latin1');
@@ -91,22 +121,30 @@ export function isOptionsKeepalive(d: Buffer): boolean {
   return head.length - i >= 7 && head.compare(OPTIONS_BYTES, 0, 7, i, i + 7) === 0;
 }
 
-/** FIFO ring of frames with the arrival sequence of each (two rings merge back in order). */
+/**
+ * FIFO ring of frames with the arrival sequence of each (two rings merge back in order) and the
+ * UDP-thread bytes each stands for (0 when it came another way), acknowledged when it leaves.
+ */
 class FrameRing {
   size = 0;
+  /** UDP-thread bytes of the frame `shift` returned last. */
+  shiftedWire = 0;
   private head = 0;
   private readonly items: (SipFrame | undefined)[];
   private readonly seqs: Float64Array;
+  private readonly wires: Float64Array;
 
   constructor(private readonly capacity: number) {
     this.items = new Array<SipFrame | undefined>(capacity);
     this.seqs = new Float64Array(capacity);
+    this.wires = new Float64Array(capacity);
   }
 
-  push(f: SipFrame, seq: number): void {
+  push(f: SipFrame, seq: number, wire: number): void {
     const at = (this.head + this.size) % this.capacity;
     this.items[at] = f;
     this.seqs[at] = seq;
+    this.wires[at] = wire;
     this.size++;
   }
 
@@ -116,6 +154,7 @@ class FrameRing {
 
   shift(): SipFrame {
     const f = this.items[this.head] as SipFrame;
+    this.shiftedWire = this.wires[this.head] as number;
     this.items[this.head] = undefined;
     this.head = (this.head + 1) % this.capacity;
     this.size--;
@@ -123,13 +162,30 @@ class FrameRing {
   }
 }
 
+const NO_COUNTERS: HepUdpCounters = {
+  received: 0,
+  bytes: 0,
+  rejectedAllow: 0,
+  shedOptions: 0,
+  shedOverflow: 0,
+  lastReceivedAt: 0,
+  backlogPackets: 0,
+  backlogBytes: 0,
+};
+
 /** A HEP v2/v3 listener over UDP and TCP; see the module comment for its policies. */
 export class HepListener implements LiveSource {
   readonly name: string;
   readonly kind = 'hep' as const;
+  /** Every address: validates them, serves `ingest`, and runs the sockets when UDP is read here. */
   private readonly net: SocketListener;
+  /** The TCP addresses alone, when the UDP thread reads the UDP ones. */
+  private readonly tcp: SocketListener | undefined;
+  private readonly workerConfig: HepUdpWorkerConfig | undefined;
   private readonly decodeOptions: HepDecodeOptions | undefined;
   private readonly now: Clock;
+  /** Whether `now` was injected (tests): then it times everything, not the UDP thread's clock. */
+  private readonly injectedClock: boolean;
   private readonly queueMax: number;
   private readonly queueMaxBytes: number;
   private readonly st: HepListenerStats = {
@@ -142,6 +198,8 @@ export class HepListener implements LiveSource {
     connections: 0,
     connectionsRefused: 0,
     recvBufferBytes: [],
+    udpWorker: false,
+    backlog: { packets: 0, bytes: 0 },
   };
   private readonly options: FrameRing;
   private readonly others: FrameRing;
@@ -149,62 +207,245 @@ export class HepListener implements LiveSource {
   private seq = 0;
   private drainScheduled = false;
   private readonly drainBound = (): void => this.drain(HEP_LISTEN_DRAIN_BATCH);
+  private worker: Worker | undefined;
+  private workerClosed: (() => void) | undefined;
+  private workerAddresses: string[] = [];
+  /** The UDP thread's counters as of its last message. */
+  private wc: HepUdpCounters = NO_COUNTERS;
+  /** UDP-thread packets and bytes consumed since the last acknowledgement. */
+  private ackPackets = 0;
+  private ackBytes = 0;
 
   /** Validates the settings (throws on a bad listen address or allow entry: configuration errors). */
   constructor(
     options: HepListenerOptions,
     private readonly handlers: HepListenerHandlers,
   ) {
-    this.net = new SocketListener('HEP listener', options, this.st, {
+    const hooks = {
       // A datagram buffer is the packet's own: frames may keep views into it.
-      datagram: (msg) => this.packet(msg, false),
+      datagram: (msg: Buffer) => this.packet(msg, false),
       stream: () => this.framer(),
       refused: () => this.st.rejectedAllow++,
-      udpBound: (s) => this.st.recvBufferBytes.push(s.getRecvBufferSize()),
+      udpBound: (s: { getRecvBufferSize(): number }) => this.st.recvBufferBytes.push(s.getRecvBufferSize()),
       stopped: () => this.drain(Infinity),
-    });
+    };
+    this.net = new SocketListener('HEP listener', options, this.st, hooks);
     this.decodeOptions =
       options.authKey !== undefined && options.authKey !== '' ? { authKey: options.authKey } : undefined;
     this.now = this.net.now;
+    this.injectedClock = options.now !== undefined;
     this.queueMax = options.queueMax ?? HEP_LISTEN_QUEUE_MAX;
     this.queueMaxBytes = options.queueMaxBytes ?? HEP_LISTEN_QUEUE_MAX_BYTES;
     this.options = new FrameRing(this.queueMax);
     this.others = new FrameRing(this.queueMax);
     this.name = options.name ?? `hep ${options.listen.join(',')}`;
+
+    // The addresses are valid here (SocketListener checked them): the scheme tells the transport.
+    const udp = options.listen.filter((t) => t.startsWith('udp://'));
+    const tcp = options.listen.filter((t) => t.startsWith('tcp://'));
+    if ((options.udpThread ?? 'worker') === 'worker' && udp.length > 0) {
+      // The hard bounds stay within the queue's, so UDP traffic never overflows the queue.
+      const maxPackets = Math.min(options.backlogMaxPackets ?? HEP_UDP_BACKLOG_MAX_PACKETS, this.queueMax);
+      const maxBytes = Math.min(options.backlogMaxBytes ?? HEP_UDP_BACKLOG_MAX_BYTES, this.queueMaxBytes);
+      this.workerConfig = {
+        role: 'hep-udp',
+        label: 'HEP listener',
+        listen: udp,
+        allow: options.allow ?? [],
+        recvBufferBytes: options.recvBufferBytes ?? LIVE_UDP_RECV_BUFFER_BYTES,
+        optionsPackets: Math.min(
+          options.backlogOptionsPackets ?? HEP_UDP_BACKLOG_OPTIONS_PACKETS,
+          maxPackets,
+        ),
+        optionsBytes: Math.min(options.backlogOptionsBytes ?? HEP_UDP_BACKLOG_OPTIONS_BYTES, maxBytes),
+        maxPackets,
+        maxBytes,
+        batchBytes: HEP_UDP_BATCH_BYTES,
+        batchPackets: HEP_UDP_BATCH_PACKETS,
+        flushMs: HEP_UDP_FLUSH_MS,
+      };
+      this.tcp =
+        tcp.length > 0
+          ? new SocketListener('HEP listener', { ...options, listen: tcp }, this.st, hooks)
+          : undefined;
+    }
   }
 
   /** Binds every listen address; rejects naming the address that failed (and closes the others). */
-  start(): Promise<void> {
-    return this.net.start();
+  async start(): Promise<void> {
+    if (this.st.up) return;
+    if (this.workerConfig === undefined || !(await this.startWorker(this.workerConfig))) {
+      return this.net.start();
+    }
+    try {
+      await this.tcp?.start();
+    } catch (err) {
+      await this.stopWorker();
+      throw err;
+    }
+    this.st.up = true;
+    delete this.st.error;
   }
 
-  /** Closes sockets and connections, then delivers the frames still queued. */
-  stop(): Promise<void> {
+  /** Closes sockets and connections (the UDP thread posts what it holds), then delivers the frames still queued. */
+  async stop(): Promise<void> {
+    if (this.st.udpWorker) {
+      await Promise.all([this.stopWorker(), this.tcp?.stop()]);
+      this.st.up = false;
+      this.drain(Infinity);
+      return;
+    }
     return this.net.stop();
   }
 
   /** The addresses actually bound (ports resolved when 0 was asked), as `udp://host:port`. */
   addresses(): string[] {
-    return this.net.addresses();
+    if (!this.st.udpWorker) return this.net.addresses();
+    return [...this.workerAddresses, ...(this.tcp?.addresses() ?? [])];
   }
 
-  /** A snapshot of the counters. */
+  /** A snapshot of the counters (the UDP thread's as of its last batch, at most HEP_UDP_FLUSH_MS old). */
   stats(): HepListenerStats {
+    const st = this.st;
+    const w = this.wc;
     return {
-      ...this.st,
-      shed: { ...this.st.shed },
+      ...st,
+      received: st.received + w.received,
+      bytes: st.bytes + w.bytes,
+      rejected: st.rejected + w.rejectedAllow,
+      rejectedAllow: st.rejectedAllow + w.rejectedAllow,
+      dropped: st.dropped + w.shedOptions + w.shedOverflow,
+      shed: { options: st.shed.options + w.shedOptions, overflow: st.shed.overflow + w.shedOverflow },
       queued: this.options.size + this.others.size,
-      connections: this.net.connections,
-      recvBufferBytes: [...this.st.recvBufferBytes],
+      connections: this.net.connections + (this.tcp?.connections ?? 0),
+      recvBufferBytes: [...st.recvBufferBytes],
+      backlog: { packets: w.backlogPackets, bytes: w.backlogBytes },
     };
   }
 
   /**
-   * Handles one HEP datagram from `peer` as if it had arrived on a UDP socket (the sockets call
-   * it; tests and embedders may too). `datagram` must not be reused by the caller afterwards.
+   * Handles one HEP datagram from `peer` as if it had arrived on a UDP socket read on this thread
+   * (tests and embedders may call it). `datagram` must not be reused by the caller afterwards.
    */
   ingest(msg: Buffer, peer: string): void {
     this.net.datagram(msg, peer);
+  }
+
+  /**
+   * Starts the UDP thread; resolves true once it has bound every UDP address, false when the
+   * thread itself could not start (UDP is then read here), and rejects on a bind failure.
+   */
+  private startWorker(cfg: HepUdpWorkerConfig): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      let w: Worker;
+      try {
+        w = new Worker(new URL('./hep-udp-worker.js', import.meta.url), { workerData: cfg });
+      } catch (err) {
+        this.st.udpWorkerError = err instanceof Error ? err.message : String(err);
+        resolve(false);
+        return;
+      }
+      let settled = false;
+      const fallBack = (why: string): void => {
+        settled = true;
+        this.st.udpWorkerError = why;
+        void w.terminate();
+        resolve(false);
+      };
+      w.on('message', (m: HepUdpOut) => {
+        if (settled) {
+          this.fromWorker(m);
+        } else if (m.t === 'bound') {
+          settled = true;
+          this.worker = w;
+          this.st.udpWorker = true;
+          this.workerAddresses = m.addresses;
+          this.st.recvBufferBytes.push(...m.recvBufferBytes);
+          resolve(true);
+        } else if (m.t === 'error') {
+          settled = true;
+          void w.terminate();
+          reject(new Error(m.message));
+        }
+      });
+      w.on('error', (err) => {
+        if (!settled) fallBack(`UDP receive thread: ${err.message}`);
+        else if (this.worker === w) this.workerLost(`UDP receive thread failed: ${err.message}`);
+      });
+      w.on('exit', (code) => {
+        if (!settled) fallBack(`UDP receive thread exited (code ${code})`);
+        else if (this.worker === w) this.workerLost(`UDP receive thread exited (code ${code})`);
+        this.workerClosed?.();
+      });
+    });
+  }
+
+  private workerLost(why: string): void {
+    this.worker = undefined;
+    this.st.up = false;
+    this.st.error = why;
+  }
+
+  /** Tells the UDP thread to close its sockets and post what it holds; ends it. */
+  private async stopWorker(): Promise<void> {
+    const w = this.worker;
+    this.worker = undefined;
+    this.workerAddresses = [];
+    if (w === undefined) return;
+    const closed = new Promise<void>((r) => (this.workerClosed = r));
+    const timer = setTimeout(() => void w.terminate(), HEP_UDP_STOP_TIMEOUT_MS);
+    w.postMessage({ t: 'stop' } satisfies HepUdpIn);
+    await closed;
+    clearTimeout(timer);
+    this.workerClosed = undefined;
+    await w.terminate();
+  }
+
+  private fromWorker(m: HepUdpOut): void {
+    if (m.t === 'batch') this.batch(m);
+    else if (m.t === 'closed') {
+      this.counters(m.counters);
+      this.workerClosed?.();
+    } else if (m.t === 'fault') {
+      this.st.up = false;
+      this.st.error = m.message;
+    }
+  }
+
+  private counters(c: HepUdpCounters): void {
+    if (c.received > this.wc.received)
+      this.st.lastReceivedAt = this.injectedClock ? this.now() : c.lastReceivedAt;
+    this.wc = c;
+  }
+
+  /** One batch of datagrams from the UDP thread: decoded and queued like datagrams read here. */
+  private batch(m: Extract<HepUdpOut, { t: 'batch' }>): void {
+    this.counters(m.counters);
+    const idx = m.index;
+    if (m.data === undefined || idx === undefined) return;
+    const data = Buffer.from(m.data);
+    for (let i = 0, k = 0; i < m.count; i++, k += 3) {
+      const off = idx[k] as number;
+      const len = idx[k + 1] as number;
+      // The batch buffer is shared by all its packets: frames get copies, not views into it.
+      this.packet(data.subarray(off, off + len), true, len, idx[k + 2]);
+    }
+    this.acknowledge();
+  }
+
+  /** Counts `wire` bytes of one UDP-thread packet as consumed (0: not from that thread). */
+  private release(wire: number): void {
+    if (wire === 0) return;
+    this.ackPackets++;
+    this.ackBytes += wire;
+  }
+
+  private acknowledge(): void {
+    if (this.ackPackets === 0) return;
+    const m: HepUdpIn = { t: 'ack', packets: this.ackPackets, bytes: this.ackBytes };
+    this.ackPackets = 0;
+    this.ackBytes = 0;
+    this.worker?.postMessage(m);
   }
 
   /** The framer of one accepted TCP connection. */
@@ -230,11 +471,16 @@ export class HepListener implements LiveSource {
     h(detail === undefined ? base : { ...base, detail });
   }
 
-  private packet(data: Buffer, copy: boolean): void {
+  /**
+   * Decodes and queues one HEP packet. `copy`: `data` is shared with other packets. `wire`: its
+   * size when it came from the UDP thread (0 otherwise), `at`: when that thread received it.
+   */
+  private packet(data: Buffer, copy: boolean, wire = 0, at?: number): void {
     const st = this.st;
     const r = decodeHep(data, this.decodeOptions);
     if (!r.ok) {
       st.malformed++;
+      this.release(wire);
       this.anomaly(r.anomaly.code, r.anomaly.detail);
       return;
     }
@@ -242,28 +488,33 @@ export class HepListener implements LiveSource {
     if (h.authOk === false) {
       st.rejected++;
       st.rejectedAuth++;
+      this.release(wire);
       return;
     }
     for (const an of h.anomalies) this.anomaly(an.code, an.detail);
     if (h.protoType !== HEP_PROTO_TYPE.sip) {
       st.nonSip++;
+      this.release(wire);
       return;
     }
     const transport: Transport = h.protocol === 6 ? 'tcp' : h.protocol === 132 ? 'sctp' : 'udp';
     const payload = copy && !h.compressed ? Buffer.from(h.payload) : h.payload;
-    this.enqueue({
-      time: h.time ?? this.now(),
-      srcIp: h.srcIp,
-      srcPort: h.srcPort,
-      dstIp: h.dstIp,
-      dstPort: h.dstPort,
-      transport,
-      provenance: { kind: 'hep', agent: h.captureId },
-      data: payload,
-    });
+    this.enqueue(
+      {
+        time: h.time ?? (at !== undefined && !this.injectedClock ? at : this.now()),
+        srcIp: h.srcIp,
+        srcPort: h.srcPort,
+        dstIp: h.dstIp,
+        dstPort: h.dstPort,
+        transport,
+        provenance: { kind: 'hep', agent: h.captureId },
+        data: payload,
+      },
+      wire,
+    );
   }
 
-  private enqueue(f: SipFrame): void {
+  private enqueue(f: SipFrame, wire: number): void {
     const st = this.st;
     const len = f.data.length;
     const keepalive = isOptionsKeepalive(f.data);
@@ -273,6 +524,7 @@ export class HepListener implements LiveSource {
       (this.options.size + this.others.size >= this.queueMax || this.queuedBytes + len > this.queueMaxBytes)
     ) {
       this.queuedBytes -= this.options.shift().data.length;
+      this.release(this.options.shiftedWire);
       st.shed.options++;
       st.dropped++;
     }
@@ -283,9 +535,10 @@ export class HepListener implements LiveSource {
       if (keepalive) st.shed.options++;
       else st.shed.overflow++;
       st.dropped++;
+      this.release(wire);
       return;
     }
-    (keepalive ? this.options : this.others).push(f, this.seq++);
+    (keepalive ? this.options : this.others).push(f, this.seq++, wire);
     this.queuedBytes += len;
     if (!this.drainScheduled) {
       this.drainScheduled = true;
@@ -301,11 +554,14 @@ export class HepListener implements LiveSource {
     while (n < max && this.options.size + this.others.size > 0) {
       const ring = this.options.headSeq() < this.others.headSeq() ? this.options : this.others;
       const f = ring.shift();
+      const wire = ring.shiftedWire;
       this.queuedBytes -= f.data.length;
       st.accepted++;
       n++;
       this.handlers.frame(f);
+      this.release(wire);
     }
+    this.acknowledge();
     if (this.options.size + this.others.size > 0 && !this.drainScheduled && max !== Infinity) {
       this.drainScheduled = true;
       setImmediate(this.drainBound);

@@ -1,0 +1,238 @@
+/**
+ * The HEP listener's UDP receive thread. The main thread runs the whole pipeline (about 7,000
+ * packets per CPU second, docs/benchmarks.md), so UDP sockets read there overflow in the kernel,
+ * uncounted, long before the listener's own queue could shed anything. Here a worker thread binds
+ * the UDP sockets and drains them continuously whatever the pipeline does: it applies the sender
+ * allow-list, copies each datagram into a batch buffer and posts the batch (one transferred
+ * ArrayBuffer plus an offset/length/receive-time index) to the main thread, which decodes HEP,
+ * checks the auth key and queues frames as before.
+ *
+ * Flow control: the main thread acknowledges packets as it consumes them (handed to the pipeline,
+ * or dropped by its own checks). Past HEP_UDP_BACKLOG_OPTIONS_* unacknowledged packets or bytes,
+ * arriving OPTIONS keepalives are shed here; past the hard bound, every arriving packet is. Each
+ * shed packet is counted per reason; the counters travel with every batch.
+ */
+import { isMainThread, parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import type { Socket as UdpSocket } from 'node:dgram';
+import { isOptionsKeepalive } from './hep-listener.js';
+import { AllowList, boundAddresses, describeError, openUdp, parseListenAddress } from './live-source.js';
+
+/** What the main thread gives the UDP thread (as workerData). */
+export interface HepUdpWorkerConfig {
+  /** Marks the workerData as ours. */
+  readonly role: 'hep-udp';
+  /** Error-message label (`HEP listener`). */
+  readonly label: string;
+  /** `udp://` listen addresses, validated by the main thread already. */
+  readonly listen: readonly string[];
+  readonly allow: readonly string[];
+  readonly recvBufferBytes: number;
+  /** Backlog bounds: OPTIONS shed past the first pair, everything past the second. */
+  readonly optionsPackets: number;
+  readonly optionsBytes: number;
+  readonly maxPackets: number;
+  readonly maxBytes: number;
+  readonly batchBytes: number;
+  readonly batchPackets: number;
+  readonly flushMs: number;
+}
+
+/** Cumulative counters of the UDP thread. */
+export interface HepUdpCounters {
+  received: number;
+  bytes: number;
+  rejectedAllow: number;
+  shedOptions: number;
+  shedOverflow: number;
+  /** Wall time of the last datagram (0 before the first). */
+  lastReceivedAt: number;
+  /** Packets and bytes posted and not yet acknowledged, when these counters were sent. */
+  backlogPackets: number;
+  backlogBytes: number;
+}
+
+/** Messages from the UDP thread. */
+export type HepUdpOut =
+  | { readonly t: 'bound'; readonly addresses: string[]; readonly recvBufferBytes: number[] }
+  | { readonly t: 'error'; readonly message: string }
+  | { readonly t: 'fault'; readonly message: string }
+  | {
+      readonly t: 'batch';
+      /** Datagrams back to back; undefined when only counters changed. */
+      readonly data: ArrayBuffer | undefined;
+      /** Per datagram: offset, length, receive time (ms since the epoch). */
+      readonly index: Float64Array | undefined;
+      readonly count: number;
+      readonly counters: HepUdpCounters;
+    }
+  | { readonly t: 'closed'; readonly counters: HepUdpCounters };
+
+/** Messages to the UDP thread. */
+export type HepUdpIn =
+  { readonly t: 'ack'; readonly packets: number; readonly bytes: number } | { readonly t: 'stop' };
+
+const HEP3 = 0x48455033;
+
+/**
+ * The SIP payload a HEP packet carries, found without decoding the rest (v3: the plain payload
+ * chunk; v1/v2: after the fixed header); undefined when compressed, not SIP or malformed (the
+ * main thread's full decoder judges those).
+ */
+export function peekHepPayload(d: Buffer): Buffer | undefined {
+  if (d.length >= 6 && d.readUInt32BE(0) === HEP3) {
+    const total = Math.min(d.readUInt16BE(4), d.length);
+    let sip = true;
+    let payload: Buffer | undefined;
+    for (let p = 6; p + 6 <= total;) {
+      const len = d.readUInt16BE(p + 4);
+      if (len < 6 || p + len > total) return undefined;
+      if (d.readUInt16BE(p) === 0) {
+        const type = d.readUInt16BE(p + 2);
+        // Protocol type 1 is SIP; any other value (RTCP, logs) is not a keepalive.
+        if (type === 0x0b && len === 7 && d[p + 6] !== 1) sip = false;
+        else if (type === 0x0f && payload === undefined) payload = d.subarray(p + 6, p + len);
+        else if (type === 0x10) return undefined;
+      }
+      p += len;
+    }
+    return sip ? payload : undefined;
+  }
+  const v = d[0];
+  if ((v !== 1 && v !== 2) || d.length < 8) return undefined;
+  const at = (d[1] as number) + (v === 2 ? 12 : 0);
+  return d.length > at ? d.subarray(at) : undefined;
+}
+
+/** Whether a HEP datagram carries an OPTIONS keepalive (request or response). */
+export function isKeepaliveDatagram(d: Buffer): boolean {
+  const p = peekHepPayload(d);
+  return p !== undefined && isOptionsKeepalive(p);
+}
+
+/** The thread's body: binds, reads, batches and sheds until told to stop. */
+async function run(port: MessagePort, cfg: HepUdpWorkerConfig): Promise<void> {
+  const allow = new AllowList(cfg.allow);
+  const c: HepUdpCounters = {
+    received: 0,
+    bytes: 0,
+    rejectedAllow: 0,
+    shedOptions: 0,
+    shedOverflow: 0,
+    lastReceivedAt: 0,
+    backlogPackets: 0,
+    backlogBytes: 0,
+  };
+  let buf = new Uint8Array(cfg.batchBytes);
+  let index = new Float64Array(cfg.batchPackets * 3);
+  let count = 0;
+  let used = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let stopping = false;
+
+  const flush = (): void => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    let data: ArrayBuffer | undefined;
+    let idx: Float64Array | undefined;
+    const transfer: ArrayBuffer[] = [];
+    if (count > 0) {
+      if (used * 2 >= buf.length) {
+        // Full enough: hand over the buffer itself and start a new one.
+        data = buf.buffer as ArrayBuffer;
+        idx = index.subarray(0, count * 3);
+        transfer.push(data, index.buffer as ArrayBuffer);
+        buf = new Uint8Array(cfg.batchBytes);
+        index = new Float64Array(cfg.batchPackets * 3);
+      } else {
+        data = buf.slice(0, used).buffer as ArrayBuffer;
+        idx = index.slice(0, count * 3);
+        transfer.push(data, idx.buffer as ArrayBuffer);
+      }
+    }
+    const msg: HepUdpOut = { t: 'batch', data, index: idx, count, counters: { ...c } };
+    port.postMessage(msg, transfer);
+    count = 0;
+    used = 0;
+  };
+  const schedule = (): void => {
+    if (timer === undefined) timer = setTimeout(flush, cfg.flushMs);
+  };
+
+  const datagram = (msg: Buffer, peer: string): void => {
+    if (stopping) return;
+    const len = msg.length;
+    c.received++;
+    c.bytes += len;
+    c.lastReceivedAt = Date.now();
+    schedule();
+    if (!allow.allows(peer)) {
+      c.rejectedAllow++;
+      return;
+    }
+    // Classify only under pressure: the peek costs nothing when the pipeline keeps up.
+    if (c.backlogPackets >= cfg.optionsPackets || c.backlogBytes + len > cfg.optionsBytes) {
+      const full = c.backlogPackets >= cfg.maxPackets || c.backlogBytes + len > cfg.maxBytes;
+      if (isKeepaliveDatagram(msg)) {
+        c.shedOptions++;
+        return;
+      }
+      if (full) {
+        c.shedOverflow++;
+        return;
+      }
+    }
+    if (count === cfg.batchPackets || used + len > buf.length) flush();
+    buf.set(msg, used);
+    const k = count * 3;
+    index[k] = used;
+    index[k + 1] = len;
+    index[k + 2] = c.lastReceivedAt;
+    count++;
+    used += len;
+    c.backlogPackets++;
+    c.backlogBytes += len;
+    if (count === cfg.batchPackets) flush();
+  };
+
+  const sockets: UdpSocket[] = [];
+  try {
+    for (const text of cfg.listen) {
+      const a = parseListenAddress(text);
+      if ('error' in a) throw new Error(`${cfg.label}: ${a.error}`);
+      const s = await openUdp(a, cfg.recvBufferBytes, cfg.label);
+      sockets.push(s);
+      s.on('error', (err) => port.postMessage({ t: 'fault', message: `${a.text}: ${describeError(err)}` }));
+      s.on('message', (msg, rinfo) => datagram(msg, rinfo.address));
+    }
+  } catch (err) {
+    await Promise.all(sockets.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    port.postMessage({ t: 'error', message: err instanceof Error ? err.message : String(err) });
+    port.close();
+    return;
+  }
+  port.on('message', (m: HepUdpIn) => {
+    if (m.t === 'ack') {
+      c.backlogPackets = Math.max(0, c.backlogPackets - m.packets);
+      c.backlogBytes = Math.max(0, c.backlogBytes - m.bytes);
+    } else if (!stopping) {
+      stopping = true;
+      void Promise.all(sockets.map((s) => new Promise<void>((r) => s.close(() => r())))).then(() => {
+        if (count > 0) flush();
+        if (timer !== undefined) clearTimeout(timer);
+        port.postMessage({ t: 'closed', counters: { ...c } } satisfies HepUdpOut);
+        port.close();
+      });
+    }
+  });
+  const bound: HepUdpOut = {
+    t: 'bound',
+    addresses: boundAddresses(sockets, []),
+    recvBufferBytes: sockets.map((s) => s.getRecvBufferSize()),
+  };
+  port.postMessage(bound);
+}
+
+const data = workerData as Partial<HepUdpWorkerConfig> | undefined;
+if (!isMainThread && parentPort !== null && data?.role === 'hep-udp') {
+  void run(parentPort, data as HepUdpWorkerConfig);
+}
