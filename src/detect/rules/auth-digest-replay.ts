@@ -1,5 +1,5 @@
 import { countInto } from '../../core/counts.js';
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import {
   DETECT_MAX_AUTH_KEYS,
   DETECT_REPLAY_BRANCHES_PER_NONCE,
@@ -11,7 +11,7 @@ import {
   DETECT_REPLAY_MAX_SERVERS,
   DETECT_REPLAY_OPEN_PER_SOURCE,
 } from '../../config/limits.js';
-import { BoundedTable } from '../../core/bounded-table.js';
+import { BoundedTable, hashKey } from '../../core/bounded-table.js';
 import { escapeText } from '../../core/escape.js';
 import type { DigestCredentials } from '../../sip/message.js';
 import type { SipEvent } from '../../track/sip-event.js';
@@ -24,18 +24,26 @@ import { CappedSet, KeyedWindows, pushFrame, sourceGroup } from '../window.js';
 export type ReplayReason =
   'reused-from-other-source' | 'qop-response-repeated' | 'nonce-count-backwards' | 'nonce-never-issued';
 
-/** The first copy of one digest (user + realm + nonce + response). */
+/**
+ * The first copy of one digest (user + realm + nonce + response). A spoofed flood fills this table
+ * to its bound, so an entry is kept flat: Call-ID and branches as 32-bit hashes (a replayer can copy
+ * the original's Call-ID and Vias outright, so a crafted collision buys nothing more), and the
+ * second and later branches and hops in arrays made only when there are some.
+ */
 interface SeenDigest {
   readonly group: string;
   readonly ip: string;
   readonly time: number;
   readonly frame: number | undefined;
-  readonly callId: string;
+  readonly callId: number;
   readonly cseq: number;
-  /** Branches of the first copy's Vias: a proxy forwarding it keeps them below its own. */
-  readonly branches: string[];
+  /** Hashes of the branches of the first copy's Vias (a proxy forwarding it keeps them below its
+   * own): the first, then the others (undefined: none, or none past the first). */
+  readonly branch: number | undefined;
+  readonly moreBranches: number[] | undefined;
   /** Receivers of the copies seen: a receiver that sends the digest on is a relay (proxy, SBC). */
-  readonly hops: string[];
+  readonly hop: string;
+  moreHops: string[] | undefined;
 }
 
 /** The highest nonce count seen for one (user, realm, nonce): RFC 7616 §3.4 counts per nonce,
@@ -44,7 +52,10 @@ interface NonceCount {
   max: number;
   maxTime: number;
   maxGroup: string;
-  readonly branches: string[];
+  /** Hashes of the latest branches (at most DETECT_REPLAY_BRANCHES_PER_NONCE, oldest first): the
+   * first inline, the rest in an array made for the second. */
+  branch: number;
+  moreBranches: number[] | undefined;
 }
 
 /** What is known of one challenger. */
@@ -59,15 +70,11 @@ interface ServerState {
 
 /** Requests of one source to one server not answered yet, and when one went unanswered. */
 interface Pending {
-  readonly open: Transaction[];
+  /** Undefined while none is open (most of the time): an empty array per source costs more than
+   * the rest of the entry. */
+  open: Transaction[] | undefined;
   /** Event time of the latest request that never got an answer we saw (a lost challenge?). */
   lostAt: number;
-}
-
-/** A nonce known to exist: issued in a challenge we saw, or first met in credentials. */
-interface KnownNonce {
-  readonly time: number;
-  readonly challenged: boolean;
 }
 
 interface AlertState {
@@ -168,8 +175,12 @@ export class ReplayDetector {
     'auth.digest-replay pending',
     DETECT_REPLAY_MAX_PENDING,
   );
-  /** Known nonces, oldest first (Map insertion order). */
-  private readonly known = new Map<string, KnownNonce>();
+  /** Known nonces, oldest first (Map insertion order), to the event time they became known: as
+   * is for one issued in a challenge we saw, as `-1 - time` for one first met in credentials (event
+   * times are never negative). A number, not an object: this map holds 100,000 under a flood. */
+  private readonly known = new Map<string, number>();
+  /** The latest receiver address seen: copies of the digests of one PBX share one string. */
+  private lastHop = '';
   /** The "never issued" test is off until then: a nonce that may still be valid was forgotten. */
   private knownIncompleteUntil = -Infinity;
   /** Longest accepted nonce age over all servers (for the forgetting rule above). */
@@ -277,8 +288,7 @@ export class ReplayDetector {
     if (tx.final !== undefined) return;
     const p = this.pending.get(pairKey(tx.request.frame.dstIp, tx.request.frame.srcIp));
     if (p === undefined) return;
-    const i = p.open.indexOf(tx);
-    if (i >= 0) p.open.splice(i, 1);
+    closeOpen(p, tx);
     // No answer seen: it may have been a challenge lost by the capture.
     if (reason !== 'completed' && tx.firstTime > p.lostAt) p.lostAt = tx.firstTime;
   }
@@ -287,8 +297,7 @@ export class ReplayDetector {
   private response(ev: SipEvent, tx: Transaction | undefined, retransmission: boolean): void {
     if (tx !== undefined && ev.status >= 200 && !retransmission) {
       const p = this.pending.get(pairKey(ev.frame.srcIp, ev.frame.dstIp));
-      const i = p === undefined ? -1 : p.open.indexOf(tx);
-      if (p !== undefined && i >= 0) p.open.splice(i, 1);
+      if (p !== undefined) closeOpen(p, tx);
     }
     if (retransmission || (ev.status !== 401 && ev.status !== 407)) return;
     const challenges = ev.status === 407 ? ev.msg.proxyAuthenticate : ev.msg.wwwAuthenticate;
@@ -311,14 +320,19 @@ export class ReplayDetector {
   private track(ev: SipEvent, tx: Transaction | undefined): void {
     if (tx === undefined || this.servers.get(ev.frame.dstIp) === undefined) return;
     const key = pairKey(ev.frame.dstIp, ev.frame.srcIp);
-    const p = this.pending.touch(key, () => ({ open: [], lostAt: -Infinity }));
+    const p = this.pending.touch(key, newPending);
     if (p === undefined) return;
-    if (p.open.length >= DETECT_REPLAY_OPEN_PER_SOURCE) {
+    const open = p.open;
+    if (open === undefined) {
+      p.open = [tx];
+      return;
+    }
+    if (open.length >= DETECT_REPLAY_OPEN_PER_SOURCE) {
       // Too many open at once to follow: treat the oldest as possibly lost.
-      const oldest = p.open.shift() as Transaction;
+      const oldest = open.shift() as Transaction;
       if (oldest.firstTime > p.lostAt) p.lostAt = oldest.firstTime;
     }
-    p.open.push(tx);
+    open.push(tx);
   }
 
   /** (1) The same digest from a second source. */
@@ -331,16 +345,14 @@ export class ReplayDetector {
     group: string,
     qop: boolean,
   ): Verdict | undefined {
-    const key = createHash('sha256')
-      .update(`${user}\u0000${realm}\u0000${nonce}\u0000${response}`)
-      .digest('base64');
+    const key = hash('sha256', `${user}\u0000${realm}\u0000${nonce}\u0000${response}`, 'base64');
     const seen = this.digests.get(key);
     if (seen === undefined) {
-      this.digests.touch(key, () => firstCopy(ev, group));
+      this.digests.touch(key, () => this.firstCopy(ev, group));
       return undefined;
     }
     if (ev.time - seen.time > this.memoryMs) {
-      this.digests.set(key, firstCopy(ev, group));
+      this.digests.set(key, this.firstCopy(ev, group));
       return undefined;
     }
     this.digests.touch(key, () => seen);
@@ -350,24 +362,25 @@ export class ReplayDetector {
       // With qop each request carries a new count, hence a new response: a repeat in a new
       // transaction (another branch), later than a reordering, is the old request replayed.
       if (!qop || ev.time - seen.time <= this.reorderMs) return undefined;
-      if (seen.branches.includes(ev.branch)) return undefined;
-      if (ev.msg.vias.some((v, i) => i > 0 && v.branch !== undefined && seen.branches.includes(v.branch))) {
-        return undefined;
-      }
+      if (ev.branch !== '' && hasBranch(seen, branchHash(ev.branch), false)) return undefined;
+      if (lowerViaForwards(ev, seen)) return undefined;
       return { reason: 'qop-response-repeated', alertKey: undefined, original: seen };
     }
     const forwarded =
-      seen.hops.includes(src) ||
-      ev.msg.vias.some((v, i) => i > 0 && v.branch !== undefined && seen.branches.includes(v.branch)) ||
-      seen.branches.slice(1).includes(ev.branch);
+      hasHop(seen, src) ||
+      lowerViaForwards(ev, seen) ||
+      (ev.branch !== '' && hasBranch(seen, branchHash(ev.branch), true));
     if (forwarded) {
       this.stats.relays++;
-      if (!seen.hops.includes(ev.frame.dstIp) && seen.hops.length < DETECT_REPLAY_HOPS_PER_CREDENTIAL) {
-        seen.hops.push(ev.frame.dstIp);
+      const dst = ev.frame.dstIp;
+      if (!hasHop(seen, dst)) {
+        const more = seen.moreHops;
+        if (more === undefined) seen.moreHops = [dst];
+        else if (more.length + 1 < DETECT_REPLAY_HOPS_PER_CREDENTIAL) more.push(dst);
       }
       return undefined;
     }
-    if (seen.callId === ev.callId && seen.cseq === ev.cseq) {
+    if (seen.callId === (hashKey(ev.callId) | 0) && seen.cseq === ev.cseq) {
       // The very same request moments later: an SBC relaying it from its other interface, or a
       // dual-stack client retrying over the other address family. A replay comes later.
       if (ev.time - seen.time <= this.reorderMs || src.includes(':') !== seen.ip.includes(':')) {
@@ -389,13 +402,18 @@ export class ReplayDetector {
   ): Verdict | undefined {
     const nc = cred.nc;
     if (nc === undefined || cred.cnonce === undefined || cred.qop === undefined) return undefined;
-    const key = createHash('sha256').update(`${user}\u0000${realm}\u0000${nonce}`).digest('base64');
-    const s = this.counts.touch(key, () => ({ max: nc, maxTime: ev.time, maxGroup: group, branches: [] }));
+    const key = hash('sha256', `${user}\u0000${realm}\u0000${nonce}`, 'base64');
+    const b = branchHash(ev.branch);
+    const s = this.counts.touch(key, () => ({
+      max: nc,
+      maxTime: ev.time,
+      maxGroup: group,
+      branch: b,
+      moreBranches: undefined,
+    }));
     if (s === undefined) return undefined;
     // The same request sent again (same branch) carries the same count: not a replay.
-    if (s.branches.includes(ev.branch)) return undefined;
-    if (s.branches.length >= DETECT_REPLAY_BRANCHES_PER_NONCE) s.branches.shift();
-    s.branches.push(ev.branch);
+    if (!rememberBranch(s, b)) return undefined;
     if (nc > s.max || ev.time - s.maxTime > this.memoryMs) {
       s.max = nc;
       s.maxTime = ev.time;
@@ -414,9 +432,10 @@ export class ReplayDetector {
     const known = this.known.get(nonce);
     const t = a.request.time;
     if (known !== undefined) {
-      if (a.outcome === 'accepted' && known.challenged) {
+      // A challenged nonce is stored as its time (>= 0), one first met in credentials as -1 - time.
+      if (a.outcome === 'accepted' && known >= 0) {
         const s = this.servers.get(a.dstIp);
-        const age = t - known.time;
+        const age = t - known;
         if (s !== undefined && age > s.maxAcceptedAgeMs) s.maxAcceptedAgeMs = age;
         if (age > this.maxAcceptedAgeMs) this.maxAcceptedAgeMs = age;
       }
@@ -446,24 +465,53 @@ export class ReplayDetector {
     if (p === undefined) return false;
     if (t - p.lostAt <= lifetime) return false;
     // Another request of this source still waiting for its answer: its challenge may be lost.
-    for (const o of p.open) if (o !== a.tx && o.firstTime <= t) return false;
+    if (p.open !== undefined) for (const o of p.open) if (o !== a.tx && o.firstTime <= t) return false;
     return true;
   }
 
   private remember(nonce: string, time: number, challenged: boolean): void {
     const had = this.known.get(nonce);
     if (had !== undefined) {
-      if (had.challenged || !challenged) return;
+      if (had >= 0 || !challenged) return;
       this.known.delete(nonce);
     }
     if (this.known.size >= DETECT_REPLAY_MAX_ISSUED_NONCES) {
-      const [oldKey, old] = this.known.entries().next().value as [string, KnownNonce];
+      const [oldKey, old] = this.known.entries().next().value as [string, number];
       this.known.delete(oldKey);
       this.stats.knownEvictions++;
-      const until = old.time + Math.max(this.lifetimeMs, 2 * this.maxAcceptedAgeMs);
+      const oldTime = old >= 0 ? old : -1 - old;
+      const until = oldTime + Math.max(this.lifetimeMs, 2 * this.maxAcceptedAgeMs);
       if (until > this.knownIncompleteUntil) this.knownIncompleteUntil = until;
     }
-    this.known.set(nonce, { time, challenged });
+    this.known.set(nonce, challenged ? time : -1 - time);
+  }
+
+  /** What is remembered of the first copy of a digest. */
+  private firstCopy(ev: SipEvent, group: string): SeenDigest {
+    const vias = ev.msg.vias;
+    let branch: number | undefined;
+    let moreBranches: number[] | undefined;
+    for (let i = 0; i < vias.length && i < DETECT_REPLAY_HOPS_PER_CREDENTIAL; i++) {
+      const b = vias[i]?.branch;
+      if (b === undefined || b === '') continue;
+      if (branch === undefined) branch = branchHash(b);
+      else (moreBranches ??= []).push(branchHash(b));
+    }
+    let hop = ev.frame.dstIp;
+    if (hop === this.lastHop) hop = this.lastHop;
+    else this.lastHop = hop;
+    return {
+      group,
+      ip: ev.frame.srcIp,
+      time: ev.time,
+      frame: ev.frame.provenance.frame,
+      callId: hashKey(ev.callId) | 0,
+      cseq: ev.cseq,
+      branch,
+      moreBranches,
+      hop,
+      moreHops: undefined,
+    };
   }
 
   private report(
@@ -557,24 +605,59 @@ export class ReplayDetector {
   }
 }
 
-/** What is remembered of the first copy of a digest. */
-function firstCopy(ev: SipEvent, group: string): SeenDigest {
+/** A branch as a 32-bit hash (see SeenDigest). */
+function branchHash(b: string): number {
+  return hashKey(b) | 0;
+}
+
+/** True when the first copy carried branch `h`; `notFirst`: among its lower Vias only. */
+function hasBranch(seen: SeenDigest, h: number, notFirst: boolean): boolean {
+  if (!notFirst && seen.branch === h) return true;
+  return seen.moreBranches !== undefined && seen.moreBranches.includes(h);
+}
+
+/** True when a Via below the top one of `ev` carries a branch of the first copy: a proxy or SBC
+ * forwarding it. */
+function lowerViaForwards(ev: SipEvent, seen: SeenDigest): boolean {
+  if (seen.branch === undefined) return false;
   const vias = ev.msg.vias;
-  const branches: string[] = [];
-  for (let i = 0; i < vias.length && i < DETECT_REPLAY_HOPS_PER_CREDENTIAL; i++) {
+  for (let i = 1; i < vias.length; i++) {
     const b = vias[i]?.branch;
-    if (b !== undefined && b !== '') branches.push(b);
+    if (b !== undefined && b !== '' && hasBranch(seen, branchHash(b), false)) return true;
   }
-  return {
-    group,
-    ip: ev.frame.srcIp,
-    time: ev.time,
-    frame: ev.frame.provenance.frame,
-    callId: ev.callId,
-    cseq: ev.cseq,
-    branches,
-    hops: [ev.frame.dstIp],
-  };
+  return false;
+}
+
+function hasHop(seen: SeenDigest, ip: string): boolean {
+  return seen.hop === ip || (seen.moreHops !== undefined && seen.moreHops.includes(ip));
+}
+
+/** Records branch `h` among a nonce's latest; false when it was there already (a re-send). */
+function rememberBranch(s: NonceCount, h: number): boolean {
+  if (s.branch === h) return false;
+  const more = s.moreBranches;
+  if (more === undefined) {
+    s.moreBranches = [h];
+    return true;
+  }
+  if (more.includes(h)) return false;
+  if (more.length + 1 >= DETECT_REPLAY_BRANCHES_PER_NONCE) s.branch = more.shift() as number;
+  more.push(h);
+  return true;
+}
+
+function newPending(): Pending {
+  return { open: undefined, lostAt: -Infinity };
+}
+
+/** The transaction got its answer (or left): no longer open. */
+function closeOpen(p: Pending, tx: Transaction): void {
+  const open = p.open;
+  if (open === undefined) return;
+  const i = open.indexOf(tx);
+  if (i < 0) return;
+  if (open.length === 1) p.open = undefined;
+  else open.splice(i, 1);
 }
 
 function credentialsOf(ev: SipEvent): DigestCredentials | undefined {
