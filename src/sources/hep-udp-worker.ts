@@ -214,6 +214,8 @@ async function run(port: MessagePort, cfg: HepUdpWorkerConfig): Promise<void> {
     if (m.t === 'ack') {
       c.backlogPackets = Math.max(0, c.backlogPackets - m.packets);
       c.backlogBytes = Math.max(0, c.backlogBytes - m.bytes);
+      // Report the shrunk backlog too (at most one message per flush interval).
+      if (!stopping) schedule();
     } else if (!stopping) {
       stopping = true;
       void Promise.all(sockets.map((s) => new Promise<void>((r) => s.close(() => r())))).then(() => {

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HepListener, isOptionsKeepalive } from '../../src/sources/hep-listener.js';
+import { isKeepaliveDatagram, peekHepPayload } from '../../src/sources/hep-udp-worker.js';
 import type { LocatedAnomaly, SipFrame } from '../../src/core/records.js';
 import { hep2Packet, hep3Packet, haveTool, rng, sipText, waitFor } from './live-helpers.js';
 
@@ -246,6 +247,184 @@ describe('HepListener overload policy', () => {
     assert.equal(isOptionsKeepalive(Buffer.from('OPTIONSX sip:a SIP/2.0\r\n')), false);
     assert.equal(isOptionsKeepalive(Buffer.from('SIP/2.0 200 OK\r\nCSeq: 7\r\n')), false);
     assert.equal(isOptionsKeepalive(Buffer.alloc(0)), false);
+  });
+});
+
+/** Sends every packet at once (no await between sends), then waits for the sends to complete. */
+async function burstUdp(port: number, packets: readonly Buffer[]): Promise<void> {
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  await Promise.all(
+    packets.map((p) => new Promise<void>((r, j) => s.send(p, port, '127.0.0.1', (e) => (e ? j(e) : r())))),
+  );
+  s.close();
+}
+
+/** Keeps this thread busy for `ms` (a consumer slower than the wire). */
+function busy(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end);
+}
+
+const callIdOf = (f: SipFrame): string => /Call-ID: (\S+)/.exec(f.data.toString('latin1'))?.[1] ?? '';
+
+describe('HepListener UDP receive thread', () => {
+  it(
+    'sheds OPTIONS before REGISTERs when a slow consumer falls behind, and counts them',
+    { timeout: 20_000 },
+    async () => {
+      const frames: SipFrame[] = [];
+      const l = new HepListener(
+        { listen: ['udp://127.0.0.1:0'], backlogOptionsPackets: 50, backlogMaxPackets: 1000 },
+        {
+          frame: (f) => {
+            busy(0.5);
+            frames.push(f);
+          },
+        },
+      );
+      await l.start();
+      try {
+        assert.equal(l.stats().udpWorker, true, 'UDP is read by the worker thread');
+        const packets: Buffer[] = [];
+        let options = 0;
+        let registers = 0;
+        for (let i = 0; i < 2200; i++) {
+          // Every 11th packet a REGISTER, the rest OPTIONS requests and answers.
+          if (i % 11 === 5) packets.push(hep3Packet(sipText('REGISTER', `r${registers++}`)));
+          else packets.push(hep3Packet(sipText('OPTIONS', `o${options++}`, i % 2 === 0)));
+        }
+        await burstUdp(portOf(l.addresses()[0] as string), packets);
+        await waitFor(() => l.stats().received === packets.length, 'every datagram read', 5000);
+        await waitFor(
+          () => {
+            const st = l.stats();
+            return st.accepted + st.dropped === packets.length && st.queued === 0;
+          },
+          'every packet delivered or shed',
+          10_000,
+        );
+        const st = l.stats();
+        const got = frames.map(callIdOf);
+        const gotRegisters = got.filter((id) => id.startsWith('r')).length;
+        const gotOptions = got.filter((id) => id.startsWith('o')).length;
+        assert.equal(registers, 200);
+        assert.equal(gotRegisters, registers, 'no REGISTER was shed');
+        assert.ok(gotOptions < options / 4, `most OPTIONS were shed (${gotOptions} of ${options} delivered)`);
+        assert.equal(st.shed.options, options - gotOptions, 'every shed OPTIONS is counted');
+        assert.equal(st.shed.overflow, 0);
+        assert.equal(st.dropped, st.shed.options);
+        assert.equal(st.accepted, frames.length);
+        // Frames keep the order they arrived in.
+        const regOrder = got.filter((id) => id.startsWith('r')).map((id) => Number(id.slice(1)));
+        assert.deepEqual(
+          regOrder,
+          [...regOrder].sort((a, b) => a - b),
+        );
+        // The main thread acknowledged everything it consumed; the thread reports its backlog drained.
+        await waitFor(() => l.stats().backlog.packets === 0 && l.stats().backlog.bytes === 0, 'backlog 0');
+      } finally {
+        await l.stop();
+      }
+    },
+  );
+
+  it(
+    'past the hard bound sheds other packets too, as overflow, and the queue stays within it',
+    { timeout: 20_000 },
+    async () => {
+      let deepest = 0;
+      const frames: SipFrame[] = [];
+      const l: HepListener = new HepListener(
+        { listen: ['udp://127.0.0.1:0'], backlogOptionsPackets: 20, backlogMaxPackets: 200 },
+        {
+          frame: (f) => {
+            busy(0.5);
+            deepest = Math.max(deepest, l.stats().queued);
+            frames.push(f);
+          },
+        },
+      );
+      await l.start();
+      try {
+        const packets = Array.from({ length: 1200 }, (_, i) => hep3Packet(sipText('REGISTER', `r${i}`)));
+        await burstUdp(portOf(l.addresses()[0] as string), packets);
+        await waitFor(() => l.stats().received === packets.length, 'every datagram read', 5000);
+        await waitFor(
+          () => {
+            const st = l.stats();
+            return st.accepted + st.dropped === packets.length && st.queued === 0;
+          },
+          'every packet delivered or shed',
+          10_000,
+        );
+        const st = l.stats();
+        assert.ok(st.shed.overflow > 0, 'REGISTERs shed past the hard bound');
+        assert.equal(st.shed.options, 0);
+        assert.equal(st.accepted + st.shed.overflow, packets.length);
+        assert.equal(frames.length, st.accepted);
+        assert.ok(deepest <= 200, `queue depth ${deepest} within the bound`);
+      } finally {
+        await l.stop();
+      }
+    },
+  );
+
+  it('stop() delivers every frame still queued, and a second stop() is harmless', async () => {
+    const frames: SipFrame[] = [];
+    const l = new HepListener(
+      { listen: ['udp://127.0.0.1:0'] },
+      {
+        frame: (f) => {
+          busy(0.2);
+          frames.push(f);
+        },
+      },
+    );
+    await l.start();
+    const packets = Array.from({ length: 300 }, (_, i) => hep3Packet(sipText('INVITE', `i${i}`)));
+    await burstUdp(portOf(l.addresses()[0] as string), packets);
+    await waitFor(() => l.stats().received === packets.length, 'every datagram read', 5000);
+    await l.stop();
+    assert.equal(frames.length, 300);
+    assert.deepEqual(
+      frames.map(callIdOf),
+      packets.map((_, i) => `i${i}`),
+    );
+    const st = l.stats();
+    assert.equal(st.accepted, 300);
+    assert.equal(st.queued, 0);
+    assert.equal(st.up, false);
+    await l.stop();
+    assert.deepEqual(l.addresses(), []);
+  });
+
+  it('reads UDP on the main thread when asked (udpThread: main)', async () => {
+    const c = collect();
+    const l = new HepListener({ listen: ['udp://127.0.0.1:0'], udpThread: 'main' }, c.handlers);
+    await l.start();
+    try {
+      assert.equal(l.stats().udpWorker, false);
+      await sendUdp(portOf(l.addresses()[0] as string), [hep3Packet(sipText('INVITE', 'here'))]);
+      await waitFor(() => c.frames.length === 1, 'one frame');
+      assert.equal(callIdOf(c.frames[0] as SipFrame), 'here');
+    } finally {
+      await l.stop();
+    }
+  });
+
+  it('finds the SIP payload of v2/v3 packets without a full decode', () => {
+    const sip = sipText('OPTIONS', 'k', true);
+    assert.equal(peekHepPayload(hep3Packet(sip))?.toString('latin1'), sip.toString('latin1'));
+    assert.equal(peekHepPayload(hep2Packet(sip))?.toString('latin1'), sip.toString('latin1'));
+    assert.equal(isKeepaliveDatagram(hep3Packet(sip)), true);
+    assert.equal(isKeepaliveDatagram(hep2Packet(sipText('OPTIONS'))), true);
+    assert.equal(isKeepaliveDatagram(hep3Packet(sipText('REGISTER'))), false);
+    // Not SIP (RTCP), truncated, or not HEP at all: never taken for a keepalive.
+    assert.equal(isKeepaliveDatagram(hep3Packet(sipText('OPTIONS'), { protoType: 5 })), false);
+    assert.equal(peekHepPayload(hep3Packet(sip).subarray(0, 40)), undefined);
+    assert.equal(peekHepPayload(Buffer.from('OPTIONS sip:x SIP/2.0\r\n')), undefined);
+    assert.equal(peekHepPayload(Buffer.alloc(0)), undefined);
   });
 });
 
