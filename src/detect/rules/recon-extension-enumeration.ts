@@ -1,5 +1,5 @@
-import { countInto, StatusCounts } from '../../core/counts.js';
-import { DETECT_MAX_AUTH_KEYS } from '../../config/limits.js';
+import { StatusCounts } from '../../core/counts.js';
+import { COUNT_MAX_KEYS, DETECT_MAX_AUTH_KEYS } from '../../config/limits.js';
 import type { AuthAttempt } from '../attempts.js';
 import type { RuleModule } from '../rule.js';
 import { KeyedWindows, sourceGroup } from '../window.js';
@@ -9,31 +9,56 @@ const MAX_EXTENSIONS = 512;
 /** A challenge not followed by credentials for the same extension within this long was a probe. */
 const CHALLENGE_FOLLOW_UP_MS = 5_000;
 
-interface Tried {
-  state: 'probe' | 'pending' | 'answered';
-  time: number;
-  method: string;
-  status: number;
-  /** A pending challenge left unanswered past CHALLENGE_FOLLOW_UP_MS: counts as a probe. */
-  old: boolean;
-}
+/**
+ * Where one extension tried stands, as a small number (no object per extension): probe, a pending
+ * challenge (and whether it went unanswered past CHALLENGE_FOLLOW_UP_MS: then it counts as a probe),
+ * or answered with credentials.
+ */
+const PROBE = 0;
+const PENDING = 1;
+const PENDING_OLD = 2;
+const ANSWERED = 3;
+type TriedState = typeof PROBE | typeof PENDING | typeof ANSWERED;
+type Tried = TriedState | typeof PENDING_OLD;
 
+/** The methods counted, in the order of `methodCounts` (others never reach the rule). */
+const METHODS = ['REGISTER', 'INVITE', 'OPTIONS'] as const;
+
+/**
+ * One source's window. A spoofed flood makes one of these per forged address (DETECT_MAX_AUTH_KEYS
+ * of them), nearly all seeing a single request: so the first extension, status and User-Agent are
+ * kept inline and every collection is made only when a second value comes.
+ */
 interface State {
-  readonly tried: Map<string, Tried>;
+  /** Extensions tried (at most MAX_EXTENSIONS): the first inline, the others in `moreTried`. */
+  firstExt: string | undefined;
+  firstTried: Tried;
+  moreTried: Map<string, Tried> | undefined;
   overflow: number;
   /** Extensions in state probe, and pending ones gone old: kept as counts so an attempt costs O(1)
    * instead of a walk over every extension tried (bench/profile.ts showed the walk on floods). */
   probeCount: number;
   oldPending: number;
-  /** Extensions that entered pending, oldest first (each once: bounded by MAX_EXTENSIONS). */
-  readonly pendingQueue: { ext: string; time: number }[];
+  /** Extensions that entered pending, oldest first, as pairs (extension, time) (each once: bounded
+   * by MAX_EXTENSIONS). */
+  pendingQueue: (string | number)[] | undefined;
   pendingHead: number;
   /** Requests that learned something (probes and challenges), repeats included. */
   probeRequests: number;
-  readonly methods: Record<string, number>;
-  readonly statuses: StatusCounts;
-  readonly userAgents: Set<string>;
-  readonly frames: number[];
+  /** Requests per method of METHODS (fields, not an array: one object less per source), and the
+   * order the methods were first seen (base-4 digits, 1-based). */
+  registers: number;
+  invites: number;
+  options: number;
+  methodOrder: number;
+  /** The first status, its count, and the others (bounded with the first as one key). */
+  firstStatus: number;
+  firstStatusCount: number;
+  moreStatuses: StatusCounts | undefined;
+  /** Up to 4 User-Agents in arrival order: the first inline. */
+  firstUserAgent: string | undefined;
+  moreUserAgents: string[] | undefined;
+  frames: number[] | undefined;
 }
 
 /** recon.extension-enumeration: one source tries many distinct extensions. */
@@ -70,19 +95,7 @@ export const reconExtensionEnumeration: RuleModule = {
       'recon.extension-enumeration',
       DETECT_MAX_AUTH_KEYS,
       (ctx.thresholds.windowSeconds ?? 600) * 1000,
-      () => ({
-        tried: new Map(),
-        overflow: 0,
-        probeCount: 0,
-        oldPending: 0,
-        pendingQueue: [],
-        pendingHead: 0,
-        probeRequests: 0,
-        methods: {},
-        statuses: new StatusCounts(),
-        userAgents: new Set(),
-        frames: [],
-      }),
+      newState,
     );
     return {
       onAttempt(a: AuthAttempt): void {
@@ -97,31 +110,30 @@ export const reconExtensionEnumeration: RuleModule = {
         const s = w.data;
         const state = classify(a);
         if (state === undefined) return;
-        const t = s.tried.get(a.extension);
+        const t = triedOf(s, a.extension);
         if (t === undefined) {
-          if (s.tried.size < MAX_EXTENSIONS) {
-            s.tried.set(a.extension, { state, time: a.time, method: a.method, status: a.status, old: false });
-            if (state === 'probe') s.probeCount++;
-            else if (state === 'pending') s.pendingQueue.push({ ext: a.extension, time: a.time });
-          } else if (state === 'probe') s.overflow++;
-        } else if (state === 'answered' || (state === 'probe' && t.state === 'pending')) {
-          if (t.state === 'probe') s.probeCount--;
-          if (t.old) {
-            s.oldPending--;
-            t.old = false;
-          }
-          t.state = state;
-          t.time = a.time;
-          if (state === 'probe') s.probeCount++;
+          if (triedCount(s) < MAX_EXTENSIONS) {
+            setTried(s, a.extension, state);
+            if (state === PROBE) s.probeCount++;
+            else if (state === PENDING) (s.pendingQueue ??= []).push(a.extension, a.time);
+          } else if (state === PROBE) s.overflow++;
+        } else if (state === ANSWERED || (state === PROBE && (t === PENDING || t === PENDING_OLD))) {
+          if (t === PROBE) s.probeCount--;
+          if (t === PENDING_OLD) s.oldPending--;
+          setTried(s, a.extension, state);
+          if (state === PROBE) s.probeCount++;
         }
         ripen(s, a.time);
-        if (state === 'answered') return;
+        if (state === ANSWERED) return;
         s.probeRequests++;
-        countInto(s.methods, a.method);
-        s.statuses.add(a.status);
-        if (a.userAgent !== '' && s.userAgents.size < 4) s.userAgents.add(a.userAgent);
+        countMethod(s, a.method);
+        countStatus(s, a.status);
+        if (a.userAgent !== '') addUserAgent(s, a.userAgent);
         const frame = a.provenance.frame;
-        if (frame !== undefined && s.frames.length < 20) s.frames.push(frame);
+        if (frame !== undefined) {
+          if (s.frames === undefined) s.frames = [frame];
+          else if (s.frames.length < 20) s.frames.push(frame);
+        }
         const probes = s.overflow + s.probeCount + s.oldPending;
         // A sweep touches each extension once or twice; a flood hammers a few (not enumeration).
         if (probes < threshold || probes < s.probeRequests * minDistinct) return;
@@ -137,10 +149,10 @@ export const reconExtensionEnumeration: RuleModule = {
           evidence: () => ({
             extensionsTried: examplesOf(s),
             extensionsTotal: probes,
-            methods: { ...s.methods },
-            statuses: s.statuses.toRecord(),
-            userAgents: [...s.userAgents],
-            frames: [...s.frames],
+            methods: methodsOf(s),
+            statuses: statusesOf(s),
+            userAgents: userAgentsOf(s),
+            frames: s.frames === undefined ? [] : [...s.frames],
           }),
         });
       },
@@ -148,19 +160,112 @@ export const reconExtensionEnumeration: RuleModule = {
   },
 };
 
+function newState(): State {
+  return {
+    firstExt: undefined,
+    firstTried: PROBE,
+    moreTried: undefined,
+    overflow: 0,
+    probeCount: 0,
+    oldPending: 0,
+    pendingQueue: undefined,
+    pendingHead: 0,
+    probeRequests: 0,
+    registers: 0,
+    invites: 0,
+    options: 0,
+    methodOrder: 0,
+    firstStatus: 0,
+    firstStatusCount: 0,
+    moreStatuses: undefined,
+    firstUserAgent: undefined,
+    moreUserAgents: undefined,
+    frames: undefined,
+  };
+}
+
+function triedOf(s: State, ext: string): Tried | undefined {
+  if (s.firstExt === ext) return s.firstTried;
+  return s.moreTried?.get(ext);
+}
+
+function triedCount(s: State): number {
+  return (s.firstExt === undefined ? 0 : 1) + (s.moreTried?.size ?? 0);
+}
+
+/** Sets the state of `ext`, adding it when new (the caller checks the bound). */
+function setTried(s: State, ext: string, t: Tried): void {
+  if (s.firstExt === undefined || s.firstExt === ext) {
+    s.firstExt = ext;
+    s.firstTried = t;
+  } else (s.moreTried ??= new Map()).set(ext, t);
+}
+
+function countMethod(s: State, method: string): void {
+  const i = method === 'REGISTER' ? 0 : method === 'INVITE' ? 1 : 2;
+  if (methodCount(s, i) === 0) s.methodOrder = s.methodOrder * 4 + i + 1;
+  if (i === 0) s.registers++;
+  else if (i === 1) s.invites++;
+  else s.options++;
+}
+
+function methodCount(s: State, i: number): number {
+  return i === 0 ? s.registers : i === 1 ? s.invites : s.options;
+}
+
+/** Requests per method, in the order the methods were first seen. */
+function methodsOf(s: State): Record<string, number> {
+  const order: number[] = [];
+  for (let o = s.methodOrder; o > 0; o = Math.floor(o / 4)) order.unshift((o % 4) - 1);
+  const out: Record<string, number> = {};
+  for (const i of order) out[METHODS[i] as string] = methodCount(s, i);
+  return out;
+}
+
+function countStatus(s: State, status: number): void {
+  if (s.firstStatusCount === 0 || s.firstStatus === status) {
+    s.firstStatus = status;
+    s.firstStatusCount++;
+  } else (s.moreStatuses ??= new StatusCounts(COUNT_MAX_KEYS - 1)).add(status);
+}
+
+/** As StatusCounts.toRecord: integer-like keys enumerate in ascending order, `(other)` last. */
+function statusesOf(s: State): Record<string, number> {
+  const out = s.moreStatuses?.toRecord() ?? {};
+  if (s.firstStatusCount > 0) out[String(s.firstStatus)] = s.firstStatusCount;
+  return out;
+}
+
+function addUserAgent(s: State, ua: string): void {
+  if (s.firstUserAgent === undefined) {
+    s.firstUserAgent = ua;
+    return;
+  }
+  if (s.firstUserAgent === ua) return;
+  const more = s.moreUserAgents;
+  if (more === undefined) s.moreUserAgents = [ua];
+  else if (more.length < 3 && !more.includes(ua)) more.push(ua);
+}
+
+function userAgentsOf(s: State): string[] {
+  if (s.firstUserAgent === undefined) return [];
+  return s.moreUserAgents === undefined ? [s.firstUserAgent] : [s.firstUserAgent, ...s.moreUserAgents];
+}
+
 /** Marks pending challenges left unanswered past the follow-up time as probes. */
 function ripen(s: State, now: number): void {
   const q = s.pendingQueue;
-  while (s.pendingHead < q.length && now - q[s.pendingHead]!.time >= CHALLENGE_FOLLOW_UP_MS) {
-    const x = s.tried.get(q[s.pendingHead]!.ext);
-    s.pendingHead++;
-    if (x !== undefined && x.state === 'pending' && !x.old) {
-      x.old = true;
+  if (q === undefined) return;
+  while (s.pendingHead < q.length && now - (q[s.pendingHead + 1] as number) >= CHALLENGE_FOLLOW_UP_MS) {
+    const ext = q[s.pendingHead] as string;
+    s.pendingHead += 2;
+    if (triedOf(s, ext) === PENDING) {
+      setTried(s, ext, PENDING_OLD);
       s.oldPending++;
     }
   }
-  if (s.pendingHead === q.length && q.length > 0) {
-    q.length = 0;
+  if (s.pendingHead === q.length) {
+    s.pendingQueue = undefined;
     s.pendingHead = 0;
   }
 }
@@ -168,29 +273,33 @@ function ripen(s: State, now: number): void {
 /** Up to 30 extensions that count as probed, for the evidence. */
 function examplesOf(s: State): string[] {
   const out: string[] = [];
-  for (const [ext, x] of s.tried) {
-    if (x.state === 'probe' || (x.state === 'pending' && x.old)) out.push(ext);
-    if (out.length >= 30) break;
+  const counts = (x: Tried): boolean => x === PROBE || x === PENDING_OLD;
+  if (s.firstExt !== undefined && counts(s.firstTried)) out.push(s.firstExt);
+  if (s.moreTried !== undefined) {
+    for (const [ext, x] of s.moreTried) {
+      if (out.length >= 30) break;
+      if (counts(x)) out.push(ext);
+    }
   }
   return out;
 }
 
 /** probe: the request learned something and went no further; pending: a challenge that may yet be
  * answered; answered: credentials followed (a real client). */
-function classify(a: AuthAttempt): Tried['state'] | undefined {
-  if (a.credentials) return a.outcome === 'not-found' ? 'probe' : 'answered';
+function classify(a: AuthAttempt): TriedState | undefined {
+  if (a.credentials) return a.outcome === 'not-found' ? PROBE : ANSWERED;
   switch (a.outcome) {
     case 'challenged':
-      return 'pending';
+      return PENDING;
     case 'not-found':
     case 'forbidden':
     case 'failed':
     case 'unanswered':
-      return 'probe';
+      return PROBE;
     case 'open':
       // OPTIONS answered without authentication is normal for one target; many targets is a scan.
       // An INVITE that progressed without credentials is call.unauthenticated-accepted's business.
-      return a.method === 'OPTIONS' ? 'probe' : undefined;
+      return a.method === 'OPTIONS' ? PROBE : undefined;
     default:
       return undefined;
   }
