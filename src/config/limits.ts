@@ -473,7 +473,14 @@ export const HEP_UDP_BATCH_BYTES = 256 * 1024;
 export const HEP_UDP_BATCH_PACKETS = 1_024;
 
 /** A batch is posted at most this long after its first datagram (and counters after a change). */
-export const HEP_UDP_FLUSH_MS = 2;
+export const HEP_UDP_FLUSH_MS = 5;
+
+/**
+ * Nice value the UDP thread asks for itself (Linux, with CAP_SYS_NICE, e.g. when run as root), so
+ * the scheduler lets it preempt the busy pipeline thread and the kernel buffer does not overflow
+ * first; without the privilege it keeps the process's own (reported in stats as `udpWorkerNice`).
+ */
+export const HEP_UDP_THREAD_NICE = -5;
 
 /** How long `stop()` waits for the UDP thread to deliver its last batch before ending it. */
 export const HEP_UDP_STOP_TIMEOUT_MS = 2_000;

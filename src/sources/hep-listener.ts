@@ -31,6 +31,7 @@ import {
   HEP_UDP_BATCH_PACKETS,
   HEP_UDP_FLUSH_MS,
   HEP_UDP_STOP_TIMEOUT_MS,
+  HEP_UDP_THREAD_NICE,
   LIVE_UDP_RECV_BUFFER_BYTES,
 } from '../config/limits.js';
 import {
@@ -54,6 +55,8 @@ export interface HepListenerOptions extends SocketListenerOptions {
    * (this thread) when the worker cannot start.
    */
   readonly udpThread?: 'worker' | 'main';
+  /** Nice value the UDP thread asks for (default HEP_UDP_THREAD_NICE; needs CAP_SYS_NICE). */
+  readonly udpThreadNice?: number;
   /** UDP thread backlog bounds (default HEP_UDP_BACKLOG_*; the hard ones capped by the queue's). */
   readonly backlogOptionsPackets?: number;
   readonly backlogOptionsBytes?: number;
@@ -97,6 +100,8 @@ export interface HepListenerStats extends SourceStats {
   udpWorker: boolean;
   /** Why the worker thread could not start, when UDP fell back to the main thread. */
   udpWorkerError?: string;
+  /** The worker thread's nice value (HEP_UDP_THREAD_NICE when privileged), when known. */
+  udpWorkerNice?: number;
   /** UDP packets and bytes the worker has posted and this thread not yet consumed (last report). */
   backlog: { packets: number; bytes: number };
 }
@@ -263,6 +268,7 @@ export class HepListener implements LiveSource {
         batchBytes: HEP_UDP_BATCH_BYTES,
         batchPackets: HEP_UDP_BATCH_PACKETS,
         flushMs: HEP_UDP_FLUSH_MS,
+        nice: options.udpThreadNice ?? HEP_UDP_THREAD_NICE,
       };
       this.tcp =
         tcp.length > 0
@@ -361,6 +367,7 @@ export class HepListener implements LiveSource {
           this.st.udpWorker = true;
           this.workerAddresses = m.addresses;
           this.st.recvBufferBytes.push(...m.recvBufferBytes);
+          if (m.nice !== undefined) this.st.udpWorkerNice = m.nice;
           resolve(true);
         } else if (m.t === 'error') {
           settled = true;

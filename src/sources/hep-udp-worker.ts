@@ -14,6 +14,8 @@
  */
 import { isMainThread, parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { Socket as UdpSocket } from 'node:dgram';
+import { readlinkSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import { isOptionsKeepalive } from './hep-listener.js';
 import { AllowList, boundAddresses, describeError, openUdp, parseListenAddress } from './live-source.js';
 
@@ -35,6 +37,8 @@ export interface HepUdpWorkerConfig {
   readonly batchBytes: number;
   readonly batchPackets: number;
   readonly flushMs: number;
+  /** Nice value to ask for this thread (HEP_UDP_THREAD_NICE). */
+  readonly nice: number;
 }
 
 /** Cumulative counters of the UDP thread. */
@@ -53,7 +57,13 @@ export interface HepUdpCounters {
 
 /** Messages from the UDP thread. */
 export type HepUdpOut =
-  | { readonly t: 'bound'; readonly addresses: string[]; readonly recvBufferBytes: number[] }
+  | {
+      readonly t: 'bound';
+      readonly addresses: string[];
+      readonly recvBufferBytes: number[];
+      /** This thread's nice value, when it could be read. */
+      readonly nice: number | undefined;
+    }
   | { readonly t: 'error'; readonly message: string }
   | { readonly t: 'fault'; readonly message: string }
   | {
@@ -107,6 +117,25 @@ export function peekHepPayload(d: Buffer): Buffer | undefined {
 export function isKeepaliveDatagram(d: Buffer): boolean {
   const p = peekHepPayload(d);
   return p !== undefined && isOptionsKeepalive(p);
+}
+
+/**
+ * Asks for `nice` on this thread alone (on Linux a thread id is a setpriority target); refused
+ * without CAP_SYS_NICE, which leaves the inherited value. Returns the value in force.
+ */
+function setThreadNice(nice: number): number | undefined {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (!Number.isInteger(tid) || tid <= 0) return undefined;
+    try {
+      if (getPriority(tid) > nice) setPriority(tid, nice);
+    } catch {
+      // Not privileged: keep the inherited priority.
+    }
+    return getPriority(tid);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The thread's body: binds, reads, batches and sheds until told to stop. */
@@ -230,6 +259,7 @@ async function run(port: MessagePort, cfg: HepUdpWorkerConfig): Promise<void> {
     t: 'bound',
     addresses: boundAddresses(sockets, []),
     recvBufferBytes: sockets.map((s) => s.getRecvBufferSize()),
+    nice: setThreadNice(cfg.nice),
   };
   port.postMessage(bound);
 }
