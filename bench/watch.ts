@@ -3,7 +3,8 @@
  * fed HEP3 over UDP on 127.0.0.1 by a paced sender process (bench/hep-blast.ts), and writes the
  * section between `<!-- watch:begin -->` and `<!-- watch:end -->` of docs/benchmarks.md:
  * 1. the loss curve at 10k/50k/100k/200k packets per second (received = packets the listener
- *    handed to the pipeline + packets it shed; the rest died in the kernel socket buffer);
+ *    handed to the pipeline + packets it shed, in its UDP receive thread or its queue; the rest
+ *    died in the kernel socket buffer);
  * 2. which kinds were lost under overload (an in-process Sensor, to count frames per kind);
  * 3. packet-to-stored-alert latency for a brute force under 10k pps of background load;
  * 4. peak RSS with 1,000 extensions registering under a flood from 1,000,000 spoofed sources.
@@ -351,6 +352,9 @@ interface KindsRow {
     shedOptions: number;
     shedOverflow: number;
     rcvbuf: number[];
+    /** Whether UDP was read by the listener's worker thread, and that thread's nice value. */
+    udpWorker: boolean;
+    udpWorkerNice: number | undefined;
   };
   kernelDrops: number;
 }
@@ -400,6 +404,8 @@ async function kindsUnderOverload(o: Options, bin: string, file: string): Promis
       accepted: number;
       shed: { options: number; overflow: number };
       recvBufferBytes: number[];
+      udpWorker?: boolean;
+      udpWorkerNice?: number;
     };
     const kernelDrops = (kernelSocket(hepPort)?.drops ?? 0) - k0;
     await sensor.stop();
@@ -413,6 +419,8 @@ async function kindsUnderOverload(o: Options, bin: string, file: string): Promis
         shedOptions: st.shed.options,
         shedOverflow: st.shed.overflow,
         rcvbuf: st.recvBufferBytes,
+        udpWorker: st.udpWorker === true,
+        udpWorkerNice: st.udpWorkerNice,
       },
       kernelDrops,
     });
@@ -633,7 +641,10 @@ function render(r: Report): string {
     L.push(
       '"Pipeline" is `sipwarden_packets_total{source="hep"}` (frames the listener handed on), "shed" is `sipwarden_dropped_total{stage="source:hep"}`, ' +
         '"kernel drops" is the drops column of /proc/net/udp for the listener socket (receive buffer full), "lost" is sent − pipeline − shed. ' +
-        '"Catch-up" is how long after the sender stopped the watch was still handing on queued packets.',
+        '"Catch-up" is how long after the sender stopped the watch was still handing on queued packets. ' +
+        'The listener reads UDP in a worker thread (src/sources/hep-udp-worker.ts), which sheds arriving OPTIONS keepalives once the main thread is ' +
+        'HEP_UDP_BACKLOG_OPTIONS_PACKETS behind and every packet past HEP_UDP_BACKLOG_MAX_PACKETS, so what it sheds is counted; kernel drops are what even that thread did not read in time. ' +
+        '"Watch CPU s" counts every thread of the process, the UDP thread included.',
     );
     L.push('');
     L.push(
@@ -662,7 +673,8 @@ function render(r: Report): string {
     L.push('');
     for (const x of r.kinds) {
       L.push(
-        `- ${int(x.rate)} pps: listener received ${int(x.listener.received)} datagrams, handed on ${int(x.listener.accepted)}, shed ${int(x.listener.shedOptions)} OPTIONS and ${int(x.listener.shedOverflow)} others; the kernel dropped ${int(x.kernelDrops)} (SO_RCVBUF granted ${x.listener.rcvbuf.map(int).join(', ')}).`,
+        `- ${int(x.rate)} pps: listener received ${int(x.listener.received)} datagrams, handed on ${int(x.listener.accepted)}, shed ${int(x.listener.shedOptions)} OPTIONS and ${int(x.listener.shedOverflow)} others; the kernel dropped ${int(x.kernelDrops)} (SO_RCVBUF granted ${x.listener.rcvbuf.map(int).join(', ')}; ` +
+          `${x.listener.udpWorker ? `UDP read by the worker thread${x.listener.udpWorkerNice === undefined ? '' : ` at nice ${x.listener.udpWorkerNice}`}` : 'UDP read on the main thread'}).`,
       );
     }
     L.push('');

@@ -57,6 +57,8 @@ export interface HepListenerOptions extends SocketListenerOptions {
   readonly udpThread?: 'worker' | 'main';
   /** Nice value the UDP thread asks for (default HEP_UDP_THREAD_NICE; needs CAP_SYS_NICE). */
   readonly udpThreadNice?: number;
+  /** The UDP thread's module (default hep-udp-worker.js beside this one; tests point it elsewhere). */
+  readonly udpWorkerModule?: URL;
   /** UDP thread backlog bounds (default HEP_UDP_BACKLOG_*; the hard ones capped by the queue's). */
   readonly backlogOptionsPackets?: number;
   readonly backlogOptionsBytes?: number;
@@ -187,6 +189,7 @@ export class HepListener implements LiveSource {
   /** The TCP addresses alone, when the UDP thread reads the UDP ones. */
   private readonly tcp: SocketListener | undefined;
   private readonly workerConfig: HepUdpWorkerConfig | undefined;
+  private readonly workerModule: URL;
   private readonly decodeOptions: HepDecodeOptions | undefined;
   private readonly now: Clock;
   /** Whether `now` was injected (tests): then it times everything, not the UDP thread's clock. */
@@ -244,6 +247,7 @@ export class HepListener implements LiveSource {
     this.options = new FrameRing(this.queueMax);
     this.others = new FrameRing(this.queueMax);
     this.name = options.name ?? `hep ${options.listen.join(',')}`;
+    this.workerModule = options.udpWorkerModule ?? new URL('./hep-udp-worker.js', import.meta.url);
 
     // The addresses are valid here (SocketListener checked them): the scheme tells the transport.
     const udp = options.listen.filter((t) => t.startsWith('udp://'));
@@ -345,7 +349,7 @@ export class HepListener implements LiveSource {
     return new Promise<boolean>((resolve, reject) => {
       let w: Worker;
       try {
-        w = new Worker(new URL('./hep-udp-worker.js', import.meta.url), { workerData: cfg });
+        w = new Worker(this.workerModule, { workerData: cfg });
       } catch (err) {
         this.st.udpWorkerError = err instanceof Error ? err.message : String(err);
         resolve(false);

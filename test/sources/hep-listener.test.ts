@@ -413,6 +413,29 @@ describe('HepListener UDP receive thread', () => {
     }
   });
 
+  it('falls back to the main thread when the worker cannot start, and says why', async () => {
+    const c = collect();
+    const l = new HepListener(
+      {
+        listen: ['udp://127.0.0.1:0'],
+        udpWorkerModule: new URL('./no-such-hep-udp-worker.js', import.meta.url),
+      },
+      c.handlers,
+    );
+    await l.start();
+    try {
+      const st = l.stats();
+      assert.equal(st.udpWorker, false);
+      assert.match(st.udpWorkerError ?? '', /UDP receive thread/);
+      assert.equal(st.up, true);
+      await sendUdp(portOf(l.addresses()[0] as string), [hep3Packet(sipText('INVITE', 'fallback'))]);
+      await waitFor(() => c.frames.length === 1, 'one frame');
+      assert.equal(callIdOf(c.frames[0] as SipFrame), 'fallback');
+    } finally {
+      await l.stop();
+    }
+  });
+
   it('finds the SIP payload of v2/v3 packets without a full decode', () => {
     const sip = sipText('OPTIONS', 'k', true);
     assert.equal(peekHepPayload(hep3Packet(sip))?.toString('latin1'), sip.toString('latin1'));
