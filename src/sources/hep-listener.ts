@@ -129,6 +129,16 @@ export function isOptionsKeepalive(d: Buffer): boolean {
 }
 
 /**
+ * A copy with a memory block of its own, as a datagram read on this thread has: a frame the
+ * pipeline keeps then holds only its own bytes, not a pooled slab shared with other frames.
+ */
+function ownCopy(b: Buffer): Buffer {
+  const c = Buffer.allocUnsafeSlow(b.length);
+  b.copy(c);
+  return c;
+}
+
+/**
  * FIFO ring of frames with the arrival sequence of each (two rings merge back in order) and the
  * UDP-thread bytes each stands for (0 when it came another way), acknowledged when it leaves.
  */
@@ -509,7 +519,8 @@ export class HepListener implements LiveSource {
       return;
     }
     const transport: Transport = h.protocol === 6 ? 'tcp' : h.protocol === 132 ? 'sctp' : 'udp';
-    const payload = copy && !h.compressed ? Buffer.from(h.payload) : h.payload;
+    const payload =
+      !copy || h.compressed ? h.payload : wire > 0 ? ownCopy(h.payload) : Buffer.from(h.payload);
     this.enqueue(
       {
         time: h.time ?? (at !== undefined && !this.injectedClock ? at : this.now()),
