@@ -6,6 +6,7 @@ import { runRules } from './rules.js';
 import { runSite } from './site.js';
 import { runWatch } from './watch.js';
 import { EXIT_USAGE, UsageError } from './exit-codes.js';
+import { applyHeapPolicy } from './heap.js';
 
 const HELP = `sipwarden — security monitor and hardening auditor for SIP phone systems
 
@@ -49,6 +50,7 @@ Exit codes: 0 ok, 1 findings at or above --fail-on, 2 usage error, 3 input error
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
+    if (command === 'watch' || command === 'analyze' || command === 'site') applyHeapPolicy();
     switch (command) {
       case 'watch':
         return await runWatch(rest);
