@@ -2,6 +2,8 @@ import { countInto } from '../../core/counts.js';
 import {
   DETECT_MAX_TOOL_CAMPAIGNS,
   DETECT_MAX_TOOL_SOURCES,
+  DETECT_TOOL_AGENT_CACHE,
+  DETECT_TOOL_AGENT_CACHE_MAX_CHARS,
   DETECT_TOOL_CAMPAIGN_SOURCES,
 } from '../../config/limits.js';
 import { BoundedTable } from '../../core/bounded-table.js';
@@ -29,67 +31,127 @@ const TOOL_AGENTS: readonly [RegExp, string][] = [
 
 /** Display names and users that scanners put in From/To. */
 const TOOL_NAMES = /^(?:sipvicious|sipsscuser|ccxllrlflgig|thisisthecanary)$/i;
+/** What a URI holding one of those users must contain as written (a name, or a %-escape). */
+const TOOL_NAME_IN_URI = /sipvicious|sipsscuser|ccxllrlflgig|thisisthecanary|%/i;
+/** The placeholder host SIPVicious writes, as bytes to find in the header block. */
+const PLACEHOLDER_HOST = '1.1.1.1';
+const PLACEHOLDER_BYTES = Buffer.from(PLACEHOLDER_HOST, 'latin1');
+
+/** What one User-Agent value says: the tool it names ('' for none) and its escaped form. */
+interface AgentVerdict {
+  readonly tool: string;
+  readonly shown: string;
+}
+
+// Verdicts by User-Agent value: a device repeats its value in every message, so the tool patterns
+// run once per value. A pure function of the value, so one cache serves every detector.
+const agentVerdicts = new Map<string, AgentVerdict>();
+
+function judgeAgent(ua: string): AgentVerdict {
+  let tool = '';
+  for (const [re, name] of TOOL_AGENTS) {
+    if (re.test(ua)) {
+      tool = name;
+      break;
+    }
+  }
+  return { tool, shown: escapeText(ua, 80) };
+}
+
+/** The verdict on a User-Agent value, cached (DETECT_TOOL_AGENT_CACHE values, emptied when full). */
+function agentVerdict(ua: string): AgentVerdict {
+  if (ua.length > DETECT_TOOL_AGENT_CACHE_MAX_CHARS) return judgeAgent(ua);
+  let v = agentVerdicts.get(ua);
+  if (v === undefined) {
+    v = judgeAgent(ua);
+    if (agentVerdicts.size >= DETECT_TOOL_AGENT_CACHE) agentVerdicts.clear();
+    agentVerdicts.set(ua, v);
+  }
+  return v;
+}
 
 /** What marks one message carries. */
 export interface Marks {
   readonly tool: string | undefined;
-  readonly marks: string[];
+  readonly marks: readonly string[];
   /** svcrack encodes `user:password` in its From tag; the tried password (never shown in clear). */
   readonly triedPassword: string | undefined;
+}
+
+const NO_MARKS: Marks = { tool: undefined, marks: [], triedPassword: undefined };
+
+/**
+ * True when a From tag may be SIPVicious' hex-encoded `text 0x01 digits`: the encoding of a 0x01
+ * byte after the first and of a digit last (phones' random hex tags rarely have both; the full
+ * decoding below decides).
+ */
+function mayBeEncodedTag(tag: string): boolean {
+  const n = tag.length;
+  if (n < 8 || n % 2 !== 0 || tag.charCodeAt(n - 2) !== 0x33) return false;
+  const last = tag.charCodeAt(n - 1);
+  if (last < 0x30 || last > 0x39) return false;
+  for (let i = 2; i < n - 2; i += 2)
+    if (tag.charCodeAt(i) === 0x30 && tag.charCodeAt(i + 1) === 0x31) return true;
+  return false;
 }
 
 /** Structural and declared marks of attack tools in one request. */
 export function toolMarks(ev: SipEvent): Marks {
   const msg = ev.msg;
-  const marks: string[] = [];
+  let marks: string[] | undefined;
   let tool: string | undefined;
   const ua = msg.userAgent;
   if (ua !== undefined) {
-    for (const [re, name] of TOOL_AGENTS) {
-      if (re.test(ua)) {
-        tool = name;
-        marks.push('user-agent');
-        break;
-      }
+    const t = agentVerdict(ua).tool;
+    if (t !== '') {
+      tool = t;
+      marks = ['user-agent'];
     }
   }
   const from = msg.from;
   const to = msg.to;
+  const display = from?.display;
+  // The URI is parsed only when its text could hold a tool's name.
   if (
-    (from?.display !== undefined && TOOL_NAMES.test(from.display)) ||
-    (from?.uri?.user !== undefined && TOOL_NAMES.test(from.uri.user))
+    (display !== undefined && TOOL_NAMES.test(display)) ||
+    (from !== undefined && TOOL_NAME_IN_URI.test(from.rawUri) && TOOL_NAMES.test(from.uri?.user ?? ''))
   ) {
-    marks.push('from-name');
+    (marks ??= []).push('from-name');
     tool ??= 'SIPVicious';
   }
   // SIPVicious: branch "z9hG4bK-" + decimal only (SIPp adds more dash-separated fields).
-  if (/^z9hG4bK-\d{4,}$/.test(ev.branch)) marks.push('decimal-branch');
+  if (/^z9hG4bK-\d{4,}$/.test(ev.branch)) (marks ??= []).push('decimal-branch');
   // A bare decimal Call-ID with no host part.
-  if (/^\d{6,}$/.test(ev.callId)) marks.push('decimal-call-id');
+  if (/^\d{6,}$/.test(ev.callId)) (marks ??= []).push('decimal-call-id');
   let triedPassword: string | undefined;
   const tag = ev.fromTag;
-  if (tag.length >= 8 && tag.length % 2 === 0 && /^[0-9a-f]+$/i.test(tag)) {
+  if (mayBeEncodedTag(tag) && /^[0-9a-f]+$/i.test(tag)) {
     const decoded = Buffer.from(tag, 'hex').toString('latin1');
     const sep = decoded.indexOf('\u0001');
     // A hex tag that decodes to printable text, a 0x01 separator and digits: SIPVicious' tag.
     if (sep > 0 && /^[\x20-\x7e]+$/.test(decoded.slice(0, sep)) && /^\d+$/.test(decoded.slice(sep + 1))) {
-      marks.push('hex-encoded-tag');
+      (marks ??= []).push('hex-encoded-tag');
       const text = decoded.slice(0, sep);
       const colon = text.indexOf(':');
       if (colon >= 0) triedPassword = text.slice(colon + 1);
     }
   }
-  const fromUri = from?.rawUri;
   if (
-    fromUri !== undefined &&
-    fromUri === to?.rawUri &&
-    from?.display !== undefined &&
-    from.display === from.uri?.user
+    display !== undefined &&
+    from !== undefined &&
+    to !== undefined &&
+    from.rawUri === to.rawUri &&
+    display === from.uri?.user
   ) {
-    marks.push('from-equals-to-with-user-as-name');
+    (marks ??= []).push('from-equals-to-with-user-as-name');
   }
-  const hosts = [from?.uri?.host, to?.uri?.host, msg.contacts[0]?.uri?.host];
-  if (hosts.includes('1.1.1.1')) marks.push('placeholder-host-1.1.1.1');
+  // Hosts are written as they are sent: no header holds 1.1.1.1 unless its bytes do.
+  const at = msg.data.indexOf(PLACEHOLDER_BYTES, msg.start);
+  if (at >= 0 && at < msg.length - msg.bodyLength) {
+    const hosts = [from?.uri?.host, to?.uri?.host, msg.contacts[0]?.uri?.host];
+    if (hosts.includes(PLACEHOLDER_HOST)) (marks ??= []).push('placeholder-host-1.1.1.1');
+  }
+  if (marks === undefined) return NO_MARKS;
   return { tool, marks, triedPassword };
 }
 
@@ -201,7 +263,8 @@ export const scanToolFingerprint: RuleModule = {
         s.servers.add(ev.frame.dstIp);
         for (const k of m.marks) s.marks.add(k);
         countInto(s.methods, ev.method);
-        if (ev.msg.userAgent !== undefined) s.userAgents.add(escapeText(ev.msg.userAgent, 80));
+        const ua = ev.msg.userAgent;
+        if (ua !== undefined) s.userAgents.add(agentVerdict(ua).shown);
         const target = ev.msg.requestUri?.user ?? ev.msg.to?.uri?.user;
         if (target !== undefined) s.targets.add(target);
         if (m.triedPassword !== undefined) s.passwordsTried++;

@@ -187,3 +187,57 @@ test('lab: raised where a tool was used, one alert per capture; never on benign 
     }
   }
 });
+
+/** The event of a REGISTER with the given From display/user, From tag, hosts and User-Agent. */
+function marksOf(o: { display?: string; user?: string; tag: string; contactHost?: string; ua?: string }): {
+  tool: string | undefined;
+  marks: readonly string[];
+  triedPassword: string | undefined;
+} {
+  const text =
+    `REGISTER sip:${PBX} SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKa8f3c1d2\r\n` +
+    `From: ${o.display ?? ''}<sip:${o.user ?? '101'}@${PBX}>;tag=${o.tag}\r\nTo: <sip:101@${PBX}>\r\n` +
+    `Call-ID: 5c2e-77@192.0.2.10\r\nCSeq: 1 REGISTER\r\nContact: <sip:101@${o.contactHost ?? '192.0.2.10'}>\r\n` +
+    `User-Agent: ${o.ua ?? 'Yealink SIP-T46S 66.86.0.15'}\r\nContent-Length: 0\r\n\r\n`;
+  const msg = parseSipMessage(Buffer.from(text, 'latin1'));
+  const frame = { time: T0, srcIp: '192.0.2.10', srcPort: 5060, dstIp: PBX, dstPort: 5060 };
+  const ev = toSipEvent({ ...frame, transport: 'udp', provenance: { kind: 'capture' }, data: msg.data }, msg);
+  assert.ok(ev !== undefined);
+  return toolMarks(ev);
+}
+
+test('marks: an svcrack tag is decoded; hex tags of phones, even with its bytes, are not', () => {
+  const svcrack = Buffer.from('107:secret\u00011234', 'latin1').toString('hex');
+  assert.deepEqual(marksOf({ tag: svcrack }), {
+    tool: undefined,
+    marks: ['hex-encoded-tag'],
+    triedPassword: 'secret',
+  });
+  assert.deepEqual(marksOf({ tag: svcrack.toUpperCase() }).marks, ['hex-encoded-tag']);
+  // A 0x01 byte and a final digit, but an unprintable byte before the separator.
+  assert.deepEqual(marksOf({ tag: '0a31013231' }).marks, []);
+  // Random hex: no 0x01 byte; a 0x01 byte but a letter last; odd length.
+  for (const tag of ['a8f3c1d29e', 'a8013c1d2f', '3101323'])
+    assert.deepEqual(marksOf({ tag }).marks, [], tag);
+});
+
+test('marks: tool names in From (also %-escaped), the placeholder host in any address, tool agents', () => {
+  assert.deepEqual(marksOf({ tag: 'a8f3c1', user: '%73ipvicious' }), {
+    tool: 'SIPVicious',
+    marks: ['from-name'],
+    triedPassword: undefined,
+  });
+  assert.deepEqual(marksOf({ tag: 'a8f3c1', display: '"sipsscuser" ' }).marks, ['from-name']);
+  assert.deepEqual(marksOf({ tag: 'a8f3c1', user: 'sipvicious2' }).marks, []);
+  assert.deepEqual(marksOf({ tag: 'a8f3c1', contactHost: '1.1.1.1' }).marks, ['placeholder-host-1.1.1.1']);
+  assert.deepEqual(marksOf({ tag: 'a8f3c1', contactHost: '11.1.1.1' }).marks, []);
+  assert.deepEqual(marksOf({ tag: 'a8f3c1', user: '1.1.1.1' }).marks, []);
+  // The verdict on a value is cached: the second reading answers the same.
+  for (let i = 0; i < 2; i++) {
+    assert.deepEqual(marksOf({ tag: 'a8f3c1', ua: 'sipcli/v1.8' }), {
+      tool: 'sipcli',
+      marks: ['user-agent'],
+      triedPassword: undefined,
+    });
+  }
+});
