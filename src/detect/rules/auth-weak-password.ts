@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +10,7 @@ import {
   DETECT_WEAK_PASSWORD_MAX_QUEUE,
 } from '../../config/limits.js';
 import { escapeText } from '../../core/escape.js';
-import { computeDigestResponse, type DigestInput } from '../../sip/digest.js';
+import { computeDigestResponse, digestHashName, type DigestInput } from '../../sip/digest.js';
 import type { Transaction } from '../../track/transactions.js';
 import { isSipAttempt, type AuthAttempt, type SipAttempt } from '../attempts.js';
 import type { DetectorContext, RuleModule } from '../rule.js';
@@ -93,8 +94,8 @@ interface Job {
   readonly tx: Transaction;
   readonly cred: DigestInput;
   readonly response: string;
-  readonly method: string;
-  readonly body: Buffer | undefined;
+  /** The response a password gives with this job's credentials. */
+  readonly respond: (password: string) => string;
   /** Candidates derived from the extension and identity, tried before the list. */
   readonly derived: readonly PasswordCandidate[];
   next: number;
@@ -191,7 +192,8 @@ export class WeakPasswordDetector {
       body = Buffer.from(msg.body);
     }
     // An algorithm or a parameter the computation cannot handle: nothing to test.
-    if (computeDigestResponse(cred, '', a.method, body) === undefined) {
+    const respond = digestResponder(cred, a.method, body);
+    if (respond === undefined) {
       this.stats.unsupported++;
       return;
     }
@@ -205,8 +207,7 @@ export class WeakPasswordDetector {
       tx: a.tx,
       cred,
       response: cred.response.toLowerCase(),
-      method: a.method,
-      body,
+      respond,
       derived: derive(a, extension, this.list.templates),
       next: 0,
       a,
@@ -273,7 +274,7 @@ export class WeakPasswordDetector {
       if (c === undefined) continue;
       tried++;
       this.stats.candidates++;
-      if (computeDigestResponse(job.cred, c.text, job.method, job.body) === job.response) {
+      if (job.respond(c.text) === job.response) {
         this.cracked(job, c, i + 1);
         job.next = total;
         break;
@@ -330,6 +331,38 @@ export class WeakPasswordDetector {
       },
     });
   }
+}
+
+/**
+ * A function giving, for a password, the response `computeDigestResponse` gives with these
+ * credentials; undefined when that is undefined (unsupported algorithm, missing parameter). The
+ * parts that do not depend on the password (HA2, the text around HA1) are computed once per job, so
+ * each candidate costs two hashes (three with -sess) instead of three (four), with one-shot hashing.
+ */
+export function digestResponder(
+  cred: DigestInput,
+  method: string,
+  body: Buffer | undefined,
+): ((password: string) => string) | undefined {
+  if (computeDigestResponse(cred, '', method, body) === undefined) return undefined;
+  const alg = digestHashName(cred.algorithm) as string;
+  const h = (data: string | Buffer): string => hash(alg, data, 'hex');
+  const qop = cred.qop?.toLowerCase();
+  const sess = (cred.algorithm ?? '').toLowerCase().endsWith('-sess');
+  const nonce = cred.nonce ?? '';
+  const cnonce = cred.cnonce ?? '';
+  const uri = cred.uri ?? '';
+  const ha2 =
+    qop === 'auth-int' ? h(`${method}:${uri}:${h(body ?? Buffer.alloc(0))}`) : h(`${method}:${uri}`);
+  const head = `${cred.username ?? ''}:${cred.realm ?? ''}:`;
+  const sessTail = `:${nonce}:${cnonce}`;
+  const tail =
+    qop === undefined ? `:${nonce}:${ha2}` : `:${nonce}:${cred.ncRaw ?? ''}:${cnonce}:${qop}:${ha2}`;
+  return (password) => {
+    let ha1 = h(head + password);
+    if (sess) ha1 = h(ha1 + sessTail);
+    return h(ha1 + tail);
+  };
 }
 
 /** The extension behind the login: told by the site, else the caller (From) or registered (To) user. */
