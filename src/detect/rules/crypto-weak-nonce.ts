@@ -104,20 +104,19 @@ interface NumericVerdict {
 /** The group of values sharing one digit-blanked shape, judged by its numbers; undefined when no
  * shape dominates or it holds no number. */
 function numbersByShape(vals: readonly string[], minSamples: number): NumericVerdict | undefined {
-  const groups = new Map<string, string[][]>();
+  // Values grouped by shape first; the numbers are read only from the dominant group, when there is
+  // one (random nonces, base64 with digits here and there, have none: no number is read at all).
+  const groups = new Map<string, string[]>();
   for (const v of vals) {
-    const nums = v.match(/[0-9]+/g) ?? [];
     const shape = v.replace(/[0-9]+/g, '#');
-    let g = groups.get(shape);
-    if (g === undefined) {
-      g = [];
-      groups.set(shape, g);
-    }
-    g.push(nums);
+    const g = groups.get(shape);
+    if (g === undefined) groups.set(shape, [v]);
+    else g.push(v);
   }
-  let best: string[][] = [];
-  for (const g of groups.values()) if (g.length > best.length) best = g;
-  if (best.length < minSamples || best.length < vals.length * DOMINANT_SHARE) return undefined;
+  let dominant: string[] = [];
+  for (const g of groups.values()) if (g.length > dominant.length) dominant = g;
+  if (dominant.length < minSamples || dominant.length < vals.length * DOMINANT_SHARE) return undefined;
+  const best = dominant.map((v) => v.match(/[0-9]+/g) ?? []);
   const slots = best[0]?.length ?? 0;
   if (slots === 0) return undefined;
   let bits = 0;
@@ -158,12 +157,18 @@ function positionalBits(
   const m = group.length;
   // Positions that move at all, and the alphabet seen there (constant text is not the alphabet).
   const moving: number[] = [];
+  const first = group[0] as string;
   for (let i = 0; i < len; i++) {
-    const c0 = group[0]?.charCodeAt(i);
-    if (group.some((v) => v.charCodeAt(i) !== c0)) moving.push(i);
+    const c0 = first.charCodeAt(i);
+    for (let k = 1; k < m; k++) {
+      if ((group[k] as string).charCodeAt(i) !== c0) {
+        moving.push(i);
+        break;
+      }
+    }
   }
-  const chars = new Set<string>();
-  for (const i of moving) for (const v of group) chars.add(v[i] as string);
+  const chars = new Set<number>();
+  for (const i of moving) for (const v of group) chars.add(v.charCodeAt(i));
   const alpha = alphabet(chars);
   const symbolBits = Math.log2(alpha.size);
   const expectedDistinct = alpha.size * (1 - Math.pow(1 - 1 / alpha.size, m));
@@ -173,10 +178,10 @@ function positionalBits(
     let changes = 0;
     let forward = 0;
     const seen = new Set<number>();
-    let prev = alpha.index(group[0] as string, i);
+    let prev = alpha.index(first.charCodeAt(i));
     seen.add(prev);
     for (let k = 1; k < m; k++) {
-      const cur = alpha.index(group[k] as string, i);
+      const cur = alpha.index((group[k] as string).charCodeAt(i));
       seen.add(cur);
       if (cur !== prev) changes++;
       const step = (((cur - prev) % alpha.size) + alpha.size) % alpha.size;
@@ -190,8 +195,17 @@ function positionalBits(
   return { bits, samples: m };
 }
 
-/** The alphabet the moving characters come from, with an order for counting steps. */
-function alphabet(chars: ReadonlySet<string>): { size: number; index(v: string, i: number): number } {
+/** Order of a character code in B64, or 64 + the code when it is not there (what B64.indexOf gave). */
+const B64_INDEX = ((): Int16Array => {
+  const t = new Int16Array(128);
+  for (let c = 0; c < 128; c++) t[c] = 64 + c;
+  for (let k = 0; k < B64.length; k++) t[B64.charCodeAt(k)] = k;
+  return t;
+})();
+
+/** The alphabet the moving characters (UTF-16 code units) come from, with an order for counting
+ * steps. */
+function alphabet(chars: ReadonlySet<number>): { size: number; index(code: number): number } {
   let digits = false;
   let hexLower = false;
   let hexUpper = false;
@@ -199,26 +213,22 @@ function alphabet(chars: ReadonlySet<string>): { size: number; index(v: string, 
   let upper = false;
   let other = 0;
   for (const c of chars) {
-    if (c >= '0' && c <= '9') digits = true;
-    else if (c >= 'a' && c <= 'f') hexLower = true;
-    else if (c >= 'A' && c <= 'F') hexUpper = true;
-    else if (c >= 'g' && c <= 'z') lower = true;
-    else if (c >= 'G' && c <= 'Z') upper = true;
+    if (c >= 0x30 && c <= 0x39) digits = true;
+    else if (c >= 0x61 && c <= 0x66) hexLower = true;
+    else if (c >= 0x41 && c <= 0x46) hexUpper = true;
+    else if (c >= 0x67 && c <= 0x7a) lower = true;
+    else if (c >= 0x47 && c <= 0x5a) upper = true;
     else other++;
   }
   if (!lower && !upper && other === 0 && !(hexLower && hexUpper)) {
     // Decimal or hex of one case: order by numeric value so a counter's steps are small.
     const size = hexLower || hexUpper ? 16 : 10;
-    return { size, index: (v, i) => parseInt(v[i] as string, 16) };
+    return { size, index: (c) => (c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x61 + 10) };
   }
   const size = (digits ? 10 : 0) + (lower ? 26 : hexLower ? 6 : 0) + (upper ? 26 : hexUpper ? 6 : 0) + other;
   return {
     size: Math.max(size, 2),
-    index: (v, i) => {
-      const c = v[i] as string;
-      const k = B64.indexOf(c);
-      return k >= 0 ? k : 64 + c.charCodeAt(0);
-    },
+    index: (c) => (c < 128 ? (B64_INDEX[c] as number) : 64 + c),
   };
 }
 
@@ -226,6 +236,7 @@ function alphabet(chars: ReadonlySet<string>): { size: number; index(v: string, 
 
 /** Where and to whom a nonce was first issued. */
 interface Issue {
+  readonly nonce: string;
   readonly client: string;
   readonly callId: string;
   readonly time: number;
@@ -238,6 +249,11 @@ interface ServerState {
   nextAnalysis: number;
   /** Nonce → its first issue, in issue order (bounded, and none older than the repeat window). */
   readonly recent: Map<string, Issue>;
+  /** The same issues in issue order, from `recentHead` on: entries leave `recent` only from its
+   * oldest end, so this queue says which without iterating the map (V8 keeps a deleted entry's
+   * slot until it rehashes: walking from the head of a map deleted from the head is slow). */
+  recentQueue: Issue[];
+  recentHead: number;
   challenges: number;
   repeats: number;
   readonly repeatClients: CappedSet;
@@ -368,11 +384,10 @@ export class WeakNonceDetector {
         }
         continue;
       }
-      if (s.recent.size >= DETECT_NONCE_RECENT_PER_SERVER) {
-        const oldest = s.recent.keys().next().value as string;
-        s.recent.delete(oldest);
-      }
-      s.recent.set(nonce, { client, callId: ev.callId, time: ev.time });
+      if (s.recent.size >= DETECT_NONCE_RECENT_PER_SERVER) dropOldest(s);
+      const issue = { nonce, client, callId: ev.callId, time: ev.time };
+      s.recent.set(nonce, issue);
+      s.recentQueue.push(issue);
       s.samples.push(nonce);
       if (s.samples.length > DETECT_NONCE_SAMPLES_PER_SERVER) s.samples.shift();
       s.distinct++;
@@ -393,6 +408,8 @@ export class WeakNonceDetector {
       distinct: 0,
       nextAnalysis: this.minSamples,
       recent: new Map(),
+      recentQueue: [],
+      recentHead: 0,
       challenges: 0,
       repeats: 0,
       repeatClients: new CappedSet(16),
@@ -446,10 +463,24 @@ export class WeakNonceDetector {
   }
 }
 
-/** Drops nonces issued before `before` (the map is in issue order). */
+/** Drops nonces issued before `before` (the queue is in issue order). */
 function expire(s: ServerState, before: number): void {
-  for (const [nonce, issue] of s.recent) {
-    if (issue.time >= before) break;
-    s.recent.delete(nonce);
+  // dropOldest may replace the queue: read it afresh each time.
+  while (s.recentHead < s.recentQueue.length && (s.recentQueue[s.recentHead] as Issue).time < before) {
+    dropOldest(s);
+  }
+}
+
+/** Drops the oldest nonce held, keeping the queue within about twice the held count. */
+function dropOldest(s: ServerState): void {
+  const q = s.recentQueue;
+  const issue = q[s.recentHead++] as Issue;
+  s.recent.delete(issue.nonce);
+  if (s.recentHead === q.length) {
+    q.length = 0;
+    s.recentHead = 0;
+  } else if (s.recentHead >= 64 && s.recentHead * 2 >= q.length) {
+    s.recentQueue = q.slice(s.recentHead);
+    s.recentHead = 0;
   }
 }

@@ -173,6 +173,34 @@ test('the same nonce issued to other clients is a repeat; one alert per server',
   assert.equal(h.revisions.filter((r) => r.state === 'open').length, 1, 'no further revision');
 });
 
+test('nonces past the bound or the repeat window are forgotten: their reuse is not a repeat', () => {
+  const h = harness();
+  const rnd = prng(7);
+  const nonces = Array.from({ length: 300 }, () => rnd(16).toString('hex'));
+  const client = (i: number): string => `192.0.2.${(i % 200) + 1}`;
+  // 300 distinct nonces, one a second: the oldest 44 leave the bound of 256.
+  nonces.forEach((n, i) => h.challenge(T0 + i * 1000, client(i), n, `c${i}`));
+  assert.equal(h.detector.sizes().maxRecent, DETECT_NONCE_RECENT_PER_SERVER);
+  // Nonce 10 was dropped by the bound: given again to someone else, it is new, not a repeat.
+  h.challenge(T0 + 300_000, '203.0.113.1', nonces[10] as string, 'again-10');
+  // After more than the repeat window (600 s) of quiet every nonce held expires at once.
+  h.challenge(T0 + 1_000_000, '203.0.113.2', rnd(16).toString('hex'), 'late');
+  assert.equal(h.detector.sizes().maxRecent, 1);
+  h.challenge(T0 + 1_001_000, '203.0.113.3', nonces[299] as string, 'again-299');
+  // Two real repeats of a fresh nonce raise the alert.
+  const fresh = rnd(16).toString('hex');
+  h.challenge(T0 + 1_002_000, '203.0.113.4', fresh, 'fresh-1');
+  const f1 = h.challenge(T0 + 1_003_000, '203.0.113.5', fresh, 'fresh-2');
+  const f2 = h.challenge(T0 + 1_004_000, '203.0.113.6', fresh, 'fresh-3');
+  const alerts = h.finish();
+  assert.equal(alerts.length, 1);
+  const a = alerts[0] as AlertJson;
+  assert.deepEqual(a.evidence.reasons, ['repeated']);
+  assert.equal(a.evidence.repeats, 2);
+  assert.equal(a.evidence.repeatedToClients, 2);
+  assert.deepEqual(a.evidence.frames, [f1, f2]);
+});
+
 test('not repeats: retransmitted challenges, re-challenges within one Call-ID, one client within a second', () => {
   const h = harness();
   const rnd = prng(3);
