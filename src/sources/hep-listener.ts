@@ -420,6 +420,17 @@ export class HepListener implements LiveSource {
     clearTimeout(timer);
     this.workerClosed = undefined;
     await w.terminate();
+    // Its counts become this listener's own, so a restarted thread counts on from them.
+    const st = this.st;
+    const c = this.wc;
+    st.received += c.received;
+    st.bytes += c.bytes;
+    st.rejected += c.rejectedAllow;
+    st.rejectedAllow += c.rejectedAllow;
+    st.dropped += c.shedOptions + c.shedOverflow;
+    st.shed.options += c.shedOptions;
+    st.shed.overflow += c.shedOverflow;
+    this.wc = NO_COUNTERS;
   }
 
   private fromWorker(m: HepUdpOut): void {

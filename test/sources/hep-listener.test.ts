@@ -370,7 +370,7 @@ describe('HepListener UDP receive thread', () => {
     },
   );
 
-  it('stop() delivers every frame still queued, and a second stop() is harmless', async () => {
+  it('stop() delivers every frame still queued, a second stop() is harmless, and a restart counts on', async () => {
     const frames: SipFrame[] = [];
     const l = new HepListener(
       { listen: ['udp://127.0.0.1:0'] },
@@ -397,6 +397,16 @@ describe('HepListener UDP receive thread', () => {
     assert.equal(st.up, false);
     await l.stop();
     assert.deepEqual(l.addresses(), []);
+    // Restarted: a new thread, counting on from the first one's counts.
+    await l.start();
+    try {
+      await burstUdp(portOf(l.addresses()[0] as string), [hep3Packet(sipText('INVITE', 'again'))]);
+      await waitFor(() => frames.length === 301, 'the frame after the restart');
+      assert.equal(l.stats().received, 301);
+      assert.equal(l.stats().accepted, 301);
+    } finally {
+      await l.stop();
+    }
   });
 
   it('reads UDP on the main thread when asked (udpThread: main)', async () => {
