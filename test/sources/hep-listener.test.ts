@@ -250,13 +250,20 @@ describe('HepListener overload policy', () => {
   });
 });
 
-/** Sends every packet at once (no await between sends), then waits for the sends to complete. */
+/**
+ * Sends the packets as fast as the socket takes them, 50 at a time without waiting in between (so
+ * even a small default receive buffer holds what the reader has not taken yet).
+ */
 async function burstUdp(port: number, packets: readonly Buffer[]): Promise<void> {
   const s = createSocket('udp4');
   await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  await Promise.all(
-    packets.map((p) => new Promise<void>((r, j) => s.send(p, port, '127.0.0.1', (e) => (e ? j(e) : r())))),
-  );
+  for (let i = 0; i < packets.length; i += 50) {
+    await Promise.all(
+      packets
+        .slice(i, i + 50)
+        .map((p) => new Promise<void>((r, j) => s.send(p, port, '127.0.0.1', (e) => (e ? j(e) : r())))),
+    );
+  }
   s.close();
 }
 
