@@ -365,26 +365,29 @@ export class HepListener implements LiveSource {
         resolve(false);
         return;
       }
+      // Set at once: with several addresses, the first one bound may post a batch before 'bound'.
+      this.worker = w;
       let settled = false;
       const fallBack = (why: string): void => {
         settled = true;
+        this.worker = undefined;
         this.st.udpWorkerError = why;
         void w.terminate();
         resolve(false);
       };
       w.on('message', (m: HepUdpOut) => {
-        if (settled) {
+        if (settled || (m.t !== 'bound' && m.t !== 'error')) {
           this.fromWorker(m);
         } else if (m.t === 'bound') {
           settled = true;
-          this.worker = w;
           this.st.udpWorker = true;
           this.workerAddresses = m.addresses;
           this.st.recvBufferBytes.push(...m.recvBufferBytes);
           if (m.nice !== undefined) this.st.udpWorkerNice = m.nice;
           resolve(true);
-        } else if (m.t === 'error') {
+        } else {
           settled = true;
+          this.worker = undefined;
           void w.terminate();
           reject(new Error(m.message));
         }
