@@ -39,6 +39,11 @@ interface SourceState {
   spokenAtInfo: boolean;
   /** What was raised, to raise it again at low. */
   raised: RaiseInput | undefined;
+  /** Every field judged healthy: nothing can be raised before the window closes. */
+  settled: boolean;
+  /** The last User-Agent value seen and its escaped form (a source repeats one value). */
+  lastAgent: string;
+  lastAgentShown: string;
 }
 
 /** SIPp's default Call-ID: `<call number>-<pid>@<host>`. */
@@ -49,6 +54,12 @@ const SIPP_BRANCH = /^z9hG4bK-\d+-\d+-\d+$/;
 /** What the evidence names when every request of a source had SIPp's Call-ID or branch shape. */
 const SIPP_NOTE =
   'SIPp (Call-ID <call number>-<pid>@<host>, branch z9hG4bK-<pid>-<call number>-<index>): a test tool';
+
+/** True when the field was judged guessable. */
+function isFlagged(f: FieldSamples): boolean {
+  const kind = f.verdict?.kind;
+  return kind === 'sequential' || kind === 'low-entropy';
+}
 
 function newField(first: number): FieldSamples {
   return { values: [], added: 0, nextAnalysis: first, judged: false, verdict: undefined, examples: [] };
@@ -114,6 +125,9 @@ export class IdentifierDetector {
         spoken: false,
         spokenAtInfo: false,
         raised: undefined,
+        settled: false,
+        lastAgent: '',
+        lastAgentShown: '',
       }),
     );
   }
@@ -131,6 +145,8 @@ export class IdentifierDetector {
     const w = this.windows.hit(group, ev.time);
     if (w === undefined) return;
     const s = w.data;
+    // Verdicts only change while a field is sampled, and the state below only feeds a raise.
+    if (s.settled) return;
     countInto(s.methods, ev.method);
     if (s.spoken) {
       if (s.spokenAtInfo && ev.method !== 'OPTIONS' && s.raised !== undefined) {
@@ -152,14 +168,21 @@ export class IdentifierDetector {
     this.sample(s.fields.callId, ev.callId);
     this.sample(s.fields.branch, ev.branch);
     this.sample(s.fields.fromTag, ev.fromTag);
-    if (ev.msg.userAgent !== undefined) s.userAgents.add(escapeText(ev.msg.userAgent, 80));
-    pushFrame(s.frames, ev.frame.provenance.frame);
-    const flagged: IdentifierField[] = [];
-    for (const k of FIELDS) {
-      const kind = s.fields[k].verdict?.kind;
-      if (kind === 'sequential' || kind === 'low-entropy') flagged.push(k);
+    const ua = ev.msg.userAgent;
+    if (ua !== undefined) {
+      if (ua !== s.lastAgent) {
+        s.lastAgent = ua;
+        s.lastAgentShown = escapeText(ua, 80);
+      }
+      s.userAgents.add(s.lastAgentShown);
     }
-    if (flagged.length === 0) return;
+    pushFrame(s.frames, ev.frame.provenance.frame);
+    const f = s.fields;
+    if (!isFlagged(f.callId) && !isFlagged(f.branch) && !isFlagged(f.fromTag)) {
+      s.settled = f.callId.judged && f.branch.judged && f.fromTag.judged;
+      return;
+    }
+    const flagged = FIELDS.filter((k) => isFlagged(f[k]));
     s.spoken = true;
     const fields: Record<string, unknown> = {};
     for (const k of FIELDS) {

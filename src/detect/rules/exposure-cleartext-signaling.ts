@@ -79,8 +79,10 @@ function newPair(ev: SipEvent): PairState {
 }
 
 /** Documentation ranges count as public here so synthetic traffic behaves like internet traffic. */
+const DOCUMENTATION_IS_PUBLIC = { documentationIsPublic: true } as const;
+
 function isPublic(ip: string): boolean {
-  return isPublicAddress(ip, { documentationIsPublic: true });
+  return isPublicAddress(ip, DOCUMENTATION_IS_PUBLIC);
 }
 
 /**
@@ -143,12 +145,13 @@ export const exposureCleartextSignaling: RuleModule = {
         if (retransmission) return;
         const f = ev.frame;
         if (!CLEARTEXT.has(f.transport)) return;
+        // Only pairs with a public end are admitted, so a private pair is never in the table: it is
+        // answered from the addresses, without building its key (most of a LAN's messages).
+        if (!isPublic(f.srcIp) && !isPublic(f.dstIp)) return;
         // A decrypted copy of a TLS hop still names TLS/WSS in the Via its sender added.
         const via = ev.msg.vias[0];
         if (via !== undefined && /^(?:tls|wss)$/i.test(via.transport)) return;
         const key = f.srcIp < f.dstIp ? `${f.srcIp}|${f.dstIp}` : `${f.dstIp}|${f.srcIp}`;
-        // A pair already in the table was public when admitted: skip the address lookups.
-        if (!pairs.has(key) && !isPublic(f.srcIp) && !isPublic(f.dstIp)) return;
         current = ev;
         const st = pairs.touch(key, createPair);
         if (st === undefined) return;

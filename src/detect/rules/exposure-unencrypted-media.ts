@@ -62,20 +62,26 @@ export const exposureUnencryptedMedia: RuleModule = {
           (ev.method !== 'INVITE' && ev.method !== 'UPDATE')
         )
           return;
-        const sdp = sdpOf(ev);
-        if (sdp === undefined) return;
+        // No body, no SDP (sdpOf's own first test); a pair already reported needs no parse.
+        if (ev.msg.bodyLength === 0) return;
         const src = ev.frame.srcIp;
         const dst = ev.frame.dstIp;
         const pair = src < dst ? `${src}\u0000${dst}` : `${dst}\u0000${src}`;
         if (seen.has(pair)) return;
+        const sdp = sdpOf(ev);
+        if (sdp === undefined) return;
+        // Whether the signaling crosses the internet, asked once per message (not per stream).
+        let signalingOutside: boolean | undefined;
         for (const m of sdp.media) {
           if (!CONVERSATION.has(m.media)) continue;
           const proto = m.proto.toUpperCase();
           if (proto !== 'RTP/AVP' && proto !== 'RTP/AVPF') continue;
           if (m.crypto.length > 0 || m.fingerprints.length > 0 || isHold(m)) continue;
           const addr = mediaAddress(m) ?? '';
-          const crosses = outside(addr) || outside(src) || outside(dst);
-          if (!crosses) continue;
+          if (!outside(addr)) {
+            signalingOutside ??= outside(src) || outside(dst);
+            if (!signalingOutside) continue;
+          }
           seen.touch(pair, yes);
           const internalOnly = isInternalAddress(src) && isInternalAddress(dst);
           ctx.raise({

@@ -89,14 +89,22 @@ export function createVulnerableVersionRule(list?: VersionList): RuleModule {
       );
       let pending = '';
       const judgePending = (): Verdict => judge(versions, pending);
+      // The last value judged: answers follow each other from the same server, with its one value.
+      let lastValue: string | undefined;
+      let lastVerdict: Verdict = NONE;
 
       const check = (ev: SipEvent, header: 'Server' | 'User-Agent', raw: string | undefined): void => {
         if (raw === undefined || raw === '') return;
         const value =
           raw.length > DETECT_VERSION_HEADER_MAX_CHARS ? raw.slice(0, DETECT_VERSION_HEADER_MAX_CHARS) : raw;
-        pending = value;
-        // A value refused by the full table is judged anyway: the cost is bounded by the header cut.
-        const groups = verdicts.touch(value, judgePending) ?? judge(versions, value);
+        let groups = lastVerdict;
+        if (value !== lastValue) {
+          pending = value;
+          // A value refused by the full table is judged anyway: the cost is bounded by the header cut.
+          groups = verdicts.touch(value, judgePending) ?? judge(versions, value);
+          lastValue = value;
+          lastVerdict = groups;
+        }
         if (groups.length === 0) return;
         const ip = ev.frame.srcIp;
         for (const group of groups) {

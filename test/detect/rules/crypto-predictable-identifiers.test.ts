@@ -335,3 +335,47 @@ test('lab captures: SIPp sources are reported (low, info for OPTIONS-only pinger
   // benign-options-keepalive-*: SIPp options-ping.xml phones that only ping.
   assert.ok(pingers >= 2, `OPTIONS-only SIPp pingers are info (${pingers})`);
 });
+
+test('a source judged healthy on every field stays so for its window; a new window judges again', () => {
+  const h = harness();
+  const rnd = prng(7);
+  const SRC = '192.0.2.60';
+  // Enough distinct random values for every field to be judged healthy on a full ring.
+  let t = T0;
+  for (let i = 0; i < 40; i++) {
+    t += 1000;
+    h.request(t, SRC, {
+      callId: `${rnd(16)}@${SRC}`,
+      branch: `z9hG4bK${rnd(8)}`,
+      tag: rnd(6),
+      method: 'INVITE',
+    });
+  }
+  // Then counters, within the same window: the fields are no longer sampled.
+  for (let i = 1; i <= 20; i++) {
+    t += 1000;
+    h.request(t, SRC, {
+      callId: `${i}-1@${SRC}`,
+      branch: `z9hG4bK-1-${i}-0`,
+      tag: `1t${i}`,
+      method: 'INVITE',
+    });
+  }
+  assert.deepEqual(h.revisions, []);
+  // After an idle gap longer than the window, the counters are judged from scratch.
+  t += 3_600_000 + 1000;
+  for (let i = 21; i <= 40; i++) {
+    t += 1000;
+    h.request(t, SRC, {
+      callId: `${i}-1@${SRC}`,
+      branch: `z9hG4bK-1-${i}-0`,
+      tag: `1t${i}`,
+      method: 'INVITE',
+    });
+  }
+  const alerts = h.finish();
+  assert.equal(alerts.length, 1);
+  assert.equal(alerts[0]?.source?.ip, SRC);
+  assert.deepEqual(alerts[0]?.evidence.methods, { INVITE: 8 });
+  assert.deepEqual(alerts[0]?.evidence.flagged, ['callId', 'branch', 'fromTag']);
+});

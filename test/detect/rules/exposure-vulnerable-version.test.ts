@@ -302,3 +302,27 @@ test('fuzz: random header values from random addresses never throw and each find
   assert.equal(new Set(keys).size, keys.length, 'one alert per (address, product, version)');
   assert.ok(alerts.length > 0, 'some random banners name listed versions');
 });
+
+test('values answered in turn by several servers are each judged for what they say', () => {
+  const h = harness();
+  const servers: [string, string | undefined][] = [
+    ['198.51.100.21', 'Asterisk PBX 18.20.0'],
+    ['198.51.100.22', 'Asterisk PBX 18.20.0'],
+    ['198.51.100.23', 'FPBX-16.0.40(22.1.0)'],
+    ['198.51.100.24', undefined],
+    ['198.51.100.21', 'Asterisk PBX 20.8.0'],
+  ];
+  for (let round = 0; round < 3; round++) {
+    for (const [ip, server] of servers) {
+      const req = options('203.0.113.50', ip);
+      h.send('203.0.113.50', ip, req);
+      h.send(ip, '203.0.113.50', ok(req, server));
+    }
+  }
+  const alerts = h.finish();
+  assert.deepEqual(alerts.map((a) => [a.target?.ip, a.evidence.value]).sort(), [
+    ['198.51.100.21', 'Asterisk PBX 18.20.0'],
+    ['198.51.100.21', 'Asterisk PBX 20.8.0'],
+    ['198.51.100.22', 'Asterisk PBX 18.20.0'],
+  ]);
+});
