@@ -10,7 +10,7 @@ import {
   DETECT_WEAK_PASSWORD_MAX_QUEUE,
 } from '../../config/limits.js';
 import { escapeText } from '../../core/escape.js';
-import { computeDigestResponse, digestHashName, type DigestInput } from '../../sip/digest.js';
+import { digestHashName, type DigestInput } from '../../sip/digest.js';
 import type { Transaction } from '../../track/transactions.js';
 import { isSipAttempt, type AuthAttempt, type SipAttempt } from '../attempts.js';
 import type { DetectorContext, RuleModule } from '../rule.js';
@@ -182,25 +182,20 @@ export class WeakPasswordDetector {
       this.stats.unsupported++;
       return;
     }
-    let body: Buffer | undefined;
-    if (cred.qop?.toLowerCase() === 'auth-int') {
-      if (msg.body.length > DETECT_WEAK_PASSWORD_MAX_BODY_BYTES) {
-        this.stats.unsupported++;
-        return;
-      }
-      // A copy: the body is a view into the packet, which must not be kept alive.
-      body = Buffer.from(msg.body);
-    }
+    const authInt = cred.qop?.toLowerCase() === 'auth-int';
     // An algorithm or a parameter the computation cannot handle: nothing to test.
-    const respond = digestResponder(cred, a.method, body);
-    if (respond === undefined) {
+    if ((authInt && msg.body.length > DETECT_WEAK_PASSWORD_MAX_BODY_BYTES) || !digestSupported(cred)) {
       this.stats.unsupported++;
       return;
     }
+    // Checked before any hashing: while the queue is full, every accepted login of an identity not
+    // tested yet comes here.
     if (this.queue.length >= DETECT_WEAK_PASSWORD_MAX_QUEUE) {
       this.stats.queueDrops++;
       return;
     }
+    // The body is hashed at once (HA2), so the responder keeps no view into the packet.
+    const respond = digestResponder(cred, a.method, authInt ? msg.body : undefined) as (p: string) => string;
     const extension = extensionOf(a, this.ctx);
     const job: Job = {
       key,
@@ -333,6 +328,19 @@ export class WeakPasswordDetector {
   }
 }
 
+/** True when `computeDigestResponse` can compute a response for these credentials (a supported
+ * algorithm, and every parameter it needs), without computing one. */
+export function digestSupported(cred: DigestInput): boolean {
+  if (digestHashName(cred.algorithm) === undefined) return false;
+  if (cred.username === undefined || cred.realm === undefined || cred.nonce === undefined) return false;
+  if (cred.uri === undefined) return false;
+  const qop = cred.qop?.toLowerCase();
+  const sess = (cred.algorithm ?? '').toLowerCase().endsWith('-sess');
+  if ((qop !== undefined || sess) && cred.cnonce === undefined) return false;
+  if (qop === undefined) return true;
+  return (qop === 'auth' || qop === 'auth-int') && cred.ncRaw !== undefined;
+}
+
 /**
  * A function giving, for a password, the response `computeDigestResponse` gives with these
  * credentials; undefined when that is undefined (unsupported algorithm, missing parameter). The
@@ -344,7 +352,7 @@ export function digestResponder(
   method: string,
   body: Buffer | undefined,
 ): ((password: string) => string) | undefined {
-  if (computeDigestResponse(cred, '', method, body) === undefined) return undefined;
+  if (!digestSupported(cred)) return undefined;
   const alg = digestHashName(cred.algorithm) as string;
   const h = (data: string | Buffer): string => hash(alg, data, 'hex');
   const qop = cred.qop?.toLowerCase();

@@ -15,6 +15,7 @@ import {
   authWeakPassword,
   bundledPasswordList,
   digestResponder,
+  digestSupported,
   maskPassword,
   packageRoot,
   parsePasswordList,
@@ -523,9 +524,18 @@ test('the per-job responder gives what computeDigestResponse gives, for every al
     qop: undefined,
     ncRaw: undefined,
   };
-  assert.equal(digestResponder(base, 'REGISTER', undefined), undefined);
-  assert.equal(
-    digestResponder({ ...base, algorithm: 'MD5', qop: 'auth', cnonce: 'c' }, 'REGISTER', undefined),
-    undefined,
-  );
+  const unsupported: DigestInput[] = [
+    base,
+    { ...base, algorithm: 'MD5', qop: 'auth', cnonce: 'c' },
+    { ...base, algorithm: 'MD5-sess' },
+    { ...base, algorithm: undefined, qop: 'auth-conf', cnonce: 'c', ncRaw: '00000001' },
+    { ...base, algorithm: undefined, uri: undefined },
+    { ...base, algorithm: undefined, realm: undefined },
+  ];
+  for (const input of unsupported) {
+    assert.equal(computeDigestResponse(input, 'x', 'REGISTER'), undefined);
+    assert.equal(digestSupported(input), false);
+    assert.equal(digestResponder(input, 'REGISTER', undefined), undefined);
+  }
+  assert.equal(digestSupported({ ...base, algorithm: 'sha-512-256-SESS', cnonce: 'c' }), true);
 });
