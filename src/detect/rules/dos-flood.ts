@@ -3,11 +3,12 @@ import { BoundedTable } from '../../core/bounded-table.js';
 import type { RuleModule } from '../rule.js';
 import { newRate, slidingCount, sourceGroup, type RateState } from '../window.js';
 
-interface SourceRate {
-  readonly rate: RateState;
+/** One source's rate of one method, the rate's fields inline (one object per key, not two: a
+ * spoofed flood fills this table), and frames made with the first. */
+interface SourceRate extends RateState {
   answered: number;
   unanswered: number;
-  readonly frames: number[];
+  frames: number[] | undefined;
 }
 
 /** dos.flood: request rate per source and method (and over all sources) above threshold. */
@@ -46,32 +47,39 @@ export const dosFlood: RuleModule = {
         const group = sourceGroup(ev.frame.srcIp);
         const key = `${group}\u0000${method}`;
         const s = sources.touch(key, () => ({
-          rate: newRate(ev.time),
+          start: ev.time,
+          current: 0,
+          previous: 0,
+          total: 0,
+          firstTime: ev.time,
           answered: 0,
           unanswered: 0,
-          frames: [],
+          frames: undefined,
         }));
         if (s !== undefined) {
-          const n = slidingCount(s.rate, ev.time, windowMs);
-          if (s.frames.length < 20 && ev.frame.provenance.frame !== undefined)
-            s.frames.push(ev.frame.provenance.frame);
-          if (n > perSource && ctx.touch?.(`${group}|${method}`, ev.time, s.rate.total) !== true) {
+          const n = slidingCount(s, ev.time, windowMs);
+          const frame = ev.frame.provenance.frame;
+          if (frame !== undefined) {
+            if (s.frames === undefined) s.frames = [frame];
+            else if (s.frames.length < 20) s.frames.push(frame);
+          }
+          if (n > perSource && ctx.touch?.(`${group}|${method}`, ev.time, s.total) !== true) {
             ctx.raise({
               key: `${group}|${method}`,
               time: ev.time,
-              firstTime: s.rate.firstTime,
-              count: s.rate.total,
+              firstTime: s.firstTime,
+              count: s.total,
               title: `${method} flood from ${ev.frame.srcIp}: ${Math.round(n)} in ${windowMs / 1000} s`,
               source: { ip: ev.frame.srcIp, port: ev.frame.srcPort, transport: ev.frame.transport },
               target: { ip: ev.frame.dstIp, port: ev.frame.dstPort },
               evidence: () => ({
                 method,
                 ratePerSecond: Math.round((n / windowMs) * 10_000) / 10,
-                requests: s.rate.total,
+                requests: s.total,
                 blocked: s.unanswered,
                 answered: s.answered,
                 userAgent: ev.msg.userAgent ?? null,
-                frames: [...s.frames],
+                frames: s.frames === undefined ? [] : [...s.frames],
               }),
             });
           }
