@@ -244,6 +244,8 @@ export interface SipwardenMetrics {
   readonly dropped: Metric;
   /** `sipwarden_evictions_total{table}` */
   readonly evictions: Metric;
+  /** `sipwarden_shed_total{source,reason}`: frames a source shed under overload (part of `dropped`). */
+  readonly shed: Metric;
   /** `sipwarden_queue_depth{queue}` */
   readonly queueDepth: Metric;
   /** `sipwarden_sink_sent_total{sink}` and the other sink counters (from `observeSinks`). */
@@ -295,6 +297,11 @@ export function createSipwardenMetrics(registry: MetricsRegistry = new MetricsRe
       {
         labelNames: ['table'],
       },
+    ),
+    shed: registry.counter(
+      'sipwarden_shed_total',
+      'Frames a live source shed under overload, by source kind and reason (options: keepalives, shed first; overflow: the rest). Also counted in sipwarden_dropped_total.',
+      { labelNames: ['source', 'reason'] },
     ),
     queueDepth,
     sinkSent: registry.counter('sipwarden_sink_sent_total', 'Alert revisions delivered, by sink.', {

@@ -38,7 +38,7 @@ import { JsonlSink } from '../sinks/jsonl.js';
 import { createSipwardenMetrics, type Series, type SipwardenMetrics } from '../sinks/metrics.js';
 import { SinkRunner, type AlertSink } from '../sinks/sink.js';
 import { createSinks } from '../sinks/sinks-config.js';
-import { HepListener } from '../sources/hep-listener.js';
+import { HepListener, type HepListenerStats } from '../sources/hep-listener.js';
 import { udpKernelDrops } from '../sources/kernel-drops.js';
 import { InterfaceCapture } from '../sources/interface-capture.js';
 import type { LiveSource, LogLine } from '../sources/live-source.js';
@@ -326,6 +326,11 @@ export class Sensor {
 
     for (const s of this.sources) {
       await s.start();
+      if (s instanceof HepListener) {
+        const why = s.stats().udpWorkerError;
+        if (why !== undefined)
+          this.log(`${s.name}: UDP read on the main thread (its thread did not start: ${why})`);
+      }
       if (s instanceof HepListener || s instanceof SyslogReceiver) {
         for (const a of s.addresses()) {
           const m = /^udp:\/\/.*:(\d+)$/.exec(a);
@@ -652,6 +657,15 @@ export class Sensor {
     for (const s of this.sources) {
       const st = s.stats();
       this.delta(`drop:${s.name}`, st.dropped, (d) => m.dropped.inc({ stage: `source:${s.kind}` }, d));
+      if (s instanceof HepListener) {
+        const shed = (st as HepListenerStats).shed;
+        this.delta(`shed:${s.name}:options`, shed.options, (d) =>
+          m.shed.inc({ source: s.kind, reason: 'options' }, d),
+        );
+        this.delta(`shed:${s.name}:overflow`, shed.overflow, (d) =>
+          m.shed.inc({ source: s.kind, reason: 'overflow' }, d),
+        );
+      }
     }
   }
 

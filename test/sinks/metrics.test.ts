@@ -124,6 +124,7 @@ test('pre-declared metrics render as valid exposition text', () => {
     'sipwarden_alerts_total',
     'sipwarden_dropped_total',
     'sipwarden_evictions_total',
+    'sipwarden_shed_total',
     'sipwarden_queue_depth',
     'sipwarden_sink_sent_total',
     'sipwarden_sink_failed_total',
