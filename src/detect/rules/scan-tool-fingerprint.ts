@@ -97,6 +97,16 @@ function mayBeEncodedTag(tag: string): boolean {
 
 /** Structural and declared marks of attack tools in one request. */
 export function toolMarks(ev: SipEvent): Marks {
+  return marksOf(ev, 0);
+}
+
+/**
+ * `toolMarks`, for a caller that drops a request with fewer than `needed` marks and no tool
+ * User-Agent or name: such a request may get NO_MARKS before the last structural marks are looked
+ * for, when they could not make up the difference (the byte search for the placeholder host was the
+ * largest cost of a phone's request).
+ */
+function marksOf(ev: SipEvent, needed: number): Marks {
   const msg = ev.msg;
   let marks: string[] | undefined;
   let tool: string | undefined;
@@ -136,6 +146,8 @@ export function toolMarks(ev: SipEvent): Marks {
       if (colon >= 0) triedPassword = text.slice(colon + 1);
     }
   }
+  // Two structural marks remain: from-equals-to and the placeholder host.
+  if (tool === undefined && (marks?.length ?? 0) + 2 < needed) return NO_MARKS;
   if (
     display !== undefined &&
     from !== undefined &&
@@ -145,6 +157,7 @@ export function toolMarks(ev: SipEvent): Marks {
   ) {
     (marks ??= []).push('from-equals-to-with-user-as-name');
   }
+  if (tool === undefined && (marks?.length ?? 0) + 1 < needed) return NO_MARKS;
   // Hosts are written as they are sent: no header holds 1.1.1.1 unless its bytes do.
   const at = msg.data.indexOf(PLACEHOLDER_BYTES, msg.start);
   if (at >= 0 && at < msg.length - msg.bodyLength) {
@@ -238,7 +251,7 @@ export const scanToolFingerprint: RuleModule = {
     return {
       onMessage(ev, _tx, retransmission): void {
         if (!ev.isRequest || retransmission) return;
-        const m = toolMarks(ev);
+        const m = marksOf(ev, minMarks);
         const strong = m.marks.includes('user-agent') || m.marks.includes('from-name');
         if (!strong && m.marks.length < minMarks) return;
         const tool = m.tool ?? STRUCTURAL;

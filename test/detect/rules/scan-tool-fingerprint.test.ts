@@ -241,3 +241,25 @@ test('marks: tool names in From (also %-escaped), the placeholder host in any ad
     });
   }
 });
+
+test('one structural mark raises only where the threshold asks for one; two always do', () => {
+  const placeholder = (i: number, callId: string): string =>
+    `OPTIONS sip:100@${PBX} SIP/2.0\nVia: SIP/2.0/UDP 192.0.2.20:5060;branch=z9hG4bKc0ffee${i}\n` +
+    `From: <sip:101@${PBX}>;tag=b7${i}\nTo: <sip:100@${PBX}>\nCall-ID: ${callId}\nCSeq: 1 OPTIONS\n` +
+    `Contact: <sip:101@1.1.1.1>\nUser-Agent: Yealink SIP-T46S 66.86.0.15\nContent-Length: 0\n\n`;
+  for (const [marks, callId, raised] of [
+    [2, 'a77f3@192.0.2.20', 0],
+    [1, 'a77f3@192.0.2.20', 1],
+    [2, '4711081542', 1],
+    [3, '4711081542', 0],
+  ] as const) {
+    const h = ruleHarness(scanToolFingerprint, { 'scan.tool-fingerprint': { thresholds: { marks } } });
+    h.send(T0, '192.0.2.20', PBX, placeholder(marks, callId));
+    const alerts = h.finish();
+    assert.equal(alerts.length, raised, `${marks} ${callId}`);
+    if (raised === 1) {
+      assert.equal(alerts[0]?.title, 'unknown tool (structural marks) from 192.0.2.20');
+      assert.ok((alerts[0]?.evidence.marks as string[]).includes('placeholder-host-1.1.1.1'));
+    }
+  }
+});
