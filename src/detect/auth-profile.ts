@@ -7,8 +7,8 @@
  * User-Agent. A guesser is fast or rotates Call-IDs. "Stale-like" = few Call-IDs AND a slow,
  * regular pace.
  */
-import { countInto, StatusCounts } from '../core/counts.js';
-import { CappedSet } from './window.js';
+import { countInto } from '../core/counts.js';
+import { CappedSet, StatusTally } from './window.js';
 import type { AuthAttempt } from './attempts.js';
 
 /** Intervals between rejections remembered per profile (the most recent ones). */
@@ -21,35 +21,45 @@ export const STALE_MIN_INTERVAL_MS = 15_000;
 /** ...and reuses at most this many Call-IDs. */
 export const STALE_MAX_CALL_IDS = 2;
 
-/** Rejections of one key (source, identity, or both) in one window. */
+/**
+ * Rejections of one key (source, identity, or both) in one window. Six rules keep one per key, and
+ * a spoofed flood makes a key per forged source, each seeing one rejection: so what only a second
+ * rejection needs (intervals, more statuses) or what may never come (User-Agents, frames) is made
+ * when it comes.
+ */
 export class RejectionProfile {
   readonly callIds = new CappedSet(PROFILE_CALL_IDS);
-  readonly userAgents = new CappedSet(4);
+  private userAgents: CappedSet | undefined = undefined;
   readonly methods: Record<string, number> = {};
-  readonly statuses = new StatusCounts();
-  readonly frames: number[] = [];
-  private readonly intervals: number[] = [];
+  private readonly statuses = new StatusTally();
+  private frames: number[] | undefined = undefined;
+  private intervals: number[] | undefined = undefined;
   private last = -Infinity;
 
   /** Records one rejected attempt. */
   add(a: AuthAttempt): void {
     // Log lines carry no Call-ID: each counts as its own.
     this.callIds.add(a.request?.callId ?? `${a.provenance.file ?? ''}:${a.provenance.line ?? 0}`);
-    if (a.userAgent !== '') this.userAgents.add(a.userAgent);
+    if (a.userAgent !== '') (this.userAgents ??= new CappedSet(4)).add(a.userAgent);
     countInto(this.methods, a.method);
     this.statuses.add(a.status);
-    if (a.provenance.frame !== undefined && this.frames.length < 20) this.frames.push(a.provenance.frame);
+    const frame = a.provenance.frame;
+    if (frame !== undefined) {
+      if (this.frames === undefined) this.frames = [frame];
+      else if (this.frames.length < 20) this.frames.push(frame);
+    }
     const t = a.request?.time ?? a.time;
     if (Number.isFinite(this.last)) {
-      if (this.intervals.length >= PROFILE_INTERVALS) this.intervals.shift();
-      this.intervals.push(t - this.last);
+      const iv = (this.intervals ??= []);
+      if (iv.length >= PROFILE_INTERVALS) iv.shift();
+      iv.push(t - this.last);
     }
     this.last = t;
   }
 
   /** Median interval between rejections (Infinity with fewer than two). */
   medianIntervalMs(): number {
-    if (this.intervals.length === 0) return Infinity;
+    if (this.intervals === undefined) return Infinity;
     const s = [...this.intervals].sort((a, b) => a - b);
     return s[s.length >> 1] as number;
   }
@@ -64,12 +74,12 @@ export class RejectionProfile {
     return {
       methods: { ...this.methods },
       statuses: this.statuses.toRecord(),
-      userAgents: this.userAgents.top(4).map((u) => u.value),
+      userAgents: this.userAgents === undefined ? [] : this.userAgents.top(4).map((u) => u.value),
       callIds: this.callIds.distinct,
       medianIntervalSeconds: Number.isFinite(this.medianIntervalMs())
         ? Math.round(this.medianIntervalMs() / 100) / 10
         : null,
-      frames: [...this.frames],
+      frames: this.frames === undefined ? [] : [...this.frames],
     };
   }
 }

@@ -1,8 +1,7 @@
-import { StatusCounts } from '../../core/counts.js';
-import { COUNT_MAX_KEYS, DETECT_MAX_AUTH_KEYS } from '../../config/limits.js';
+import { DETECT_MAX_AUTH_KEYS } from '../../config/limits.js';
 import type { AuthAttempt } from '../attempts.js';
 import type { RuleModule } from '../rule.js';
-import { KeyedWindows, sourceGroup } from '../window.js';
+import { KeyedWindows, sourceGroup, StatusTally } from '../window.js';
 
 /** Extensions remembered per source window (more are counted, not remembered). */
 const MAX_EXTENSIONS = 512;
@@ -51,10 +50,7 @@ interface State {
   invites: number;
   options: number;
   methodOrder: number;
-  /** The first status, its count, and the others (bounded with the first as one key). */
-  firstStatus: number;
-  firstStatusCount: number;
-  moreStatuses: StatusCounts | undefined;
+  readonly statuses: StatusTally;
   /** Up to 4 User-Agents in arrival order: the first inline. */
   firstUserAgent: string | undefined;
   moreUserAgents: string[] | undefined;
@@ -127,7 +123,7 @@ export const reconExtensionEnumeration: RuleModule = {
         if (state === ANSWERED) return;
         s.probeRequests++;
         countMethod(s, a.method);
-        countStatus(s, a.status);
+        s.statuses.add(a.status);
         if (a.userAgent !== '') addUserAgent(s, a.userAgent);
         const frame = a.provenance.frame;
         if (frame !== undefined) {
@@ -150,7 +146,7 @@ export const reconExtensionEnumeration: RuleModule = {
             extensionsTried: examplesOf(s),
             extensionsTotal: probes,
             methods: methodsOf(s),
-            statuses: statusesOf(s),
+            statuses: s.statuses.toRecord(),
             userAgents: userAgentsOf(s),
             frames: s.frames === undefined ? [] : [...s.frames],
           }),
@@ -175,9 +171,7 @@ function newState(): State {
     invites: 0,
     options: 0,
     methodOrder: 0,
-    firstStatus: 0,
-    firstStatusCount: 0,
-    moreStatuses: undefined,
+    statuses: new StatusTally(),
     firstUserAgent: undefined,
     moreUserAgents: undefined,
     frames: undefined,
@@ -219,20 +213,6 @@ function methodsOf(s: State): Record<string, number> {
   for (let o = s.methodOrder; o > 0; o = Math.floor(o / 4)) order.unshift((o % 4) - 1);
   const out: Record<string, number> = {};
   for (const i of order) out[METHODS[i] as string] = methodCount(s, i);
-  return out;
-}
-
-function countStatus(s: State, status: number): void {
-  if (s.firstStatusCount === 0 || s.firstStatus === status) {
-    s.firstStatus = status;
-    s.firstStatusCount++;
-  } else (s.moreStatuses ??= new StatusCounts(COUNT_MAX_KEYS - 1)).add(status);
-}
-
-/** As StatusCounts.toRecord: integer-like keys enumerate in ascending order, `(other)` last. */
-function statusesOf(s: State): Record<string, number> {
-  const out = s.moreStatuses?.toRecord() ?? {};
-  if (s.firstStatusCount > 0) out[String(s.firstStatus)] = s.firstStatusCount;
   return out;
 }
 
