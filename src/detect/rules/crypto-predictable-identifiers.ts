@@ -145,8 +145,9 @@ export class IdentifierDetector {
     const w = this.windows.hit(group, ev.time);
     if (w === undefined) return;
     const s = w.data;
-    // Verdicts only change while a field is sampled, and the state below only feeds a raise.
-    if (s.settled) return;
+    // Nothing more can be raised in this window (every field judged healthy, or spoken at low), and
+    // the state below only feeds a raise: verdicts change only while a field is sampled.
+    if (s.settled || (s.spoken && !s.spokenAtInfo)) return;
     countInto(s.methods, ev.method);
     if (s.spoken) {
       if (s.spokenAtInfo && ev.method !== 'OPTIONS' && s.raised !== undefined) {

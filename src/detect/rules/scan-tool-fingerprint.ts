@@ -180,6 +180,8 @@ interface State {
   passwordsTried: number;
   /** Distinct sources when the alert was last fully raised (a change needs a full raise). */
   raisedSources: number;
+  /** The alert key, `tool|server` (one per window: its key is tool and server). */
+  alertKey: string;
   readonly frames: number[];
 }
 
@@ -239,6 +241,7 @@ export const scanToolFingerprint: RuleModule = {
         targets: new CappedSet(64),
         passwordsTried: 0,
         raisedSources: 0,
+        alertKey: '',
         frames: [],
       }),
     );
@@ -257,17 +260,22 @@ export const scanToolFingerprint: RuleModule = {
         const tool = m.tool ?? STRUCTURAL;
         const group = sourceGroup(ev.frame.srcIp);
         const c = members.touch(`${tool}\u0000${group}`, newMembership);
-        let key = `${tool}\u0000${ev.frame.dstIp}`;
-        let server = ev.frame.dstIp;
-        let port = ev.frame.dstPort;
+        let key: string;
+        let server: string;
+        let port: number;
         if (c !== undefined && c.key !== '' && windows.peek(c.key, ev.time) !== undefined) {
           key = c.key;
           server = c.server;
           port = c.port;
-        } else if (c !== undefined) {
-          c.key = key;
-          c.server = server;
-          c.port = port;
+        } else {
+          key = `${tool}\u0000${ev.frame.dstIp}`;
+          server = ev.frame.dstIp;
+          port = ev.frame.dstPort;
+          if (c !== undefined) {
+            c.key = key;
+            c.server = server;
+            c.port = port;
+          }
         }
         const w = windows.hit(key, ev.time);
         if (w === undefined) return;
@@ -285,10 +293,12 @@ export const scanToolFingerprint: RuleModule = {
         if (frame !== undefined && s.frames.length < 20) s.frames.push(frame);
         const n = s.sources.distinct;
         const sources = s.sources;
-        if (n === s.raisedSources && ctx.touch?.(`${tool}|${server}`, ev.time, w.count) === true) return;
+        if (s.alertKey === '') s.alertKey = `${tool}|${server}`;
+        const alertKey = s.alertKey;
+        if (n === s.raisedSources && ctx.touch?.(alertKey, ev.time, w.count) === true) return;
         s.raisedSources = n;
         ctx.raise({
-          key: `${tool}|${server}`,
+          key: alertKey,
           time: ev.time,
           firstTime: w.firstTime,
           count: w.count,
