@@ -73,13 +73,13 @@ export class Summary {
     if (ev.time < this.firstTime) this.firstTime = ev.time;
     if (ev.time > this.lastTime) this.lastTime = ev.time;
     if (ev.isRequest) countInto(this.requests, ev.method);
-    else countInto(this.responses, String(ev.status));
+    else countInto(this.responses, statusText(ev.status));
     countInto(this.transports, transport);
-    const s = this.sources.touch(ev.frame.srcIp, () => ({ n: 0 }));
+    const s = this.sources.touch(ev.frame.srcIp, newCount);
     if (s !== undefined) s.n++;
     const ua = ev.isRequest ? ev.msg.userAgent : (ev.msg.server ?? ev.msg.userAgent);
     if (ua !== undefined && ua !== '') {
-      const a = this.agents.touch(ua, () => ({ n: 0 }));
+      const a = this.agents.touch(ua, newCount);
       if (a !== undefined) a.n++;
     }
   }
@@ -115,6 +115,19 @@ export class Summary {
       inputs: this.inputs,
     };
   }
+}
+
+function newCount(): { n: number } {
+  return { n: 0 };
+}
+
+// Status codes as text, made once: a response's status is a key of `responses` (the parser keeps
+// codes to 100-699).
+const STATUS_TEXT: string[] = [];
+for (let c = 0; c < 700; c++) STATUS_TEXT.push(String(c));
+
+function statusText(status: number): string {
+  return STATUS_TEXT[status] ?? String(status);
 }
 
 function sorted(r: Record<string, number>): Record<string, number> {

@@ -186,18 +186,18 @@ export function unfoldText(buf: Buffer, s: number, e: number): string {
  * an unterminated string runs to e.
  */
 export function unquote(buf: Buffer, s: number, e: number): string {
+  // One pass for the usual string: it ends at the first DQUOTE when no backslash or line break
+  // comes before it (the same end scanQuoted finds), or at e when unterminated.
+  let i = s + 1;
+  for (; i < e; i++) {
+    const c = buf[i]!;
+    if (c === DQUOTE) return text(buf, s + 1, i);
+    if (c === BACKSLASH || c === CR || c === LF) break;
+  }
+  if (i >= e) return text(buf, s + 1, e);
   let a = s + 1;
   const q = scanQuoted(buf, s, e);
   const b = q < 0 ? e : q - 1;
-  let simple = true;
-  for (let i = a; i < b; i++) {
-    const c = buf[i]!;
-    if (c === BACKSLASH || c === CR || c === LF) {
-      simple = false;
-      break;
-    }
-  }
-  if (simple) return text(buf, a, b);
   const bytes: number[] = [];
   while (a < b) {
     let c = buf[a]!;

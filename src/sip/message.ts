@@ -225,6 +225,7 @@ export class SipMessage {
   #wwwAuthenticate: DigestChallenge[] | null = null;
   #proxyAuthenticate: DigestChallenge[] | null = null;
   #uri: string | undefined = undefined;
+  #mediaType: string | undefined | null = null;
   #reason: string | undefined = undefined;
 
   constructor(data: Buffer, options?: SipParseOptions) {
@@ -787,15 +788,22 @@ export class SipMessage {
 
   /** Lower-case `type/subtype` of Content-Type, without parameters. */
   get mediaType(): string | undefined {
+    if (this.#mediaType === null) this.#mediaType = this.#parseMediaType();
+    return this.#mediaType;
+  }
+
+  #parseMediaType(): string | undefined {
     const o = this.#findFirst(H_CONTENT_TYPE);
     if (o < 0) return undefined;
+    const d = this.data;
     const s = this.#vs(o);
     const end = this.#ve(o);
     let e = s;
-    while (e < end && this.data[e] !== SEMI) e++;
-    return text(this.data, s, trimLwsEnd(this.data, s, e))
-      .replace(/\s+/g, '')
-      .toLowerCase();
+    while (e < end && d[e] !== SEMI) e++;
+    e = trimLwsEnd(d, s, e);
+    // The usual value, without the three strings below: same bytes, so the same result.
+    if (equalsLower(d, s, e, 'application/sdp')) return 'application/sdp';
+    return text(d, s, e).replace(/\s+/g, '').toLowerCase();
   }
 
   #scalar(id: number): number | undefined {
@@ -951,9 +959,13 @@ export class SipMessage {
     for (let i = 0; i < codes.length; i++) this.#flag(codes[i]!, detail, o);
   }
 
-  #checkAddress(a: NameAddr, name: string, o: number): void {
-    if (a.issues.length > 0) this.#flagAll(a.issues, name, o);
+  /** Flags an address's issues at the first field of header `id` (found only when there are some). */
+  #checkAddress(a: NameAddr, name: string, id: number): void {
+    const own = a.issues;
     const u = a.uriIssues;
+    if (own.length === 0 && u.length === 0) return;
+    const o = this.#findFirst(id);
+    if (own.length > 0) this.#flagAll(own, name, o);
     if (u.length > 0) this.#flagAll(u, name, o);
   }
 
@@ -1056,15 +1068,12 @@ export class SipMessage {
       this.#flag('sip_cseq_method_mismatch', 'CSeq', this.#firstCSeq);
     }
     const from = this.from;
-    if (from !== undefined) this.#checkAddress(from, 'From', this.#firstFrom);
+    if (from !== undefined) this.#checkAddress(from, 'From', H_FROM);
     const to = this.to;
-    if (to !== undefined) this.#checkAddress(to, 'To', this.#firstTo);
-    if (contact) for (const c of this.contacts) this.#checkAddress(c, 'Contact', this.#findFirst(H_CONTACT));
-    if (route) for (const r of this.routes) this.#checkAddress(r, 'Route', this.#findFirst(H_ROUTE));
-    if (recordRoute) {
-      for (const r of this.recordRoutes)
-        this.#checkAddress(r, 'Record-Route', this.#findFirst(H_RECORD_ROUTE));
-    }
+    if (to !== undefined) this.#checkAddress(to, 'To', H_TO);
+    if (contact) for (const c of this.contacts) this.#checkAddress(c, 'Contact', H_CONTACT);
+    if (route) for (const r of this.routes) this.#checkAddress(r, 'Route', H_ROUTE);
+    if (recordRoute) for (const r of this.recordRoutes) this.#checkAddress(r, 'Record-Route', H_RECORD_ROUTE);
     if (authorization) void this.authorization;
     if (proxyAuthorization) void this.proxyAuthorization;
     if (challenge) void this.wwwAuthenticate;
