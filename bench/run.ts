@@ -63,8 +63,13 @@ interface CaptureResult {
   /** SIP messages each tool reported (the generator's count is manifest.sipMessages). */
   seen: { analyzeSip?: number; analyzePackets?: number; readFrames?: number; tsharkLines?: number };
   alerts?: { total: number; byRule: Record<string, number> };
+  /** CPU per pipeline stage on the capture's first STAGE_FRAMES frames (bench/stages.ts). */
+  stages?: { messages: number; rows: { stage: string; cpu: number }[] };
   problems: string[];
 }
+
+/** Frames of each capture the per-stage breakdown runs on (each stage reruns the input). */
+const STAGE_FRAMES = 100_000;
 
 interface Options {
   repeat: number;
@@ -364,7 +369,39 @@ async function benchCapture(m: CaptureManifest, o: Options, haveTime: boolean): 
   expect('packets in the sipwarden summary', result.seen.analyzePackets, m.frames);
   expect('frames read by our reader', result.seen.readFrames, m.frames);
   expect('SIP messages tshark printed', result.seen.tsharkLines, m.sipMessages);
+  const stages = await stagesOf(m);
+  if (stages !== undefined) result.stages = stages;
   return result;
+}
+
+/**
+ * Where analyze's time goes: the first STAGE_FRAMES frames cut with editcap (Wireshark's, installed
+ * with tshark) and run through bench/stages.ts, best of two runs per stage. Undefined without editcap.
+ */
+async function stagesOf(m: CaptureManifest): Promise<NonNullable<CaptureResult['stages']> | undefined> {
+  if (!(await commandExists('editcap'))) return undefined;
+  const slice = join(OUT_DIR, `${m.name}.slice.pcap`);
+  log(`${m.name}: stages on the first ${int(STAGE_FRAMES)} frames ...`);
+  await output(['editcap', '-r', m.file, slice, `1-${STAGE_FRAMES}`]);
+  const out = await output([
+    process.execPath,
+    '--expose-gc',
+    'dist/bench/stages.js',
+    slice,
+    '--repeat',
+    '2',
+    '--json',
+  ]);
+  rmSync(slice, { force: true });
+  try {
+    const r = JSON.parse(out.split('\n').pop() ?? '') as {
+      messages: number;
+      rows: { stage: string; cpu: number }[];
+    };
+    return { messages: r.messages, rows: r.rows };
+  } catch {
+    return undefined;
+  }
 }
 
 async function countLines(path: string): Promise<number | undefined> {
@@ -502,6 +539,25 @@ function renderMarkdown(machineInfo: Machine, results: readonly CaptureResult[],
     }
     for (const p of r.problems) L.push(`- **Problem:** ${p}`);
     L.push('');
+    if (r.stages !== undefined && r.stages.messages > 0) {
+      const st = r.stages;
+      L.push(
+        `Where the time goes: CPU per SIP message, stage by stage, on the first ${int(STAGE_FRAMES)} frames ` +
+          `(${int(st.messages)} SIP messages; \`node --expose-gc dist/bench/stages.js FILE --repeat 2\`, best of two, ` +
+          'one process; each row includes the ones above it; `--rules` adds one row per rule):',
+      );
+      L.push('');
+      L.push('| stage | CPU s | µs per message | this stage µs |');
+      L.push('|---|---:|---:|---:|');
+      let prev = 0;
+      for (const x of st.rows) {
+        const us = (x.cpu * 1e6) / st.messages;
+        // "all rules" includes the engine row above it; the stages are cumulative.
+        L.push(`| ${x.stage} | ${fixed(x.cpu)} | ${fixed(us, 1)} | ${fixed(us - prev, 1)} |`);
+        prev = us;
+      }
+      L.push('');
+    }
     L.push('Commands (from the project root):');
     L.push('');
     L.push('```');

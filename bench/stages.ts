@@ -3,8 +3,9 @@
  * read, decode, parse (with validation), tracking, the detection engine with no rules, then each
  * rule alone (its cost over the no-rule run) and all rules together. CPU time per SIP message.
  * Run after `npm run bench` (which builds the captures), or on any capture:
- * `node --expose-gc dist/bench/stages.js [attack|office|FILE] [--rules] [--repeat N]`.
- * `--rules` adds the per-rule rows (one run per rule: slow on a large capture).
+ * `node --expose-gc dist/bench/stages.js [attack|office|FILE] [--rules] [--repeat N] [--json]`.
+ * `--rules` adds the per-rule rows (one run per rule: slow on a large capture); `--json` prints the
+ * rows as JSON (`npm run bench` reads that) instead of a table.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,8 +36,10 @@ async function main(args: string[]): Promise<void> {
   let target = 'attack';
   let rules = false;
   let repeat = 1;
+  let json = false;
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--rules') rules = true;
+    else if (args[i] === '--json') json = true;
     else if (args[i] === '--repeat') repeat = Number(args[++i]);
     else target = args[i]!;
   }
@@ -106,6 +109,12 @@ async function main(args: string[]): Promise<void> {
     }, repeat),
   );
 
+  if (json) {
+    process.stdout.write(
+      `${JSON.stringify({ file, messages, rows: rows.map(([stage, cpu]) => ({ stage, cpu })) })}\n`,
+    );
+    return;
+  }
   process.stdout.write(`\n${file}: ${messages.toLocaleString('en-US')} SIP messages\n\n`);
   process.stdout.write('| stage | CPU s | µs per message |\n|---|---:|---:|\n');
   for (const [name, s] of rows) {
