@@ -104,6 +104,8 @@ interface NumericVerdict {
 /** The group of values sharing one digit-blanked shape, judged by its numbers; undefined when no
  * shape dominates or it holds no number. */
 function numbersByShape(vals: readonly string[], minSamples: number): NumericVerdict | undefined {
+  const need = Math.max(minSamples, vals.length * DOMINANT_SHARE);
+  if (!mayShareShape(vals, need)) return undefined;
   // Values grouped by shape first; the numbers are read only from the dominant group, when there is
   // one (random nonces, base64 with digits here and there, have none: no number is read at all).
   const groups = new Map<string, string[]>();
@@ -127,6 +129,32 @@ function numbersByShape(vals: readonly string[], minSamples: number): NumericVer
     forward ||= r.forward;
   }
   return { bits, forward, samples: best.length };
+}
+
+/**
+ * False when no `need` values can share one shape: values of one shape have the same count of
+ * non-digit characters and of digit runs, so when no such pair of counts is that common, no shape
+ * is either (random nonces end here, without a regular expression per value).
+ */
+function mayShareShape(vals: readonly string[], need: number): boolean {
+  const signatures = new Map<number, number>();
+  for (const v of vals) {
+    let other = 0;
+    let runs = 0;
+    let inRun = false;
+    for (let i = 0; i < v.length; i++) {
+      const c = v.charCodeAt(i);
+      const digit = c >= 0x30 && c <= 0x39;
+      if (!digit) other++;
+      else if (!inRun) runs++;
+      inRun = digit;
+    }
+    const sig = other * 1024 + runs;
+    const n = (signatures.get(sig) ?? 0) + 1;
+    if (n >= need) return true;
+    signatures.set(sig, n);
+  }
+  return false;
 }
 
 /** The series as hex numbers when every value is hex of one case (counters in hex); else undefined. */
@@ -167,9 +195,9 @@ function positionalBits(
       }
     }
   }
-  const chars = new Set<number>();
+  const chars = new DistinctCodes();
   for (const i of moving) for (const v of group) chars.add(v.charCodeAt(i));
-  const alpha = alphabet(chars);
+  const alpha = alphabet(chars.list);
   const symbolBits = Math.log2(alpha.size);
   const expectedDistinct = alpha.size * (1 - Math.pow(1 - 1 / alpha.size, m));
   const maxStep = Math.max(2, Math.floor(alpha.size / 8));
@@ -177,7 +205,7 @@ function positionalBits(
   for (const i of moving) {
     let changes = 0;
     let forward = 0;
-    const seen = new Set<number>();
+    const seen = new DistinctCodes();
     let prev = alpha.index(first.charCodeAt(i));
     seen.add(prev);
     for (let k = 1; k < m; k++) {
@@ -190,9 +218,45 @@ function positionalBits(
     }
     if (changes * 3 < (m - 1) * 2) continue; // a slowly moving digit (a clock's high digits)
     if (forward >= (m - 1) * FORWARD_SHARE) continue; // a counter's or clock's low digit
-    bits += seen.size >= expectedDistinct * 0.6 ? symbolBits : Math.log2(seen.size);
+    const distinct = seen.list.length;
+    bits += distinct >= expectedDistinct * 0.6 ? symbolBits : Math.log2(distinct);
   }
   return { bits, samples: m };
+}
+
+/** Stamps of the small values seen by the current DistinctCodes (one generation per set). */
+const STAMPS = new Uint32Array(512);
+let stampGeneration = 0;
+
+/**
+ * The distinct values among small non-negative integers (character codes, alphabet indexes), in
+ * first-seen order: a stamp table instead of a Set per position (the Sets were most of the
+ * randomness test's time). Values past the table go through a Set. One set in use at a time.
+ */
+class DistinctCodes {
+  readonly list: number[] = [];
+  private readonly generation: number;
+  private large: Set<number> | undefined;
+
+  constructor() {
+    if (++stampGeneration === 0xffffffff) {
+      STAMPS.fill(0);
+      stampGeneration = 1;
+    }
+    this.generation = stampGeneration;
+  }
+
+  add(v: number): void {
+    if (v < STAMPS.length) {
+      if (STAMPS[v] === this.generation) return;
+      STAMPS[v] = this.generation;
+    } else {
+      this.large ??= new Set();
+      if (this.large.has(v)) return;
+      this.large.add(v);
+    }
+    this.list.push(v);
+  }
 }
 
 /** Order of a character code in B64, or 64 + the code when it is not there (what B64.indexOf gave). */
@@ -205,7 +269,7 @@ const B64_INDEX = ((): Int16Array => {
 
 /** The alphabet the moving characters (UTF-16 code units) come from, with an order for counting
  * steps. */
-function alphabet(chars: ReadonlySet<number>): { size: number; index(code: number): number } {
+function alphabet(chars: readonly number[]): { size: number; index(code: number): number } {
   let digits = false;
   let hexLower = false;
   let hexUpper = false;
