@@ -20,6 +20,50 @@ function outside(ip: string): boolean {
   return k === 'public' || k === 'documentation';
 }
 
+/** True for bytes of a word of an SDP line as the parser splits it (on spaces; line ends and any
+ * other control or non-ASCII byte also end a word here, which only makes more candidates). */
+function wordByte(c: number): boolean {
+  return c > 0x20 && c < 0x7f;
+}
+
+/** True for bytes an address literal may hold (IPv4, IPv6, an IPv6 zone id). */
+function addressByte(c: number): boolean {
+  return (
+    (c >= 0x30 && c <= 0x3a) || // digits and ':'
+    (c >= 0x41 && c <= 0x5a) ||
+    (c >= 0x61 && c <= 0x7a) ||
+    c === 0x2e || // '.'
+    c === 0x25 || // '%'
+    c === 0x2d || // '-'
+    c === 0x5f // '_'
+  );
+}
+
+/**
+ * False when no word of the SDP body, up to its first `/`, is an address outside the local network:
+ * then no stream's connection address (the third word of a `c=` line, before any `/ttl`) is, and a
+ * call whose signaling stays inside cannot be reported, so its SDP need not be parsed.
+ */
+function mayNameOutsideAddress(body: Buffer): boolean {
+  const n = body.length;
+  let i = 0;
+  while (i < n) {
+    while (i < n && !wordByte(body[i]!)) i++;
+    const s = i;
+    let plain = true;
+    let separators = false;
+    while (i < n && wordByte(body[i]!) && body[i] !== 0x2f) {
+      const c = body[i]!;
+      if (!addressByte(c)) plain = false;
+      else if (c === 0x2e || c === 0x3a) separators = true;
+      i++;
+    }
+    if (plain && separators && outside(body.toString('latin1', s, i))) return true;
+    while (i < n && wordByte(body[i]!)) i++;
+  }
+  return false;
+}
+
 /**
  * exposure.unencrypted-media: an SDP offer or answer that sends a call's audio or video as plain RTP
  * (RTP/AVP, no SDES crypto, no DTLS fingerprint) over the internet; once per pair of peers.
@@ -68,20 +112,18 @@ export const exposureUnencryptedMedia: RuleModule = {
         const dst = ev.frame.dstIp;
         const pair = src < dst ? `${src}\u0000${dst}` : `${dst}\u0000${src}`;
         if (seen.has(pair)) return;
+        // Whether the signaling crosses the internet, asked once per message (not per stream).
+        const signalingOutside = outside(src) || outside(dst);
+        if (!signalingOutside && !mayNameOutsideAddress(ev.msg.body)) return;
         const sdp = sdpOf(ev);
         if (sdp === undefined) return;
-        // Whether the signaling crosses the internet, asked once per message (not per stream).
-        let signalingOutside: boolean | undefined;
         for (const m of sdp.media) {
           if (!CONVERSATION.has(m.media)) continue;
           const proto = m.proto.toUpperCase();
           if (proto !== 'RTP/AVP' && proto !== 'RTP/AVPF') continue;
           if (m.crypto.length > 0 || m.fingerprints.length > 0 || isHold(m)) continue;
           const addr = mediaAddress(m) ?? '';
-          if (!outside(addr)) {
-            signalingOutside ??= outside(src) || outside(dst);
-            if (!signalingOutside) continue;
-          }
+          if (!signalingOutside && !outside(addr)) continue;
           seen.touch(pair, yes);
           const internalOnly = isInternalAddress(src) && isInternalAddress(dst);
           ctx.raise({

@@ -126,3 +126,28 @@ test('fuzz: random SDP bodies never throw and raise at most one alert per pair',
   const alerts = h.finish();
   assert.ok(alerts.length <= 5, `${alerts.length} alerts for 5 pairs`);
 });
+
+test('between LAN peers, a public media address is found in any form the SDP writes it', () => {
+  const h = ruleHarness(exposureUnencryptedMedia);
+  const lan = (k: number): [string, string] => [`192.168.7.${10 + k}`, '192.168.7.2'];
+  const bodies = [
+    // Session-level address with a multicast-style TTL, a media-level IPv6 address, tabs and CRs.
+    sdp('203.0.113.90/127', PLAIN),
+    `v=0\no=- 1 1 IN IP6 fd00::1\ns=-\nt=0 0\nm=audio 40000 RTP/AVP 0\nc=IN IP6 2001:4860:4860::8888\n`,
+    `v=0\r\no=- 1 1 IN IP4 10.0.0.9\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\nc=IN IP4 198.51.100.3\r\n`,
+    // Private or unreadable addresses everywhere: nothing to report.
+    sdp('10.1.2.3', PLAIN),
+    `v=0\no=- 1 1 IN IP4 pbx.example.net\ns=-\nc=IN IP4 pbx.example.net\nt=0 0\n${PLAIN}\n`,
+    `v=0\no=- 1 1 IN IP6 fe80::1%eth0\ns=-\nc=IN IP6 fe80::1%eth0\nt=0 0\n${PLAIN}\na=rtpmap:8 PCMA/8000\n`,
+  ];
+  bodies.forEach((body, k) => {
+    const [src, dst] = lan(k);
+    h.send(T0 + k, src, dst, invite(src, dst, String(300 + k), { sdp: body }).text);
+  });
+  const alerts = h.finish();
+  assert.deepEqual(alerts.map((a) => [a.source?.ip, a.evidence.mediaAddress, a.evidence.mediaScope]).sort(), [
+    ['192.168.7.10', '203.0.113.90', 'documentation'],
+    ['192.168.7.11', '2001:4860:4860::8888', 'public'],
+    ['192.168.7.12', '198.51.100.3', 'documentation'],
+  ]);
+});
