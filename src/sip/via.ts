@@ -51,6 +51,8 @@ export class Via {
   readonly #receivedEnd: number;
   readonly #paramStart: number;
   readonly #paramEnd: number;
+  // End of `host:port` when the bytes read exactly so (no LWS, no leading zero), else -1.
+  readonly #sentByEnd: number;
   #host: string | undefined = undefined;
   #branch: string | undefined | null = null;
   #paramValues: ReadonlyMap<string, string> | undefined = undefined;
@@ -70,6 +72,7 @@ export class Via {
     rport: number | true | undefined,
     paramStart: number,
     paramEnd: number,
+    sentByEnd: number,
   ) {
     this.#buf = buf;
     this.protocol = protocol;
@@ -85,6 +88,7 @@ export class Via {
     this.rport = rport;
     this.#paramStart = paramStart;
     this.#paramEnd = paramEnd;
+    this.#sentByEnd = sentByEnd;
   }
 
   /** sent-by host as written (IPv6 references keep their brackets). */
@@ -125,7 +129,11 @@ export class Via {
 
   /** `host` or `host:port`, the key a transaction matches on. */
   get sentBy(): string {
-    return this.port === undefined ? this.host : `${this.host}:${this.port}`;
+    if (this.port === undefined) return this.host;
+    // The bytes as written are the same text as host + ':' + port when they read exactly so: one
+    // string instead of three.
+    if (this.#sentByEnd >= 0) return text(this.#buf, this.#hostStart, this.#sentByEnd);
+    return `${this.host}:${this.port}`;
   }
 }
 
@@ -264,6 +272,7 @@ export function parseVias(
     let ipv6 = false;
     let port: number | undefined;
     let portStart = -1;
+    let sentByEnd = -1;
     if (buf[p] === LBRACKET) {
       let rb = p + 1;
       while (rb < e && buf[rb] !== RBRACKET && buf[rb] !== SEMI && buf[rb] !== COMMA) rb++;
@@ -307,7 +316,11 @@ export function parseVias(
       let i = portStart;
       while (i < e && (CHAR[buf[i]!]! & C_DIGIT) !== 0 && n <= 65535) n = n * 10 + buf[i++]! - 0x30;
       if (i === portStart || n > 65535) issues.push('sip_bad_via');
-      else port = n;
+      else {
+        port = n;
+        // `host:port` with nothing between and the port's canonical digits (String(port)).
+        if (portStart === hostEnd + 1 && (buf[portStart] !== 0x30 || i === portStart + 1)) sentByEnd = i;
+      }
       p = i;
     }
     // via-params
@@ -369,6 +382,7 @@ export function parseVias(
         rport,
         paramStart,
         paramEnd,
+        sentByEnd,
       ),
     );
     p = skipLws(buf, paramEnd, e);

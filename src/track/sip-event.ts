@@ -39,14 +39,17 @@ export function toSipEvent(frame: SipFrame, msg: SipMessage): SipEvent | undefin
     callId: msg.callId ?? '',
     cseq: cseq?.seq ?? -1,
     branch: via?.branch ?? '',
-    sentBy: via === undefined ? '' : via.port === undefined ? via.host : `${via.host}:${via.port}`,
+    sentBy: via === undefined ? '' : via.sentBy,
     fromTag: msg.from?.tag ?? '',
     toTag: msg.to?.tag ?? '',
   };
 }
 
-// Weak: a parsed body lives as long as its message.
-const sdpCache = new WeakMap<SipMessage, Sdp>();
+// The last message whose SDP was parsed, and that SDP: the stages that read a body (the dialog
+// table, then the media rules) all read it while that message is being handled, so one slot
+// serves them without a WeakMap entry per message for the collector to trace.
+let lastMsg: SipMessage | undefined;
+let lastSdp: Sdp | undefined;
 
 /**
  * The SDP body of a message, parsed once however many stages read it (the dialog table and the
@@ -54,11 +57,11 @@ const sdpCache = new WeakMap<SipMessage, Sdp>();
  */
 export function sdpOf(ev: SipEvent): Sdp | undefined {
   const msg = ev.msg;
-  if (msg.bodyLength === 0 || msg.mediaType !== 'application/sdp') return undefined;
-  let sdp = sdpCache.get(msg);
-  if (sdp === undefined) {
-    sdp = parseSdp(msg.body);
-    sdpCache.set(msg, sdp);
-  }
+  if (msg.bodyLength === 0) return undefined;
+  if (msg === lastMsg) return lastSdp;
+  if (msg.mediaType !== 'application/sdp') return undefined;
+  const sdp = parseSdp(msg.body);
+  lastMsg = msg;
+  lastSdp = sdp;
   return sdp;
 }

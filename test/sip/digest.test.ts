@@ -13,6 +13,27 @@ import { parseSipMessage } from '../../src/sip/message.js';
 const h = (alg: string, s: string): string => createHash(alg).update(s).digest('hex');
 
 describe('Digest challenges', () => {
+  it('reads credential parameter names in any case and keeps the scheme as written', () => {
+    const c = parseCredentialsText(
+      'dIGEST USERNAME="alice", Realm="r", NONCE="n\\"x", Uri="sip:r", Response="abc", NC=0000000a, CNonce="c", QOP=auth, X-Extra=1',
+    );
+    assert.ok(c);
+    assert.equal(c.scheme, 'dIGEST');
+    assert.equal(c.isDigest, true);
+    assert.equal(c.username, 'alice');
+    assert.equal(c.realm, 'r');
+    assert.equal(c.nonce, 'n"x');
+    assert.equal(c.uri, 'sip:r');
+    assert.equal(c.response, 'abc');
+    assert.equal(c.nc, 10);
+    assert.equal(c.cnonce, 'c');
+    assert.equal(c.qop, 'auth');
+    assert.deepEqual(
+      [...c.params.keys()],
+      ['username', 'realm', 'nonce', 'uri', 'response', 'nc', 'cnonce', 'qop', 'x-extra'],
+    );
+  });
+
   it('reads realm, nonce, opaque, stale, algorithm, qop list and domain', () => {
     const [c, ...rest] = parseChallengesText(
       'Digest realm="atlanta.example.com", domain="sip:ss1.example.com sip:ss2.example.com", qop="auth,auth-int", nonce="f84f1cec41e6cbe5aea9c8e88d359", opaque="", stale=FALSE, algorithm=MD5',

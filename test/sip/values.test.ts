@@ -119,6 +119,25 @@ describe('Via values', () => {
     assert.equal(v.params.get('ttl'), '16');
   });
 
+  it('gives sent-by as host:port however the port was written', () => {
+    const cases: [string, string][] = [
+      ['SIP/2.0/UDP 192.0.2.45:5060', '192.0.2.45:5060'],
+      ['SIP/2.0/UDP [2001:db8::1]:5061;branch=z9hG4bKx', '[2001:db8::1]:5061'],
+      ['SIP/2.0/UDP pbx.example.com:0', 'pbx.example.com:0'],
+      // Not as written: leading zeros and LWS around the colon.
+      ['SIP/2.0/UDP 192.0.2.45:05060', '192.0.2.45:5060'],
+      ['SIP/2.0/UDP 192.0.2.45 : 5060', '192.0.2.45:5060'],
+      ['SIP/2.0/UDP 192.0.2.45: 5060', '192.0.2.45:5060'],
+      ['SIP/2.0/UDP [2001:db8::1] :5061', '[2001:db8::1]:5061'],
+      ['SIP/2.0/UDP pbx.example.com', 'pbx.example.com'],
+    ];
+    for (const [value, sentBy] of cases) {
+      const v = vias(value).list[0]!;
+      assert.equal(v.sentBy, sentBy, value);
+      assert.equal(v.sentBy, v.port === undefined ? v.host : `${v.host}:${v.port}`, value);
+    }
+  });
+
   it('reads several values per field, LWS around slashes and lower-case transports', () => {
     const { list, issues } = vias(
       'SIP / 2.0 / tcp  pbx.example.com ; branch = z9hG4bKa , sip/2.0/wss [2001:db8::1]:443;rport',
