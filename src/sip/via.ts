@@ -291,10 +291,12 @@ export function parseVias(
     } else {
       let he = p;
       let colons = 0;
+      let firstColon = -1;
       for (; he < e; he++) {
         const c = buf[he]!;
-        if (c === COLON) colons++;
-        else if ((CHAR[c]! & C_HOST) === 0) break;
+        if (c === COLON) {
+          if (colons++ === 0) firstColon = he;
+        } else if ((CHAR[c]! & C_HOST) === 0) break;
       }
       if (colons >= 2) {
         issues.push('sip_ipv6_reference_without_brackets');
@@ -302,8 +304,7 @@ export function parseVias(
         ipv6 = true;
         p = he;
       } else {
-        let hEnd = p;
-        while (hEnd < he && buf[hEnd] !== COLON) hEnd++;
+        const hEnd = colons === 0 ? he : firstColon;
         if (hEnd === p) issues.push('sip_bad_via');
         hostEnd = hEnd;
         p = hEnd;
