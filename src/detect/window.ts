@@ -23,6 +23,14 @@ export interface WindowState<S> {
  */
 export class KeyedWindows<S> {
   private readonly table: BoundedTable<string, WindowState<S>>;
+  /** Time of the hit being counted, read by `fresh` (one creator for every hit, no closure each). */
+  private hitTime = 0;
+  private readonly fresh = (): WindowState<S> => ({
+    firstTime: this.hitTime,
+    lastTime: this.hitTime,
+    count: 0,
+    data: this.create(),
+  });
 
   constructor(
     name: string,
@@ -35,12 +43,8 @@ export class KeyedWindows<S> {
 
   /** Counts one event for `key` at `time` and returns its window, or undefined if refused. */
   hit(key: string, time: number): WindowState<S> | undefined {
-    const w = this.table.touch(key, () => ({
-      firstTime: time,
-      lastTime: time,
-      count: 0,
-      data: this.create(),
-    }));
+    this.hitTime = time;
+    const w = this.table.touch(key, this.fresh);
     if (w === undefined) return undefined;
     if (time - w.lastTime > this.gapMs) {
       // A new window: replace the state rather than mutate, so detectors never see stale data.
