@@ -179,16 +179,21 @@ class FrameRing {
   }
 }
 
-const NO_COUNTERS: HepUdpCounters = {
-  received: 0,
-  bytes: 0,
-  rejectedAllow: 0,
-  shedOptions: 0,
-  shedOverflow: 0,
-  lastReceivedAt: 0,
-  backlogPackets: 0,
-  backlogBytes: 0,
-};
+/** The UDP thread's counters before it counted anything (the thread starts from these too). */
+export function emptyUdpCounters(): HepUdpCounters {
+  return {
+    received: 0,
+    bytes: 0,
+    rejectedAllow: 0,
+    shedOptions: 0,
+    shedOverflow: 0,
+    lastReceivedAt: 0,
+    backlogPackets: 0,
+    backlogBytes: 0,
+  };
+}
+
+const NO_COUNTERS: HepUdpCounters = emptyUdpCounters();
 
 /** A HEP v2/v3 listener over UDP and TCP; see the module comment for its policies. */
 export class HepListener implements LiveSource {

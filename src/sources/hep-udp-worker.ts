@@ -16,7 +16,7 @@ import { isMainThread, parentPort, workerData, type MessagePort } from 'node:wor
 import type { Socket as UdpSocket } from 'node:dgram';
 import { readlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
-import { isOptionsKeepalive } from './hep-listener.js';
+import { emptyUdpCounters, isOptionsKeepalive } from './hep-listener.js';
 import { AllowList, boundAddresses, describeError, openUdp, parseListenAddress } from './live-source.js';
 
 /** What the main thread gives the UDP thread (as workerData). */
@@ -141,16 +141,7 @@ function setThreadNice(nice: number): number | undefined {
 /** The thread's body: binds, reads, batches and sheds until told to stop. */
 async function run(port: MessagePort, cfg: HepUdpWorkerConfig): Promise<void> {
   const allow = new AllowList(cfg.allow);
-  const c: HepUdpCounters = {
-    received: 0,
-    bytes: 0,
-    rejectedAllow: 0,
-    shedOptions: 0,
-    shedOverflow: 0,
-    lastReceivedAt: 0,
-    backlogPackets: 0,
-    backlogBytes: 0,
-  };
+  const c: HepUdpCounters = emptyUdpCounters();
   let buf = new Uint8Array(cfg.batchBytes);
   let index = new Float64Array(cfg.batchPackets * 3);
   let count = 0;
