@@ -268,6 +268,20 @@ async function burstUdp(port: number, packets: readonly Buffer[]): Promise<void>
 }
 
 /** Keeps this thread busy for `ms` (a consumer slower than the wire). */
+/** Sends a burst to the listener and waits until it read every datagram and delivered or shed each. */
+async function sendAndDrain(l: HepListener, packets: readonly Buffer[]): Promise<void> {
+  await burstUdp(portOf(l.addresses()[0] as string), packets);
+  await waitFor(() => l.stats().received === packets.length, 'every datagram read', 5000);
+  await waitFor(
+    () => {
+      const st = l.stats();
+      return st.accepted + st.dropped === packets.length && st.queued === 0;
+    },
+    'every packet delivered or shed',
+    10_000,
+  );
+}
+
 function busy(ms: number): void {
   const end = performance.now() + ms;
   while (performance.now() < end);
@@ -301,16 +315,7 @@ describe('HepListener UDP receive thread', () => {
           if (i % 11 === 5) packets.push(hep3Packet(sipText('REGISTER', `r${registers++}`)));
           else packets.push(hep3Packet(sipText('OPTIONS', `o${options++}`, i % 2 === 0)));
         }
-        await burstUdp(portOf(l.addresses()[0] as string), packets);
-        await waitFor(() => l.stats().received === packets.length, 'every datagram read', 5000);
-        await waitFor(
-          () => {
-            const st = l.stats();
-            return st.accepted + st.dropped === packets.length && st.queued === 0;
-          },
-          'every packet delivered or shed',
-          10_000,
-        );
+        await sendAndDrain(l, packets);
         const st = l.stats();
         const got = frames.map(callIdOf);
         const gotRegisters = got.filter((id) => id.startsWith('r')).length;
@@ -355,16 +360,7 @@ describe('HepListener UDP receive thread', () => {
       await l.start();
       try {
         const packets = Array.from({ length: 1200 }, (_, i) => hep3Packet(sipText('REGISTER', `r${i}`)));
-        await burstUdp(portOf(l.addresses()[0] as string), packets);
-        await waitFor(() => l.stats().received === packets.length, 'every datagram read', 5000);
-        await waitFor(
-          () => {
-            const st = l.stats();
-            return st.accepted + st.dropped === packets.length && st.queued === 0;
-          },
-          'every packet delivered or shed',
-          10_000,
-        );
+        await sendAndDrain(l, packets);
         const st = l.stats();
         assert.ok(st.shed.overflow > 0, 'REGISTERs shed past the hard bound');
         assert.equal(st.shed.options, 0);
