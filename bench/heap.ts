@@ -1,0 +1,181 @@
+/**
+ * What holds analyze's memory: runs the pipeline on a capture in this process, writes a V8 heap
+ * snapshot after `--at` seconds (or at the end), and prints the retained size of every bounded
+ * table by name and of the largest objects under the pipeline, from the snapshot's dominator tree.
+ * `node --max-old-space-size=8000 dist/bench/heap.js [attack|office|FILE] [--at SECONDS] [--top N]`
+ * (the analysis of a snapshot of a few hundred MB needs a few GB). The snapshot is kept in
+ * bench/out/heap/ (open it in Chrome DevTools for the object graph).
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeHeapSnapshot } from 'node:v8';
+import { analyzeFiles } from '../src/cli/analyze.js';
+import { OUT_DIR } from './make-captures.js';
+
+interface Snapshot {
+  snapshot: {
+    meta: { node_fields: string[]; node_types: [string[]]; edge_fields: string[]; edge_types: [string[]] };
+  };
+  nodes: number[];
+  edges: number[];
+  strings: string[];
+}
+
+/** Retained sizes (Cooper–Harvey–Kennedy dominators over the strong edges) and a namer. */
+function retained(s: Snapshot): {
+  size: Float64Array;
+  idom: Int32Array;
+  reachable: Uint8Array;
+  label: (v: number) => string;
+  tableName: (v: number) => string | undefined;
+} {
+  const m = s.snapshot.meta;
+  const NF = m.node_fields.length;
+  const EF = m.edge_fields.length;
+  const N = s.nodes;
+  const E = s.edges;
+  const S = s.strings;
+  const nodeTypes = m.node_types[0];
+  const edgeTypes = m.edge_types[0];
+  const iType = m.node_fields.indexOf('type');
+  const iName = m.node_fields.indexOf('name');
+  const iSize = m.node_fields.indexOf('self_size');
+  const iEdges = m.node_fields.indexOf('edge_count');
+  const eType = m.edge_fields.indexOf('type');
+  const eName = m.edge_fields.indexOf('name_or_index');
+  const eTo = m.edge_fields.indexOf('to_node');
+  const n = N.length / NF;
+  const first = new Uint32Array(n + 1);
+  for (let i = 0, e = 0; i < n; i++) {
+    first[i] = e;
+    e += N[i * NF + iEdges]! * EF;
+  }
+  first[n] = E.length;
+  const weak = (e: number): boolean => edgeTypes[E[e + eType]!] === 'weak';
+  // Depth-first post-order from the root.
+  const order = new Int32Array(n).fill(-1);
+  const post: number[] = [];
+  const next = new Uint32Array(n);
+  const seen = new Uint8Array(n);
+  const stack = [0];
+  seen[0] = 1;
+  next[0] = first[0]!;
+  while (stack.length > 0) {
+    const v = stack[stack.length - 1]!;
+    if (next[v]! < first[v + 1]!) {
+      const e = next[v]!;
+      next[v] = e + EF;
+      if (weak(e)) continue;
+      const w = E[e + eTo]! / NF;
+      if (seen[w] === 0) {
+        seen[w] = 1;
+        next[w] = first[w]!;
+        stack.push(w);
+      }
+    } else {
+      stack.pop();
+      order[v] = post.length;
+      post.push(v);
+    }
+  }
+  const preds: number[][] = Array.from({ length: n }, () => []);
+  for (let v = 0; v < n; v++) {
+    if (seen[v] === 0) continue;
+    for (let e = first[v]!; e < first[v + 1]!; e += EF) if (!weak(e)) preds[E[e + eTo]! / NF]!.push(v);
+  }
+  const idom = new Int32Array(n).fill(-1);
+  idom[0] = 0;
+  const meet = (a: number, b: number): number => {
+    while (a !== b) {
+      while (order[a]! < order[b]!) a = idom[a]!;
+      while (order[b]! < order[a]!) b = idom[b]!;
+    }
+    return a;
+  };
+  for (let changed = true; changed;) {
+    changed = false;
+    for (let i = post.length - 2; i >= 0; i--) {
+      const v = post[i]!;
+      let d = -1;
+      for (const p of preds[v]!) if (idom[p] !== -1) d = d === -1 ? p : meet(p, d);
+      if (d !== -1 && idom[v] !== d) {
+        idom[v] = d;
+        changed = true;
+      }
+    }
+  }
+  const size = new Float64Array(n);
+  for (const v of post) {
+    size[v]! += N[v * NF + iSize]!;
+    if (v !== 0) size[idom[v]!]! += size[v]!;
+  }
+  const label = (v: number): string => {
+    const t = nodeTypes[N[v * NF + iType]!]!;
+    return t === 'object' || t === 'closure' ? `${S[N[v * NF + iName]!]}` : t;
+  };
+  const tableName = (v: number): string | undefined => {
+    if (S[N[v * NF + iName]!] !== 'BoundedTable') return undefined;
+    for (let e = first[v]!; e < first[v + 1]!; e += EF) {
+      if (S[E[e + eName]!] === 'name') return S[N[E[e + eTo]! + iName]!];
+    }
+    return undefined;
+  };
+  return { size, idom, reachable: seen, label, tableName };
+}
+
+async function main(args: string[]): Promise<void> {
+  let target = 'attack';
+  let at = Infinity;
+  let top = 25;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--at') at = Number(args[++i]);
+    else if (args[i] === '--top') top = Number(args[++i]);
+    else target = args[i]!;
+  }
+  const file = existsSync(target) ? target : join(OUT_DIR, `${target}.pcap`);
+  if (!existsSync(file)) throw new Error(`${file} not found: run \`npm run bench\` first`);
+  const dir = join(OUT_DIR, 'heap');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, 'analyze.heapsnapshot');
+  let written = false;
+  // The snapshot is taken between read chunks (the analysis awaits the file), with the pipeline live.
+  const timer = Number.isFinite(at)
+    ? setTimeout(() => {
+        writeHeapSnapshot(path);
+        written = true;
+      }, at * 1000)
+    : undefined;
+  let keep: unknown;
+  const r = await analyzeFiles([file], {});
+  clearTimeout(timer);
+  if (!written) {
+    // The run ended first: snapshot with its result (and so the alert book's report) still held.
+    keep = r;
+    writeHeapSnapshot(path);
+  }
+  void keep;
+  const s = JSON.parse(readFileSync(path, 'utf8')) as Snapshot;
+  const { size, reachable, label, tableName } = retained(s);
+  const MiB = (b: number): string => (b / 1048576).toFixed(1).padStart(7);
+  process.stdout.write(`${file}: ${MiB(size[0]!)} MiB reachable (snapshot ${path})\n\n`);
+  const tables: [string, number][] = [];
+  const objects: [string, number][] = [];
+  for (let v = 0; v < size.length; v++) {
+    if (reachable[v] === 0) continue;
+    const t = tableName(v);
+    if (t !== undefined) tables.push([t, size[v]!]);
+    else if (size[v]! > 1048576) objects.push([label(v), size[v]!]);
+  }
+  tables.sort((a, b) => b[1] - a[1]);
+  process.stdout.write('Retained MiB per bounded table:\n');
+  for (const [t, b] of tables.slice(0, top)) process.stdout.write(`${MiB(b)}  ${t}\n`);
+  objects.sort((a, b) => b[1] - a[1]);
+  process.stdout.write('\nLargest holders (retained MiB, constructor; nested holders are listed too):\n');
+  for (const [l, b] of objects.slice(0, top)) process.stdout.write(`${MiB(b)}  ${l}\n`);
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  process.stderr.write(`heap: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
