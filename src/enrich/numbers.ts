@@ -437,20 +437,33 @@ function internationalReading(
     };
   }
   const valid = p.isValid();
-  const score = valid ? VALID_AFTER[trust] : ASSIGNED_AFTER[trust];
+  const type = valid ? mapType(p) : typeOfInvalid(p.countryCallingCode);
+  return {
+    score: valid ? VALID_AFTER[trust] : ASSIGNED_AFTER[trust],
+    info: numberInfo(plan, base, prefixes, p, valid, type, true),
+  };
+}
+
+/** A reading's info for a number libphonenumber parsed; `scoped`: its scope is judged by the plan. */
+function numberInfo(
+  plan: ResolvedPlan,
+  base: Base,
+  prefixes: PrefixesUsed,
+  p: PhoneNumber,
+  valid: boolean,
+  type: NumberType,
+  scoped: boolean,
+): Candidate['info'] {
   const country = p.country;
   return {
-    score,
-    info: {
-      ...base,
-      prefixes,
-      valid,
-      e164: p.number,
-      ...(country !== undefined ? { country } : {}),
-      callingCode: p.countryCallingCode,
-      type: valid ? mapType(p) : typeOfInvalid(p.countryCallingCode),
-      scope: scopeOf(plan, country, p.countryCallingCode),
-    },
+    ...base,
+    prefixes,
+    valid,
+    e164: p.number,
+    ...(country !== undefined ? { country } : {}),
+    callingCode: p.countryCallingCode,
+    type,
+    scope: scoped ? scopeOf(plan, country, p.countryCallingCode) : 'unknown',
   };
 }
 
@@ -479,7 +492,6 @@ function nationalReading(plan: ResolvedPlan, base: Base, rest: string): Candidat
   if (p.countryCallingCode !== plan.callingCode) return undefined;
   const valid = p.isValid();
   const possible = valid || p.isPossible();
-  const country = p.country;
   return {
     score: valid
       ? national !== undefined || plan.national === ''
@@ -488,20 +500,16 @@ function nationalReading(plan: ResolvedPlan, base: Base, rest: string): Candidat
       : possible
         ? SCORE.possibleNational
         : SCORE.impossibleNational,
-    info: {
-      ...base,
+    // A possible number is national with the national prefix; a bare one may be an extension.
+    info: numberInfo(
+      plan,
+      base,
       prefixes,
+      p,
       valid,
-      e164: p.number,
-      ...(country !== undefined ? { country } : {}),
-      callingCode: p.countryCallingCode,
-      type: valid ? mapType(p) : 'unknown',
-      // A possible number is national with the national prefix; a bare one may be an extension.
-      scope:
-        valid || (possible && national !== undefined)
-          ? scopeOf(plan, country, p.countryCallingCode)
-          : 'unknown',
-    },
+      valid ? mapType(p) : 'unknown',
+      valid || (possible && national !== undefined),
+    ),
   };
 }
 
