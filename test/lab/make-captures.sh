@@ -104,14 +104,14 @@ rm -rf "$work"
 mkdir -p "$work/meta" "$work/raw" "$work/run" "$out"
 
 started_pbx=()
-tcpdump_pid=""
+LAB_TCPDUMP_PID=""
 bg_pids=()
 
 cleanup() {
 	set +e
 	local p
 	for p in "${bg_pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	if [ -n "$tcpdump_pid" ]; then kill -INT "$tcpdump_pid" 2>/dev/null; wait "$tcpdump_pid" 2>/dev/null; fi
+	if [ -n "$LAB_TCPDUMP_PID" ]; then kill -INT "$LAB_TCPDUMP_PID" 2>/dev/null; wait "$LAB_TCPDUMP_PID" 2>/dev/null; fi
 	for p in "${started_pbx[@]}"; do "$here/pbx.sh" down $p >/dev/null 2>&1; done
 }
 trap cleanup EXIT
@@ -128,42 +128,19 @@ pbx_down_all() {
 	started_pbx=()
 }
 
-# cap_start NAME FILTER: tcpdump on lo into the work dir, with a 64 MiB
-# ring (sipsak's flood sends over 10 000 packets/s). Not --immediate-mode:
-# that uses one fixed slot per packet of the snapshot length and dropped
-# part of the flood; instead cap_stop waits longer than libpcap's 1 s block
-# timeout so the last block is written before tcpdump is stopped.
+# cap_start NAME FILTER: tcpdump on lo into the work dir (lab_tcpdump_start).
 cap_start() {
 	cap="$1"
 	: >"$work/meta/$cap.cmds"
 	: >"$work/meta/$cap.cmds.rc"
-	tcpdump -i lo -B 65536 -U -s 0 -w "$work/raw/$cap.pcap" "$2" 2>"$work/raw/$cap.tcpdump.log" &
-	tcpdump_pid=$!
-	for _ in $(seq 1 50); do
-		grep -q "listening on" "$work/raw/$cap.tcpdump.log" 2>/dev/null && break
-		sleep 0.1
-	done
-	sleep 0.3
+	lab_tcpdump_start "$work/raw/$cap.pcap" "$work/raw/$cap.tcpdump.log" "$2"
 	echo "== $cap"
 }
 
 # cap_stop [--raw]: stop tcpdump; copy the capture to the fixtures unless a
 # later step (a rewrite) writes the fixture itself.
 cap_stop() {
-	sleep 2.5
-	kill -INT "$tcpdump_pid"
-	wait "$tcpdump_pid" || true
-	# tcpdump says how many packets the filter passed and how many it wrote.
-	# On lo the filter sees every packet twice (leaving and arriving) and
-	# libpcap keeps one copy, so "passed" must be twice "wrote", or the
-	# capture lost packets.
-	local got passed
-	got="$(sed -n 's/^\([0-9]*\) packets\{0,1\} captured.*/\1/p' "$work/raw/$cap.tcpdump.log")"
-	passed="$(sed -n 's/^\([0-9]*\) packets\{0,1\} received by filter.*/\1/p' "$work/raw/$cap.tcpdump.log")"
-	if [ $((got * 2)) != "$passed" ]; then
-		echo "WARNING: $cap: tcpdump wrote $got of $passed packets" >&2
-	fi
-	tcpdump_pid=""
+	lab_tcpdump_stop "$cap" "$work/raw/$cap.tcpdump.log"
 	if [ "${1:-}" != "--raw" ]; then cp "$work/raw/$cap.pcap" "$out/$cap.pcap"; fi
 }
 

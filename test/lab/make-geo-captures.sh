@@ -81,14 +81,14 @@ rm -rf "$work"
 mkdir -p "$work" "$raw" "$out"
 
 pbx_started=no
-tcpdump_pid=""
+LAB_TCPDUMP_PID=""
 bg_pids=()
 
 cleanup() {
 	set +e
 	local p
 	for p in "${bg_pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	if [ -n "$tcpdump_pid" ]; then kill -INT "$tcpdump_pid" 2>/dev/null; wait "$tcpdump_pid" 2>/dev/null; fi
+	if [ -n "$LAB_TCPDUMP_PID" ]; then kill -INT "$LAB_TCPDUMP_PID" 2>/dev/null; wait "$LAB_TCPDUMP_PID" 2>/dev/null; fi
 	[ "$pbx_started" = yes ] && "$here/pbx.sh" down 3cx-like "$TCX" >/dev/null 2>&1
 }
 trap cleanup EXIT
@@ -99,26 +99,12 @@ cap_start() { # NAME: the PBX up, tcpdump on lo for the PBX's address
 	"$here/pbx.sh" up 3cx-like "$TCX" >/dev/null
 	pbx_started=yes
 	: >"$work/$cap.cmds"
-	tcpdump -i lo -B 65536 -U -s 0 -w "$raw/$cap.pcap" "host $TCX" 2>"$work/$cap.tcpdump.log" &
-	tcpdump_pid=$!
-	for _ in $(seq 1 50); do
-		grep -q "listening on" "$work/$cap.tcpdump.log" 2>/dev/null && break
-		sleep 0.1
-	done
-	sleep 0.3
+	lab_tcpdump_start "$raw/$cap.pcap" "$work/$cap.tcpdump.log" "host $TCX"
 	echo "== $cap"
 }
 
 cap_stop() { # tcpdump and the PBX down; the raw recording rewritten into the fixtures
-	sleep 2.5
-	kill -INT "$tcpdump_pid"
-	wait "$tcpdump_pid" || true
-	tcpdump_pid=""
-	# On lo the filter sees each packet twice and libpcap keeps one: "received" must be twice "captured".
-	local got passed
-	got="$(sed -n 's/^\([0-9]*\) packets\{0,1\} captured.*/\1/p' "$work/$cap.tcpdump.log")"
-	passed="$(sed -n 's/^\([0-9]*\) packets\{0,1\} received by filter.*/\1/p' "$work/$cap.tcpdump.log")"
-	[ $((got * 2)) = "$passed" ] || echo "WARNING: $cap: tcpdump wrote $got of $passed packets" >&2
+	lab_tcpdump_stop "$cap" "$work/$cap.tcpdump.log"
 	"$here/pbx.sh" down 3cx-like "$TCX" >/dev/null
 	pbx_started=no
 	rewrite "$cap"
