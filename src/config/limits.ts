@@ -461,8 +461,9 @@ export const HEP_LISTEN_DRAIN_BATCH = 512;
 /**
  * Backlog (packets) past which the UDP thread sheds arriving OPTIONS keepalives (`shed.options`),
  * so a pipeline falling behind loses keepalives first; other packets are still forwarded. Small on
- * purpose: it is also the delay keepalives add ahead of authentication traffic, about 70 ms at
- * 7,000 packets per second (bench:watch, packet to stored alert).
+ * purpose: it is also the most delay keepalives can add ahead of authentication traffic (512
+ * packets are about 70 ms of pipeline work at the 7,000 packets per second a quiet 2-core machine
+ * handles; docs/benchmarks.md).
  */
 export const HEP_UDP_BACKLOG_OPTIONS_PACKETS = 512;
 
