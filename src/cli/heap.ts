@@ -7,7 +7,8 @@
 import { setFlagsFromString } from 'node:v8';
 import { HEAP_GROWING_PERCENT } from '../config/limits.js';
 
-const USER_HEAP_FLAGS = /--(?:heap-growing-percent|max-old-space-size|max-heap-size|optimize-for-size)\b/;
+const USER_HEAP_FLAGS =
+  /--(?:heap[-_]growing[-_]percent|max[-_]old[-_]space[-_]size|max[-_]heap[-_]size|optimize[-_]for[-_]size)\b/;
 
 /** Applies the heap policy unless node was started with heap flags (argv or NODE_OPTIONS). */
 export function applyHeapPolicy(

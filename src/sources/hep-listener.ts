@@ -195,6 +195,17 @@ export function emptyUdpCounters(): HepUdpCounters {
 
 const NO_COUNTERS: HepUdpCounters = emptyUdpCounters();
 
+/** Adds the UDP thread's counters into the listener's (its own stats, or a snapshot of them). */
+function addUdpCounters(st: HepListenerStats, c: HepUdpCounters): void {
+  st.received += c.received;
+  st.bytes += c.bytes;
+  st.rejected += c.rejectedAllow;
+  st.rejectedAllow += c.rejectedAllow;
+  st.dropped += c.shedOptions + c.shedOverflow;
+  st.shed.options += c.shedOptions;
+  st.shed.overflow += c.shedOverflow;
+}
+
 /** A HEP v2/v3 listener over UDP and TCP; see the module comment for its policies. */
 export class HepListener implements LiveSource {
   readonly name: string;
@@ -299,6 +310,9 @@ export class HepListener implements LiveSource {
   /** Binds every listen address; rejects naming the address that failed (and closes the others). */
   async start(): Promise<void> {
     if (this.st.up) return;
+    // Which path reads UDP is decided again at each start (a restart may fall back).
+    this.st.udpWorker = false;
+    delete this.st.udpWorkerError;
     if (this.workerConfig === undefined || !(await this.startWorker(this.workerConfig))) {
       return this.net.start();
     }
@@ -333,14 +347,10 @@ export class HepListener implements LiveSource {
   stats(): HepListenerStats {
     const st = this.st;
     const w = this.wc;
+    const merged = { ...st, shed: { ...st.shed } };
+    addUdpCounters(merged, w);
     return {
-      ...st,
-      received: st.received + w.received,
-      bytes: st.bytes + w.bytes,
-      rejected: st.rejected + w.rejectedAllow,
-      rejectedAllow: st.rejectedAllow + w.rejectedAllow,
-      dropped: st.dropped + w.shedOptions + w.shedOverflow,
-      shed: { options: st.shed.options + w.shedOptions, overflow: st.shed.overflow + w.shedOverflow },
+      ...merged,
       queued: this.options.size + this.others.size,
       connections: this.net.connections + (this.tcp?.connections ?? 0),
       recvBufferBytes: [...st.recvBufferBytes],
@@ -420,24 +430,18 @@ export class HepListener implements LiveSource {
     const w = this.worker;
     this.worker = undefined;
     this.workerAddresses = [];
-    if (w === undefined) return;
-    const closed = new Promise<void>((r) => (this.workerClosed = r));
-    const timer = setTimeout(() => void w.terminate(), HEP_UDP_STOP_TIMEOUT_MS);
-    w.postMessage({ t: 'stop' } satisfies HepUdpIn);
-    await closed;
-    clearTimeout(timer);
-    this.workerClosed = undefined;
-    await w.terminate();
-    // Its counts become this listener's own, so a restarted thread counts on from them.
-    const st = this.st;
-    const c = this.wc;
-    st.received += c.received;
-    st.bytes += c.bytes;
-    st.rejected += c.rejectedAllow;
-    st.rejectedAllow += c.rejectedAllow;
-    st.dropped += c.shedOptions + c.shedOverflow;
-    st.shed.options += c.shedOptions;
-    st.shed.overflow += c.shedOverflow;
+    if (w !== undefined) {
+      const closed = new Promise<void>((r) => (this.workerClosed = r));
+      const timer = setTimeout(() => void w.terminate(), HEP_UDP_STOP_TIMEOUT_MS);
+      w.postMessage({ t: 'stop' } satisfies HepUdpIn);
+      await closed;
+      clearTimeout(timer);
+      this.workerClosed = undefined;
+      await w.terminate();
+    }
+    // Its counts become this listener's own (also when the thread died before), so a restarted
+    // thread counts on from them.
+    addUdpCounters(this.st, this.wc);
     this.wc = NO_COUNTERS;
   }
 

@@ -1,6 +1,6 @@
 /**
- * The HEP listener's UDP receive thread. The main thread runs the whole pipeline (about 7,000
- * packets per CPU second, docs/benchmarks.md), so UDP sockets read there overflow in the kernel,
+ * The HEP listener's UDP receive thread. The main thread runs the whole pipeline (3,300-4,500
+ * packets per CPU second in docs/benchmarks.md's watch section), so UDP sockets read there overflow in the kernel,
  * uncounted, long before the listener's own queue could shed anything. Here a worker thread binds
  * the UDP sockets and drains them continuously whatever the pipeline does: it applies the sender
  * allow-list, copies each datagram into a batch buffer and posts the batch (one transferred
@@ -17,6 +17,7 @@ import type { Socket as UdpSocket } from 'node:dgram';
 import { readlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { emptyUdpCounters, isOptionsKeepalive } from './hep-listener.js';
+import { decodeHep, HEP_PROTO_TYPE } from '../decode/hep.js';
 import { AllowList, boundAddresses, describeError, openUdp, parseListenAddress } from './live-source.js';
 
 /** What the main thread gives the UDP thread (as workerData). */
@@ -81,36 +82,14 @@ export type HepUdpOut =
 export type HepUdpIn =
   { readonly t: 'ack'; readonly packets: number; readonly bytes: number } | { readonly t: 'stop' };
 
-const HEP3 = 0x48455033;
-
 /**
- * The SIP payload a HEP packet carries, found without decoding the rest (v3: the plain payload
- * chunk; v1/v2: after the fixed header); undefined when compressed, not SIP or malformed (the
- * main thread's full decoder judges those).
+ * The SIP payload a HEP packet carries, by the same decoder the main thread uses (so both judge a
+ * packet alike); undefined when it is malformed or not SIP. Run only once the backlog is past the
+ * OPTIONS bound, to tell keepalives from the rest.
  */
 export function peekHepPayload(d: Buffer): Buffer | undefined {
-  if (d.length >= 6 && d.readUInt32BE(0) === HEP3) {
-    const total = Math.min(d.readUInt16BE(4), d.length);
-    let sip = true;
-    let payload: Buffer | undefined;
-    for (let p = 6; p + 6 <= total;) {
-      const len = d.readUInt16BE(p + 4);
-      if (len < 6 || p + len > total) return undefined;
-      if (d.readUInt16BE(p) === 0) {
-        const type = d.readUInt16BE(p + 2);
-        // Protocol type 1 is SIP; any other value (RTCP, logs) is not a keepalive.
-        if (type === 0x0b && len === 7 && d[p + 6] !== 1) sip = false;
-        else if (type === 0x0f && payload === undefined) payload = d.subarray(p + 6, p + len);
-        else if (type === 0x10) return undefined;
-      }
-      p += len;
-    }
-    return sip ? payload : undefined;
-  }
-  const v = d[0];
-  if ((v !== 1 && v !== 2) || d.length < 8) return undefined;
-  const at = (d[1] as number) + (v === 2 ? 12 : 0);
-  return d.length > at ? d.subarray(at) : undefined;
+  const r = decodeHep(d);
+  return r.ok && r.packet.protoType === HEP_PROTO_TYPE.sip ? r.packet.payload : undefined;
 }
 
 /** Whether a HEP datagram carries an OPTIONS keepalive (request or response). */
@@ -201,7 +180,7 @@ async function run(port: MessagePort, cfg: HepUdpWorkerConfig): Promise<void> {
         return;
       }
     }
-    if (count === cfg.batchPackets || used + len > buf.length) flush();
+    if (used + len > buf.length) flush();
     buf.set(msg, used);
     const k = count * 3;
     index[k] = used;

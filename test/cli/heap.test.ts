@@ -6,6 +6,7 @@ import { applyHeapPolicy } from '../../src/cli/heap.js';
 test('heap policy stays out when node was given heap flags', () => {
   assert.equal(applyHeapPolicy(['--max-old-space-size=512'], ''), false);
   assert.equal(applyHeapPolicy([], '--heap-growing-percent=80'), false);
+  assert.equal(applyHeapPolicy(['--max_old_space_size=512'], ''), false);
   assert.equal(applyHeapPolicy(['--enable-source-maps'], '--trace-gc'), true);
 });
 

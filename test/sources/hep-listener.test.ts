@@ -267,7 +267,6 @@ async function burstUdp(port: number, packets: readonly Buffer[]): Promise<void>
   s.close();
 }
 
-/** Keeps this thread busy for `ms` (a consumer slower than the wire). */
 /** Sends a burst to the listener and waits until it read every datagram and delivered or shed each. */
 async function sendAndDrain(l: HepListener, packets: readonly Buffer[]): Promise<void> {
   await burstUdp(portOf(l.addresses()[0] as string), packets);
@@ -282,6 +281,7 @@ async function sendAndDrain(l: HepListener, packets: readonly Buffer[]): Promise
   );
 }
 
+/** Keeps this thread busy for `ms` (a consumer slower than the wire). */
 function busy(ms: number): void {
   const end = performance.now() + ms;
   while (performance.now() < end);
