@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { FifoMap } from '../../src/core/fifo-map.js';
+
+test('FifoMap gives entries back oldest first, a re-set key counting as new', () => {
+  const m = new FifoMap<string, number>();
+  m.set('a', 1);
+  m.set('b', 2);
+  m.set('c', 3);
+  m.set('a', 4); // moves to the young end
+  m.delete('b');
+  assert.equal(m.size, 2);
+  assert.deepEqual(m.shift(), ['c', 3]);
+  assert.deepEqual(m.shift(), ['a', 4]);
+  assert.equal(m.shift(), undefined);
+  assert.equal(m.size, 0);
+});
+
+test('FifoMap as a bounded table: evicting the oldest per insertion stays in insertion order', () => {
+  const cap = 5_000;
+  const m = new FifoMap<number, number>();
+  const evicted: number[] = [];
+  for (let i = 0; i < 50_000; i++) {
+    if (i % 7 === 3) m.delete(i - 2); // holes, as deleted entries leave
+    if (i % 11 === 5) m.set(i - 1, -1); // re-sets move a key to the young end
+    if (m.size >= cap) evicted.push((m.shift() as [number, number])[0]);
+    m.set(i, i);
+  }
+  assert.ok(m.size <= cap);
+  // What was evicted is never still in the map, and nothing is evicted twice.
+  assert.equal(new Set(evicted).size, evicted.length);
+  for (const k of evicted) if (m.has(k)) assert.fail(`${k} evicted but present`);
+  // What remains is the youngest: every live key is newer than most evicted ones.
+  const oldestLive = Math.min(...[...Array(50_000).keys()].filter((k) => m.has(k)));
+  assert.ok(oldestLive > 50_000 - 2 * cap, `oldest live key ${oldestLive}`);
+});
