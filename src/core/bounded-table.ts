@@ -54,8 +54,7 @@ export class FrequencySketch {
     return this.incrementHash(hashKey(key));
   }
 
-  /** `increment` for a key whose `hashKey` the caller already has. */
-  incrementHash(h: number): number {
+  private incrementHash(h: number): number {
     const c = this.counters;
     const base = (h & this.blockMask) * SKETCH_BLOCK;
     const g = rehash(h);
@@ -75,8 +74,7 @@ export class FrequencySketch {
     return this.estimateHash(hashKey(key));
   }
 
-  /** `estimate` for a key whose `hashKey` the caller already has. */
-  estimateHash(h: number): number {
+  private estimateHash(h: number): number {
     const c = this.counters;
     const base = (h & this.blockMask) * SKETCH_BLOCK;
     const g = rehash(h);
