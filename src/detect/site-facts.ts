@@ -510,9 +510,6 @@ export function siteFacts(config: Config, learned?: LearnedSite): SiteFacts {
 const matcher = (entries: readonly string[]): ((ip: string) => boolean) =>
   addressMatcher(entries, 'configuration');
 
-/** A country's national trunk prefix and international prefix: the number reader's own lookup. */
-export { countryDialDefaults };
-
 /** Longest emergency number enumerated from the metadata's pattern (a few countries use 6 digits). */
 const EMERGENCY_MAX_DIGITS = 6;
 /** Emergency numbers kept per country (the dial plan's own bound). */

@@ -8,12 +8,8 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { learnSite, siteTextLines } from '../../src/cli/site.js';
 import { defaultConfig, parseConfig } from '../../src/config/config.js';
-import {
-  configSnippet,
-  countryDialDefaults,
-  emergencyNumbersOf,
-  siteFacts,
-} from '../../src/detect/site-facts.js';
+import { configSnippet, emergencyNumbersOf, siteFacts } from '../../src/detect/site-facts.js';
+import { countryDialDefaults } from '../../src/enrich/numbers.js';
 import { SiteLearner, type LearnedSite } from '../../src/detect/site-learner.js';
 
 const OUTBOUND = 'test/fixtures/captures/benign-outbound-call-leaky.pcap';
