@@ -41,6 +41,17 @@ export class FifoMap<K, V> {
     return this.map.delete(key);
   }
 
+  /** The oldest entry without removing it, or undefined when empty. */
+  peek(): [K, V] | undefined {
+    while (this.head < this.keys.length) {
+      const key = this.keys[this.head] as K;
+      const e = this.map.get(key);
+      if (e !== undefined && e.seq === this.seqs[this.head]) return [key, e.value];
+      this.head++;
+    }
+    return undefined;
+  }
+
   /** Removes and returns the oldest entry, or undefined when empty. */
   shift(): [K, V] | undefined {
     while (this.head < this.keys.length) {

@@ -29,6 +29,7 @@ import {
   TRACK_MAX_CALLS,
 } from '../config/limits.js';
 import { FrequencySketch } from '../core/bounded-table.js';
+import { FifoMap } from '../core/fifo-map.js';
 import type { Provenance, Transport } from '../core/records.js';
 import type { Dialog, PartyAddress } from './dialogs.js';
 import type { SipEvent } from './sip-event.js';
@@ -158,7 +159,7 @@ export class CallTable {
   /** Leg keys of open calls (the first's and paired legs'), for answers and dialog ends. */
   private readonly byLeg = new Map<string, Call>();
   /** Unanswered calls a back-to-back PBX may relay, by receiving address and number key. */
-  private readonly relays = new Map<string, Relay>();
+  private readonly relays = new FifoMap<string, Relay>();
   private readonly callers = new FrequencySketch(TRACK_MAX_CALLS);
 
   constructor(private readonly listener: CallListener) {}
@@ -324,9 +325,9 @@ export class CallTable {
       this.stats.expired++;
       this.finish(c, c.lastTime, 'answered', 'expired');
     }
-    for (const [k, r] of this.relays) {
-      if (now - r.at <= TRACK_CALL_RELAY_WINDOW_MS) break;
-      this.relays.delete(k);
+    for (let o = this.relays.peek(); o !== undefined; o = this.relays.peek()) {
+      if (now - o[1].at <= TRACK_CALL_RELAY_WINDOW_MS) break;
+      this.relays.shift();
     }
   }
 
@@ -341,10 +342,7 @@ export class CallTable {
     if (r === undefined) {
       // Entries outlive their calls by up to the relay window: an INVITE flood with a new number
       // each time would grow the map with the rate, so it is bounded like the calls themselves.
-      if (this.relays.size >= TRACK_MAX_CALLS) {
-        const oldest = this.relays.keys().next().value as string;
-        this.relays.delete(oldest);
-      }
+      if (this.relays.size >= TRACK_MAX_CALLS) this.relays.shift();
       this.relays.set(key, { calls: [c], at: time });
       return;
     }
@@ -352,7 +350,6 @@ export class CallTable {
     r.calls.push(c);
     r.at = time;
     // Keep the map ordered by last use, so expiry scans stop at the first fresh entry.
-    this.relays.delete(key);
     this.relays.set(key, r);
   }
 

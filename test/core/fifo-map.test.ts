@@ -10,6 +10,7 @@ test('FifoMap gives entries back oldest first, a re-set key counting as new', ()
   m.set('a', 4); // moves to the young end
   m.delete('b');
   assert.equal(m.size, 2);
+  assert.deepEqual(m.peek(), ['c', 3]);
   assert.deepEqual(m.shift(), ['c', 3]);
   assert.deepEqual(m.shift(), ['a', 4]);
   assert.equal(m.shift(), undefined);
