@@ -196,6 +196,30 @@ export class BoundedTable<K extends string | number, V> {
     }
   }
 
+  /**
+   * Removes up to `budget`-many expired entries met by the same clock hand that picks eviction
+   * candidates: each call looks at `budget` live keys from the head of the queue, deletes those
+   * `expired` says are past (counted as expirations) and sends the others to the back. Called a
+   * few keys per event, it passes every key once per round of about `size / budget` events, so
+   * state whose time is over leaves the table in bounded time instead of holding its place (and
+   * its memory) until a newer key evicts it.
+   */
+  sweep(budget: number, expired: (value: V) => boolean): void {
+    const order = this.order;
+    const map = this.map;
+    for (let seen = 0; seen < budget && this.head < order.length;) {
+      const k = order[this.head++] as K;
+      const v = map.get(k);
+      if (v === undefined) continue;
+      seen++;
+      if (expired(v)) {
+        map.delete(k);
+        this.stats.expirations++;
+      } else order.push(k);
+    }
+    this.compact();
+  }
+
   /** Inserts or replaces without admission control (for owner-driven state such as config). */
   set(key: K, value: V): void {
     const had = this.map.has(key);

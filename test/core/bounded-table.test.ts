@@ -48,3 +48,30 @@ test('sketch estimates are upper bounds of true counts and fade with age', () =>
   for (let i = 0; i < 5000; i++) s.increment(`x${i}`);
   assert.ok(s.estimate('a') < 10, 'halving aged the old key');
 });
+
+test('sweep removes expired entries a few per call, keeps live ones, and counts expirations', () => {
+  const t = new BoundedTable<string, { until: number }>('t', 1000);
+  for (let i = 0; i < 1000; i++) t.touch(`k${i}`, () => ({ until: i % 2 === 0 ? 10 : 1_000 }));
+  const expired = (v: { until: number }): boolean => v.until < 100;
+  t.sweep(2, expired);
+  assert.equal(t.size, 999, 'at most the budget looked at per call');
+  // One full round of the clock hand reaches every key.
+  for (let i = 0; i < 500; i++) t.sweep(2, expired);
+  assert.equal(t.size, 500);
+  assert.equal(t.stats.expirations, 500);
+  for (const v of t.values()) assert.equal(v.until, 1_000);
+  // The hand keeps turning over live keys without losing them.
+  for (let i = 0; i < 5_000; i++) t.sweep(2, expired);
+  assert.equal(t.size, 500);
+});
+
+test('a swept table admits new keys without evicting or refusing', () => {
+  const t = new BoundedTable<string, number>('t', 100);
+  for (let i = 0; i < 100; i++) t.touch(`old${i}`, () => 0);
+  for (let i = 0; i < 100; i++) {
+    t.touch(`new${i}`, () => 1);
+    t.sweep(2, (v) => v === 0);
+  }
+  assert.equal(t.stats.rejections + t.stats.evictions, 1, 'only the first new key met a full table');
+  assert.ok(t.size <= 100);
+});

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { COUNT_MAX_KEYS } from '../../src/config/limits.js';
 import { StatusCounts } from '../../src/core/counts.js';
-import { StatusTally } from '../../src/detect/window.js';
+import { KeyedWindows, StatusTally } from '../../src/detect/window.js';
 
 test('StatusTally gives the record StatusCounts gives, bound and (other) included', () => {
   let x = 99;
@@ -30,4 +30,17 @@ test('StatusTally gives the record StatusCounts gives, bound and (other) include
   assert.equal(compared, 200);
   assert.ok(overflowed > 0, 'the bound was reached');
   assert.deepEqual(new StatusTally().toRecord(), {});
+});
+
+test('KeyedWindows lets windows past their gap leave the table as later keys are counted', () => {
+  const w = new KeyedWindows<{ n: number }>('t', 10_000, 60_000, () => ({ n: 0 }));
+  // An hour of one-off sources, one a second: with a one-minute gap, only the last minute's
+  // windows (and those the sweep has not reached yet) stay.
+  for (let s = 0; s < 3600; s++) w.hit(`src${s}`, s * 1000);
+  assert.ok(w.size <= 61 + 61, `${w.size} windows kept`);
+  assert.ok(w.size >= 60, 'the live minute is kept');
+  for (let s = 3540; s < 3600; s++) assert.ok(w.peek(`src${s}`, 3599_000) !== undefined);
+  // A key that comes back after its gap starts a new window.
+  const again = w.hit('src0', 3600_000);
+  assert.equal(again?.count, 1);
 });
