@@ -2,7 +2,8 @@
  * What holds analyze's memory: runs the pipeline on a capture in this process, writes a V8 heap
  * snapshot after `--at` seconds (or at the end), and prints the retained size of every bounded
  * table by name and of the largest objects under the pipeline, from the snapshot's dominator tree.
- * `node --max-old-space-size=8000 dist/bench/heap.js [attack|office|FILE] [--at SECONDS] [--top N]`
+ * `node --max-old-space-size=8000 dist/bench/heap.js [attack|office|FILE|flood[:SOURCES]] [--at SECONDS] [--top N]`
+ * (`flood`: bench/flood.ts's spoofed flood, in process, 1,000,000 sources unless told)
  * (the analysis of a snapshot of a few hundred MB needs a few GB). The snapshot is kept in
  * bench/out/heap/ (open it in Chrome DevTools for the object graph).
  */
@@ -10,6 +11,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeHeapSnapshot } from 'node:v8';
 import { analyzeFiles } from '../src/cli/analyze.js';
+import { runFlood } from './flood.js';
 import { OUT_DIR } from './make-captures.js';
 
 interface Snapshot {
@@ -132,8 +134,9 @@ async function main(args: string[]): Promise<void> {
     else if (args[i] === '--top') top = Number(args[++i]);
     else target = args[i]!;
   }
-  const file = existsSync(target) ? target : join(OUT_DIR, `${target}.pcap`);
-  if (!existsSync(file)) throw new Error(`${file} not found: run \`npm run bench\` first`);
+  const flood = /^flood(?::(\d+))?$/.exec(target);
+  const file = flood !== null || existsSync(target) ? target : join(OUT_DIR, `${target}.pcap`);
+  if (flood === null && !existsSync(file)) throw new Error(`${file} not found: run \`npm run bench\` first`);
   const dir = join(OUT_DIR, 'heap');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -146,11 +149,18 @@ async function main(args: string[]): Promise<void> {
         written = true;
       }, at * 1000)
     : undefined;
-  const r = await analyzeFiles([file], {});
+  if (flood !== null) {
+    // The spoofed flood of bench/flood.ts, in process; the snapshot is taken at its end.
+    const run = runFlood({ sources: Number(flood[1] ?? 1_000_000), rate: 6_000, every: Infinity });
+    writeHeapSnapshot(path);
+    process.stderr.write(`heap: flood of ${run.packets} packets\n`);
+  } else {
+    const r = await analyzeFiles([file], {});
+    // The run ended first: the snapshot holds its result (the report), which `r` keeps alive.
+    if (!written) writeHeapSnapshot(path);
+    if (r.document.summary.sipMessages === 0) process.stderr.write(`heap: ${file}: no SIP messages\n`);
+  }
   clearTimeout(timer);
-  // The run ended first: the snapshot holds its result (the report), which `r` keeps alive.
-  if (!written) writeHeapSnapshot(path);
-  if (r.document.summary.sipMessages === 0) process.stderr.write(`heap: ${file}: no SIP messages\n`);
   const s = JSON.parse(readFileSync(path, 'utf8')) as Snapshot;
   const { size, reachable, label, tableName } = retained(s);
   const MiB = (b: number): string => (b / 1048576).toFixed(1).padStart(7);
