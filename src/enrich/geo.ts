@@ -287,7 +287,8 @@ function loadAsnCsv(path: string, names: Map<number, string>): AsnRanges {
     if (!names.has(a) && c3 >= 0) {
       const raw = line.slice(c3 + 1).replace(/\r$/, '');
       const name = raw.startsWith('"') ? (splitCsv(raw)[0] ?? '') : raw;
-      if (name !== '') names.set(a, name);
+      // A copy, not a slice: a slice keeps the whole file's text (tens of MB) alive for the run.
+      if (name !== '') names.set(a, Buffer.from(name, 'utf8').toString('utf8'));
     }
     let s: [number | bigint, bigint] | undefined;
     let e: [number | bigint, bigint] | undefined;
