@@ -448,6 +448,18 @@ export const LIVE_UDP_RECV_BUFFER_BYTES = 8 * 1024 * 1024;
  */
 export const HEP_LISTEN_QUEUE_MAX = 16_384;
 
+/**
+ * Longest a HEP frame may wait in the queue before the pipeline takes it (ms from its receipt).
+ * Past it the frame is shed at the head of the queue, unprocessed, and counted (`shed.delay`):
+ * under sustained overload the queue would otherwise fill to its bound and every alert would come
+ * seconds late (956 ms at the 99th percentile at 10,000 packets/s with the bound alone,
+ * docs/benchmarks.md), while shedding at the head costs nothing more in steady overload, since
+ * the pipeline's rate is what it is. It does cost burst absorption: a stall longer than this (a
+ * long collection, a slow disk) sheds what arrived meanwhile. 0 turns the bound off
+ * (`sources.hep.maxQueueDelayMs`).
+ */
+export const HEP_LISTEN_MAX_QUEUE_DELAY_MS = 75;
+
 /** Payload bytes held by that queue; past it the same shedding applies. */
 export const HEP_LISTEN_QUEUE_MAX_BYTES = 64 * 1024 * 1024;
 

@@ -21,6 +21,7 @@ import type { LocatedAnomaly, SipFrame, Transport } from '../core/records.js';
 import { decodeHep, HEP_PROTO_TYPE, HepStreamFramer, type HepDecodeOptions } from '../decode/hep.js';
 import {
   HEP_LISTEN_DRAIN_BATCH,
+  HEP_LISTEN_MAX_QUEUE_DELAY_MS,
   HEP_LISTEN_QUEUE_MAX,
   HEP_LISTEN_QUEUE_MAX_BYTES,
   HEP_UDP_BACKLOG_MAX_BYTES,
@@ -50,6 +51,8 @@ export interface HepListenerOptions extends SocketListenerOptions {
   readonly authKey?: string;
   readonly queueMax?: number;
   readonly queueMaxBytes?: number;
+  /** Longest a frame waits for the consumer before it is shed (default HEP_LISTEN_MAX_QUEUE_DELAY_MS; 0: none). */
+  readonly maxQueueDelayMs?: number;
   /**
    * Where UDP sockets are read: `worker` (default) a thread of their own, falling back to `main`
    * (this thread) when the worker cannot start.
@@ -82,6 +85,8 @@ export interface HepShedCounts {
   options: number;
   /** Other frames dropped because the queue was full of non-OPTIONS frames. */
   overflow: number;
+  /** Frames that waited longer than the queue's delay bound, shed at its head unprocessed. */
+  delay: number;
 }
 
 /** HEP listener counters beyond the common ones. */
@@ -146,22 +151,27 @@ class FrameRing {
   size = 0;
   /** UDP-thread bytes of the frame `shift` returned last. */
   shiftedWire = 0;
+  /** When the frame `shift` returned last was received. */
+  shiftedAt = 0;
   private head = 0;
   private readonly items: (SipFrame | undefined)[];
   private readonly seqs: Float64Array;
   private readonly wires: Float64Array;
+  private readonly ats: Float64Array;
 
   constructor(private readonly capacity: number) {
     this.items = new Array<SipFrame | undefined>(capacity);
     this.seqs = new Float64Array(capacity);
     this.wires = new Float64Array(capacity);
+    this.ats = new Float64Array(capacity);
   }
 
-  push(f: SipFrame, seq: number, wire: number): void {
+  push(f: SipFrame, seq: number, wire: number, receivedAt: number): void {
     const at = (this.head + this.size) % this.capacity;
     this.items[at] = f;
     this.seqs[at] = seq;
     this.wires[at] = wire;
+    this.ats[at] = receivedAt;
     this.size++;
   }
 
@@ -172,6 +182,7 @@ class FrameRing {
   shift(): SipFrame {
     const f = this.items[this.head] as SipFrame;
     this.shiftedWire = this.wires[this.head] as number;
+    this.shiftedAt = this.ats[this.head] as number;
     this.items[this.head] = undefined;
     this.head = (this.head + 1) % this.capacity;
     this.size--;
@@ -222,12 +233,14 @@ export class HepListener implements LiveSource {
   private readonly injectedClock: boolean;
   private readonly queueMax: number;
   private readonly queueMaxBytes: number;
+  /** HEP_LISTEN_MAX_QUEUE_DELAY_MS or as configured; Infinity when off. */
+  private readonly maxQueueDelayMs: number;
   private readonly st: HepListenerStats = {
     ...emptyStats(),
     rejectedAuth: 0,
     rejectedAllow: 0,
     nonSip: 0,
-    shed: { options: 0, overflow: 0 },
+    shed: { options: 0, overflow: 0, delay: 0 },
     queued: 0,
     connections: 0,
     connectionsRefused: 0,
@@ -270,6 +283,8 @@ export class HepListener implements LiveSource {
     this.injectedClock = options.now !== undefined;
     this.queueMax = options.queueMax ?? HEP_LISTEN_QUEUE_MAX;
     this.queueMaxBytes = options.queueMaxBytes ?? HEP_LISTEN_QUEUE_MAX_BYTES;
+    const delay = options.maxQueueDelayMs ?? HEP_LISTEN_MAX_QUEUE_DELAY_MS;
+    this.maxQueueDelayMs = delay > 0 ? delay : Infinity;
     this.options = new FrameRing(this.queueMax);
     this.others = new FrameRing(this.queueMax);
     this.name = options.name ?? `hep ${options.listen.join(',')}`;
@@ -544,9 +559,10 @@ export class HepListener implements LiveSource {
     const transport: Transport = h.protocol === 6 ? 'tcp' : h.protocol === 132 ? 'sctp' : 'udp';
     const payload =
       !copy || h.compressed ? h.payload : wire > 0 ? ownCopy(h.payload) : Buffer.from(h.payload);
+    const receivedAt = at !== undefined && !this.injectedClock ? at : this.now();
     this.enqueue(
       {
-        time: h.time ?? (at !== undefined && !this.injectedClock ? at : this.now()),
+        time: h.time ?? receivedAt,
         srcIp: h.srcIp,
         srcPort: h.srcPort,
         dstIp: h.dstIp,
@@ -556,10 +572,11 @@ export class HepListener implements LiveSource {
         data: payload,
       },
       wire,
+      receivedAt,
     );
   }
 
-  private enqueue(f: SipFrame, wire: number): void {
+  private enqueue(f: SipFrame, wire: number, receivedAt: number): void {
     const st = this.st;
     const len = f.data.length;
     const keepalive = isOptionsKeepalive(f.data);
@@ -583,7 +600,7 @@ export class HepListener implements LiveSource {
       this.release(wire);
       return;
     }
-    (keepalive ? this.options : this.others).push(f, this.seq++, wire);
+    (keepalive ? this.options : this.others).push(f, this.seq++, wire, receivedAt);
     this.queuedBytes += len;
     if (!this.drainScheduled) {
       this.drainScheduled = true;
@@ -591,16 +608,26 @@ export class HepListener implements LiveSource {
     }
   }
 
-  /** Delivers up to `max` frames in arrival order; reschedules itself while frames remain. */
+  /**
+   * Delivers up to `max` frames in arrival order; reschedules itself while frames remain. A frame
+   * that waited longer than the delay bound is shed instead (not at the final drain of a stop).
+   */
   private drain(max: number): void {
     this.drainScheduled = false;
     const st = this.st;
+    const bounded = max !== Infinity && this.maxQueueDelayMs !== Infinity;
     let n = 0;
     while (n < max && this.options.size + this.others.size > 0) {
       const ring = this.options.headSeq() < this.others.headSeq() ? this.options : this.others;
       const f = ring.shift();
       const wire = ring.shiftedWire;
       this.queuedBytes -= f.data.length;
+      if (bounded && this.now() - ring.shiftedAt > this.maxQueueDelayMs) {
+        st.shed.delay++;
+        st.dropped++;
+        this.release(wire);
+        continue;
+      }
       st.accepted++;
       n++;
       this.handlers.frame(f);

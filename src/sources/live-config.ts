@@ -32,6 +32,8 @@ export const HepSourceConfigSchema = z
     authKey: z.string().min(1).optional(),
     allow: z.array(cidr).default([]),
     recvBufferBytes: z.number().int().positive().optional(),
+    /** Longest a frame may wait for the pipeline before it is shed (ms; 0: no bound). */
+    maxQueueDelayMs: z.number().int().nonnegative().max(3_600_000).optional(),
   })
   .strict();
 

@@ -239,6 +239,9 @@ export class Sensor {
           ...(c.sources.hep?.recvBufferBytes !== undefined
             ? { recvBufferBytes: c.sources.hep.recvBufferBytes }
             : {}),
+          ...(c.sources.hep?.maxQueueDelayMs !== undefined
+            ? { maxQueueDelayMs: c.sources.hep.maxQueueDelayMs }
+            : {}),
         },
         {
           frame: (f) => {
@@ -664,6 +667,9 @@ export class Sensor {
         );
         this.delta(`shed:${s.name}:overflow`, shed.overflow, (d) =>
           m.shed.inc({ source: s.kind, reason: 'overflow' }, d),
+        );
+        this.delta(`shed:${s.name}:delay`, shed.delay, (d) =>
+          m.shed.inc({ source: s.kind, reason: 'delay' }, d),
         );
       }
     }

@@ -210,7 +210,7 @@ describe('HepListener overload policy', () => {
     push('ACK', 'a1'); // full of non-OPTIONS: overflow
     let st = l.stats();
     assert.equal(st.queued, 4);
-    assert.deepEqual(st.shed, { options: 3, overflow: 1 });
+    assert.deepEqual(st.shed, { options: 3, overflow: 1, delay: 0 });
     assert.equal(st.dropped, 4);
     await waitFor(() => c.frames.length === 4, 'drain');
     assert.deepEqual(
@@ -237,6 +237,41 @@ describe('HepListener overload policy', () => {
       c.frames.map((f) => /Call-ID: (\S+)/.exec(f.data.toString('latin1'))?.[1]),
       ['i1', 'o2', 'i2', 'o3'],
     );
+  });
+
+  it('sheds frames that waited past the delay bound at the head, unprocessed, and counts them', async () => {
+    const c = collect();
+    let t = 1_000;
+    const l = new HepListener(
+      { listen: ['udp://127.0.0.1:0'], now: () => t, maxQueueDelayMs: 75 },
+      c.handlers,
+    );
+    const push = (m: string, id: string): void => l.ingest(hep3Packet(sipText(m, id)), '127.0.0.1');
+    push('REGISTER', 'old1');
+    push('OPTIONS', 'old2');
+    t += 50;
+    push('INVITE', 'young');
+    // The consumer comes back 80 ms after the first two arrived, 30 ms after the third.
+    t += 30;
+    await waitFor(() => l.stats().queued === 0, 'drain');
+    assert.deepEqual(c.frames.map(callIdOf), ['young']);
+    const st = l.stats();
+    assert.deepEqual(st.shed, { options: 0, overflow: 0, delay: 2 });
+    assert.equal(st.dropped, 2);
+    assert.equal(st.accepted, 1);
+  });
+
+  it('keeps every frame, however old, when the delay bound is off', async () => {
+    const c = collect();
+    let t = 0;
+    const l = new HepListener(
+      { listen: ['udp://127.0.0.1:0'], now: () => t, maxQueueDelayMs: 0 },
+      c.handlers,
+    );
+    for (let i = 0; i < 5; i++) l.ingest(hep3Packet(sipText('REGISTER', `r${i}`)), '127.0.0.1');
+    t += 3_600_000;
+    await waitFor(() => c.frames.length === 5, 'drain');
+    assert.equal(l.stats().shed.delay, 0);
   });
 
   it('peeks OPTIONS requests and responses cheaply', () => {
@@ -296,7 +331,13 @@ describe('HepListener UDP receive thread', () => {
     async () => {
       const frames: SipFrame[] = [];
       const l = new HepListener(
-        { listen: ['udp://127.0.0.1:0'], backlogOptionsPackets: 50, backlogMaxPackets: 1000 },
+        // No delay bound: this test is about the backlog bounds (the consumer is slow on purpose).
+        {
+          listen: ['udp://127.0.0.1:0'],
+          backlogOptionsPackets: 50,
+          backlogMaxPackets: 1000,
+          maxQueueDelayMs: 0,
+        },
         {
           frame: (f) => {
             busy(0.5);
@@ -348,7 +389,12 @@ describe('HepListener UDP receive thread', () => {
       let deepest = 0;
       const frames: SipFrame[] = [];
       const l: HepListener = new HepListener(
-        { listen: ['udp://127.0.0.1:0'], backlogOptionsPackets: 20, backlogMaxPackets: 200 },
+        {
+          listen: ['udp://127.0.0.1:0'],
+          backlogOptionsPackets: 20,
+          backlogMaxPackets: 200,
+          maxQueueDelayMs: 0,
+        },
         {
           frame: (f) => {
             busy(0.5);
