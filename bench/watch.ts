@@ -351,6 +351,8 @@ interface KindsRow {
     accepted: number;
     shedOptions: number;
     shedOverflow: number;
+    /** Frames shed at the head of the queue for waiting past its delay bound. */
+    shedDelay: number;
     rcvbuf: number[];
     /** Whether UDP was read by the listener's worker thread, and that thread's nice value. */
     udpWorker: boolean;
@@ -402,7 +404,7 @@ async function kindsUnderOverload(o: Options, bin: string, file: string): Promis
     const st = hep.stats() as {
       received: number;
       accepted: number;
-      shed: { options: number; overflow: number };
+      shed: { options: number; overflow: number; delay?: number };
       recvBufferBytes: number[];
       udpWorker?: boolean;
       udpWorkerNice?: number;
@@ -418,6 +420,7 @@ async function kindsUnderOverload(o: Options, bin: string, file: string): Promis
         accepted: st.accepted,
         shedOptions: st.shed.options,
         shedOverflow: st.shed.overflow,
+        shedDelay: st.shed.delay ?? 0,
         rcvbuf: st.recvBufferBytes,
         udpWorker: st.udpWorker === true,
         udpWorkerNice: st.udpWorkerNice,
@@ -644,6 +647,7 @@ function render(r: Report): string {
         '"Catch-up" is how long after the sender stopped the watch was still handing on queued packets. ' +
         'The listener reads UDP in a worker thread (src/sources/hep-udp-worker.ts), which sheds arriving OPTIONS keepalives once the main thread is ' +
         'HEP_UDP_BACKLOG_OPTIONS_PACKETS behind and every packet past HEP_UDP_BACKLOG_MAX_PACKETS, so what it sheds is counted; kernel drops are what even that thread did not read in time. ' +
+        'The main thread sheds, unprocessed, any frame that waited longer than HEP_LISTEN_MAX_QUEUE_DELAY_MS (75 ms) for the pipeline (counted in "shed" too). ' +
         '"Watch CPU s" counts every thread of the process, the UDP thread included.',
     );
     L.push('');
@@ -673,7 +677,7 @@ function render(r: Report): string {
     L.push('');
     for (const x of r.kinds) {
       L.push(
-        `- ${int(x.rate)} pps: listener received ${int(x.listener.received)} datagrams, handed on ${int(x.listener.accepted)}, shed ${int(x.listener.shedOptions)} OPTIONS and ${int(x.listener.shedOverflow)} others; the kernel dropped ${int(x.kernelDrops)} (SO_RCVBUF granted ${x.listener.rcvbuf.map(int).join(', ')}; ` +
+        `- ${int(x.rate)} pps: listener received ${int(x.listener.received)} datagrams, handed on ${int(x.listener.accepted)}, shed ${int(x.listener.shedOptions)} OPTIONS and ${int(x.listener.shedOverflow)} others past the backlog bounds and ${int(x.listener.shedDelay)} for waiting past the queue's delay bound; the kernel dropped ${int(x.kernelDrops)} (SO_RCVBUF granted ${x.listener.rcvbuf.map(int).join(', ')}; ` +
           `${x.listener.udpWorker ? `UDP read by the worker thread${x.listener.udpWorkerNice === undefined ? '' : ` at nice ${x.listener.udpWorkerNice}`}` : 'UDP read on the main thread'}).`,
       );
     }
@@ -766,7 +770,7 @@ function render(r: Report): string {
     L.push(
       `- OPTIONS shed before authentication traffic under overload, and counted: ${ok(before && shedCounted)} at ${int(worst.rate)} pps ` +
         `(OPTIONS lost ${(100 * lossOf('options')).toFixed(1)}%, registrations ${(100 * lossOf('register')).toFixed(1)}%, guesses ${(100 * lossOf('attack')).toFixed(1)}%; ` +
-        `the listener shed ${int(worst.listener.shedOptions)} OPTIONS and ${int(worst.listener.shedOverflow)} others, the kernel dropped ${int(worst.kernelDrops)} uncounted by sipwarden's metrics).`,
+        `the listener shed ${int(worst.listener.shedOptions)} OPTIONS, ${int(worst.listener.shedOverflow)} others past its backlog bound and ${int(worst.listener.shedDelay)} past its delay bound, the kernel dropped ${int(worst.kernelDrops)} uncounted by sipwarden's metrics).`,
     );
   }
   for (const x of r.lat ?? [])
