@@ -647,7 +647,7 @@ function render(r: Report): string {
         '"Catch-up" is how long after the sender stopped the watch was still handing on queued packets. ' +
         'The listener reads UDP in a worker thread (src/sources/hep-udp-worker.ts), which sheds arriving OPTIONS keepalives once the main thread is ' +
         'HEP_UDP_BACKLOG_OPTIONS_PACKETS behind and every packet past HEP_UDP_BACKLOG_MAX_PACKETS, so what it sheds is counted; kernel drops are what even that thread did not read in time. ' +
-        'The main thread sheds, unprocessed, any frame that waited longer than HEP_LISTEN_MAX_QUEUE_DELAY_MS (75 ms) for the pipeline (counted in "shed" too). ' +
+        'The main thread sheds, unprocessed, any frame that waited longer than HEP_LISTEN_MAX_QUEUE_DELAY_MS (50 ms) for the pipeline (counted in "shed" too). ' +
         '"Watch CPU s" counts every thread of the process, the UDP thread included.',
     );
     L.push('');
