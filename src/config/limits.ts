@@ -461,6 +461,13 @@ export const HEP_LISTEN_QUEUE_MAX = 16_384;
  */
 export const HEP_LISTEN_MAX_QUEUE_DELAY_MS = 50;
 
+/**
+ * The delay bound above applies only while more frames than this wait (about 20 ms of pipeline
+ * work): a short queue adds little delay, and a process that was merely descheduled for a moment
+ * on a busy host must not shed the handful of frames that arrived meanwhile.
+ */
+export const HEP_LISTEN_DELAY_MIN_QUEUE = 128;
+
 /** Payload bytes held by that queue; past it the same shedding applies. */
 export const HEP_LISTEN_QUEUE_MAX_BYTES = 64 * 1024 * 1024;
 

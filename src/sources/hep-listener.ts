@@ -20,6 +20,7 @@ import { Worker } from 'node:worker_threads';
 import type { LocatedAnomaly, SipFrame, Transport } from '../core/records.js';
 import { decodeHep, HEP_PROTO_TYPE, HepStreamFramer, type HepDecodeOptions } from '../decode/hep.js';
 import {
+  HEP_LISTEN_DELAY_MIN_QUEUE,
   HEP_LISTEN_DRAIN_BATCH,
   HEP_LISTEN_MAX_QUEUE_DELAY_MS,
   HEP_LISTEN_QUEUE_MAX,
@@ -609,8 +610,9 @@ export class HepListener implements LiveSource {
   }
 
   /**
-   * Delivers up to `max` frames in arrival order; reschedules itself while frames remain. A frame
-   * that waited longer than the delay bound is shed instead (not at the final drain of a stop).
+   * Delivers up to `max` frames in arrival order; reschedules itself while frames remain. While
+   * the queue is backed up, a frame that waited longer than the delay bound is shed instead (not
+   * at the final drain of a stop).
    */
   private drain(max: number): void {
     this.drainScheduled = false;
@@ -622,7 +624,11 @@ export class HepListener implements LiveSource {
       const f = ring.shift();
       const wire = ring.shiftedWire;
       this.queuedBytes -= f.data.length;
-      if (bounded && this.now() - ring.shiftedAt > this.maxQueueDelayMs) {
+      if (
+        bounded &&
+        this.options.size + this.others.size >= HEP_LISTEN_DELAY_MIN_QUEUE &&
+        this.now() - ring.shiftedAt > this.maxQueueDelayMs
+      ) {
         st.shed.delay++;
         st.dropped++;
         this.release(wire);

@@ -247,18 +247,36 @@ describe('HepListener overload policy', () => {
       c.handlers,
     );
     const push = (m: string, id: string): void => l.ingest(hep3Packet(sipText(m, id)), '127.0.0.1');
-    push('REGISTER', 'old1');
-    push('OPTIONS', 'old2');
+    // A backed-up queue: 200 frames, then 100 more 50 ms later.
+    for (let i = 0; i < 200; i++) push(i % 2 === 0 ? 'REGISTER' : 'OPTIONS', `old${i}`);
     t += 50;
-    push('INVITE', 'young');
-    // The consumer comes back 80 ms after the first two arrived, 30 ms after the third.
+    for (let i = 0; i < 100; i++) push('INVITE', `young${i}`);
+    // The consumer comes back 80 ms after the first ones arrived, 30 ms after the others.
     t += 30;
     await waitFor(() => l.stats().queued === 0, 'drain');
-    assert.deepEqual(c.frames.map(callIdOf), ['young']);
+    const got = c.frames.map(callIdOf);
+    // The old ones are shed while the queue is still backed up (128 or more waiting behind them);
+    // once it is short, the rest of the old ones pass.
+    assert.equal(got.filter((id) => id.startsWith('young')).length, 100);
     const st = l.stats();
-    assert.deepEqual(st.shed, { options: 0, overflow: 0, delay: 2 });
-    assert.equal(st.dropped, 2);
-    assert.equal(st.accepted, 1);
+    assert.equal(st.shed.delay + got.length, 300);
+    assert.equal(st.shed.delay, 172, 'old frames shed until fewer than 128 remained');
+    assert.deepEqual(
+      got.slice(0, 28),
+      Array.from({ length: 28 }, (_, i) => `old${172 + i}`),
+    );
+    assert.equal(st.dropped, st.shed.delay);
+    assert.equal(st.accepted, got.length);
+  });
+
+  it('does not shed by delay from a short queue (a stalled process, not an overload)', async () => {
+    const c = collect();
+    let t = 0;
+    const l = new HepListener({ listen: ['udp://127.0.0.1:0'], now: () => t }, c.handlers);
+    for (let i = 0; i < 100; i++) l.ingest(hep3Packet(sipText('REGISTER', `r${i}`)), '127.0.0.1');
+    t += 10_000;
+    await waitFor(() => c.frames.length === 100, 'drain');
+    assert.equal(l.stats().shed.delay, 0);
   });
 
   it('keeps every frame, however old, when the delay bound is off', async () => {
@@ -422,7 +440,8 @@ describe('HepListener UDP receive thread', () => {
   it('stop() delivers every frame still queued, a second stop() is harmless, and a restart counts on', async () => {
     const frames: SipFrame[] = [];
     const l = new HepListener(
-      { listen: ['udp://127.0.0.1:0'] },
+      // No delay bound: the slow consumer would otherwise shed the frames it falls behind on.
+      { listen: ['udp://127.0.0.1:0'], maxQueueDelayMs: 0 },
       {
         frame: (f) => {
           busy(0.2);
