@@ -2,7 +2,8 @@
  * What holds analyze's memory: runs the pipeline on a capture in this process, writes a V8 heap
  * snapshot after `--at` seconds (or at the end), and prints the retained size of every bounded
  * table by name and of the largest objects under the pipeline, from the snapshot's dominator tree.
- * `node --max-old-space-size=8000 dist/bench/heap.js [attack|office|FILE|flood[:SOURCES]] [--at SECONDS] [--top N]`
+ * `node --max-old-space-size=8000 dist/bench/heap.js [attack|office|FILE|flood[:SOURCES]] [--at SECONDS] [--top N] [--class NAME]`
+ * (`--class SipMessage`: how many objects of that constructor are alive and what holds them)
  * (`flood`: bench/flood.ts's spoofed flood, in process, 1,000,000 sources unless told)
  * (the analysis of a snapshot of a few hundred MB needs a few GB). The snapshot is kept in
  * bench/out/heap/ (open it in Chrome DevTools for the object graph).
@@ -129,8 +130,10 @@ async function main(args: string[]): Promise<void> {
   let target = 'attack';
   let at = Infinity;
   let top = 25;
+  let cls: string | undefined;
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--at') at = Number(args[++i]);
+    else if (args[i] === '--class') cls = args[++i];
     else if (args[i] === '--top') top = Number(args[++i]);
     else target = args[i]!;
   }
@@ -162,7 +165,7 @@ async function main(args: string[]): Promise<void> {
   }
   clearTimeout(timer);
   const s = JSON.parse(readFileSync(path, 'utf8')) as Snapshot;
-  const { size, reachable, label, tableName } = retained(s);
+  const { size, idom, reachable, label, tableName } = retained(s);
   const MiB = (b: number): string => (b / 1048576).toFixed(1).padStart(7);
   process.stdout.write(`${file}: ${MiB(size[0]!)} MiB reachable (snapshot ${path})\n\n`);
   const tables: [string, number][] = [];
@@ -179,6 +182,48 @@ async function main(args: string[]): Promise<void> {
   objects.sort((a, b) => b[1] - a[1]);
   process.stdout.write('\nLargest holders (retained MiB, constructor; nested holders are listed too):\n');
   for (const [l, b] of objects.slice(0, top)) process.stdout.write(`${MiB(b)}  ${l}\n`);
+  if (cls !== undefined) {
+    // Who keeps the objects of one class: the nearest dominating table or named object.
+    const generic = new Set([
+      'Map',
+      'Set',
+      'array',
+      'Object',
+      'system / Context',
+      'synthetic',
+      'closure',
+      'hidden',
+    ]);
+    const by = new Map<string, { n: number; bytes: number }>();
+    let n = 0;
+    for (let v = 0; v < size.length; v++) {
+      if (reachable[v] === 0 || label(v) !== cls) continue;
+      n++;
+      let h = idom[v]!;
+      let name = 'root';
+      while (h > 0) {
+        const t = tableName(h);
+        if (t !== undefined) {
+          name = `table ${t}`;
+          break;
+        }
+        const l = label(h);
+        if (!generic.has(l) && l !== cls) {
+          name = l;
+          break;
+        }
+        h = idom[h]!;
+      }
+      const e = by.get(name) ?? { n: 0, bytes: 0 };
+      e.n++;
+      e.bytes += size[v]!;
+      by.set(name, e);
+    }
+    process.stdout.write(`\n${n} ${cls} objects, by nearest holder (count, retained MiB):\n`);
+    for (const [h, e] of [...by].sort((a, b) => b[1].bytes - a[1].bytes).slice(0, top)) {
+      process.stdout.write(`${String(e.n).padStart(9)} ${MiB(e.bytes)}  ${h}\n`);
+    }
+  }
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
