@@ -72,7 +72,6 @@ export class SipTraffic {
   private readonly rnd: () => number;
   private readonly queue: SipPacket[] = [];
   private head = 0;
-  private serial = 0;
   private floodNext = 0;
   private extNext = 0;
   private bruteNext = 0;
@@ -118,9 +117,13 @@ export class SipTraffic {
     }
   }
 
+  /**
+   * A random 64-bit identifier (Call-ID, branch, tag, nonce part): phones and PBXs draw theirs at
+   * random, and a counter in them made every phone and the PBX look like predictable-identifier
+   * and weak-nonce findings, whose alerts then loaded the store as no real office would.
+   */
   private id(): string {
-    this.serial++;
-    return `${hex(this.serial, 8)}${hex(this.rnd() * 0xffffffff, 8)}`;
+    return `${hex(this.rnd() * 0x100000000, 8)}${hex(this.rnd() * 0x100000000, 8)}`;
   }
 
   private push(kind: TrafficKind, from: [string, number], to: [string, number], text: string): void {
@@ -169,7 +172,7 @@ export class SipTraffic {
     const id = this.id();
     const phone: [string, number] = [ip, 5062];
     const pbx: [string, number] = [PBX_IP, PBX_PORT];
-    const nonce = `${id}${hex(this.serial * 31, 8)}`;
+    const nonce = `${id}${hex(this.rnd() * 0x100000000, 8)}`;
     for (const step of [1, 2]) {
       const via = `Via: SIP/2.0/UDP ${ip}:5062;branch=z9hG4bK-${id}-${step};rport`;
       const head =
@@ -224,7 +227,7 @@ export class SipTraffic {
       pbx,
       src,
       `SIP/2.0 401 Unauthorized\r\n${head.replace('\r\nCall-ID', `;tag=${id.slice(0, 8)}\r\nCall-ID`)}` +
-        `WWW-Authenticate: Digest realm="${DOMAIN}",nonce="${hex(this.serial, 8)}${id}",algorithm=MD5\r\n` +
+        `WWW-Authenticate: Digest realm="${DOMAIN}",nonce="${hex(this.rnd() * 0x100000000, 8)}${id}",algorithm=MD5\r\n` +
         `Content-Length: 0\r\n\r\n`,
     );
   }
