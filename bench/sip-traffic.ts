@@ -174,7 +174,8 @@ export class SipTraffic {
     const pbx: [string, number] = [PBX_IP, PBX_PORT];
     const nonce = `${id}${hex(this.rnd() * 0x100000000, 8)}`;
     for (const step of [1, 2]) {
-      const via = `Via: SIP/2.0/UDP ${ip}:5062;branch=z9hG4bK-${id}-${step};rport`;
+      // Each request its own random branch, as phones do (RFC 3261 §8.1.1.7).
+      const via = `Via: SIP/2.0/UDP ${ip}:5062;branch=z9hG4bK-${this.id()};rport`;
       const head =
         `${via}\r\nFrom: <sip:${ext}@${DOMAIN}>;tag=${id.slice(8)}\r\nTo: <sip:${ext}@${DOMAIN}>\r\n` +
         `Call-ID: ${id}@${ip}\r\nCSeq: ${step} REGISTER\r\n`;
