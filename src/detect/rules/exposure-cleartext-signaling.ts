@@ -9,6 +9,7 @@ import { escapeText } from '../../core/escape.js';
 import type { SipEvent } from '../../track/sip-event.js';
 import { classifyAddress, isPublicAddress } from '../net.js';
 import type { RuleModule } from '../rule.js';
+import type { SiteModel } from '../site.js';
 import { CappedSet, pushFrame } from '../window.js';
 
 /** Transports that carry SIP in clear text (TLS and WSS do not). */
@@ -16,9 +17,15 @@ const CLEARTEXT = new Set(['udp', 'tcp', 'sctp', 'ws']);
 
 /** What one peer pair has shown so far. */
 interface PairState {
-  /** The side that answered (or was asked): the server of the exchange. */
-  readonly server: { ip: string; port: number };
-  readonly client: { ip: string; port: number };
+  /**
+   * The server of the exchange: the site's PBX, else the end a REGISTER went to, else the end on
+   * the SIP port (5060/5061) when only one is, else the end the first request went to. Settled
+   * until the pair is first reported (its alert is keyed by the server).
+   */
+  server: { ip: string; port: number };
+  client: { ip: string; port: number };
+  /** The server was told by the site or shown by a REGISTER: later messages do not move it. */
+  roleSettled: boolean;
   readonly firstTime: number;
   requests: number;
   responses: number;
@@ -55,13 +62,26 @@ function newServer(time: number): ServerState {
   };
 }
 
-function newPair(ev: SipEvent): PairState {
+/** The well-known SIP ports: an end listening there is the service when the other is not. */
+function sipPort(port: number): boolean {
+  return port === 5060 || port === 5061;
+}
+
+function newPair(ev: SipEvent, site: SiteModel): PairState {
   const f = ev.frame;
   const src = { ip: f.srcIp, port: f.srcPort };
   const dst = { ip: f.dstIp, port: f.dstPort };
+  // Requests go client to server; a response the other way.
+  let server = ev.isRequest ? dst : src;
+  let client = ev.isRequest ? src : dst;
+  const pbx = site.isPbx(client.ip) && !site.isPbx(server.ip);
+  if (pbx || (!site.isPbx(server.ip) && sipPort(client.port) && !sipPort(server.port))) {
+    [server, client] = [client, server];
+  }
   return {
-    server: ev.isRequest ? dst : src,
-    client: ev.isRequest ? src : dst,
+    server,
+    client,
+    roleSettled: pbx || site.isPbx(server.ip),
     firstTime: ev.time,
     requests: 0,
     responses: 0,
@@ -100,7 +120,8 @@ export const exposureCleartextSignaling: RuleModule = {
       'one is public (not private, loopback, link-local, CGNAT shared space or reserved; the documentation ranges ' +
       'count as public so that examples and tests behave like internet traffic). Anyone on the path reads who ' +
       'calls whom, and can alter or inject messages. The rule speaks once per peer (one alert per server, listing ' +
-      'its peers and counting them), once the pair has ' +
+      "its peers and counting them; the server is the site's PBX, else the end a REGISTER went to, else the end " +
+      'on 5060/5061 when only one is, else the end the first request went to), once the pair has ' +
       'shown a two-way exchange (a request sent after an answer came back). Credentials (Authorization or ' +
       'Proxy-Authorization) in the pair are named in the evidence — a digest captured in clear text can be cracked ' +
       'offline — and raise the alert to medium when they are sent from a public address (a phone or attacker on the ' +
@@ -137,7 +158,7 @@ export const exposureCleartextSignaling: RuleModule = {
     );
     // One creator per table, fed through `current`: no closure per message.
     let current: SipEvent | undefined;
-    const createPair = (): PairState => newPair(current as SipEvent);
+    const createPair = (): PairState => newPair(current as SipEvent, ctx.site);
     let currentTime = 0;
     const createServer = (): ServerState => newServer(currentTime);
     return {
@@ -158,6 +179,12 @@ export const exposureCleartextSignaling: RuleModule = {
         const frame = f.provenance.frame;
         if (!st.transports.includes(f.transport)) st.transports.push(f.transport);
         if (ev.isRequest) {
+          // A REGISTER names the registrar: the PBX whose exposure this is (a PBX's OPTIONS
+          // keepalives to its phones otherwise make each phone a "server").
+          if (ev.method === 'REGISTER' && !st.roleSettled && st.raised === 'none') {
+            st.roleSettled = true;
+            if (st.server.ip !== f.dstIp) [st.server, st.client] = [st.client, st.server];
+          }
           if (st.responses > 0) st.proven = true;
           st.requests++;
           countInto(st.methods, ev.method, 16);

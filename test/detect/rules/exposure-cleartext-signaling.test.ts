@@ -331,3 +331,39 @@ test('many peers of one server are one alert listing them, not one alert per pai
   // Revisions come as the peers double, not one per peer.
   assert.ok(a.revision <= 7, `revision ${a.revision}`);
 });
+
+test("a PBX's keepalives to its phones are one alert for the PBX, however the roles first look", () => {
+  // Phones on their own port (5062), the PBX on 5060: the PBX pings each phone first (so the
+  // phone answers, as a server would), then the phone registers.
+  const h = harness();
+  for (let i = 1; i <= 16; i++) {
+    const phone = `203.0.113.${i}`;
+    for (let k = 0; k < 2; k++) {
+      const o = request('OPTIONS', '198.51.100.2', phone);
+      h.send('198.51.100.2', phone, o, 'udp', 5060, 5062);
+      h.send(phone, '198.51.100.2', answer(o, '200 OK'), 'udp', 5062, 5060);
+    }
+    const r = request('REGISTER', phone, '198.51.100.2');
+    h.send(phone, '198.51.100.2', r, 'udp', 5062, 5060);
+    h.send('198.51.100.2', phone, answer(r, '200 OK'), 'udp', 5060, 5062);
+  }
+  const alerts = h.finish();
+  assert.equal(alerts.length, 1);
+  assert.deepEqual(alerts[0]?.target, { ip: '198.51.100.2', port: 5060 });
+  assert.equal(alerts[0]?.count, 16);
+  assert.ok(h.revisions.length <= 7, `${h.revisions.length} revisions`);
+
+  // Both ends on 5060 and no REGISTER: the first request's destination stays the server; a
+  // REGISTER before the pair is reported moves the role to the registrar.
+  const g = harness();
+  const o = request('OPTIONS', '198.51.100.9', '203.0.113.50');
+  g.send('198.51.100.9', '203.0.113.50', o);
+  g.send('203.0.113.50', '198.51.100.9', answer(o, '200 OK'));
+  const r = request('REGISTER', '203.0.113.50', '198.51.100.9');
+  g.send('203.0.113.50', '198.51.100.9', r);
+  g.send('198.51.100.9', '203.0.113.50', answer(r, '401 Unauthorized'));
+  const r2 = request('REGISTER', '203.0.113.50', '198.51.100.9');
+  g.send('203.0.113.50', '198.51.100.9', r2);
+  const [only] = g.finish();
+  assert.deepEqual(only?.target, { ip: '198.51.100.9', port: 5060 });
+});
