@@ -647,7 +647,7 @@ function render(r: Report): string {
         '"Catch-up" is how long after the sender stopped the watch was still handing on queued packets. ' +
         'The listener reads UDP in a worker thread (src/sources/hep-udp-worker.ts), which sheds arriving OPTIONS keepalives once the main thread is ' +
         'HEP_UDP_BACKLOG_OPTIONS_PACKETS behind and every packet past HEP_UDP_BACKLOG_MAX_PACKETS, so what it sheds is counted; kernel drops are what even that thread did not read in time. ' +
-        'The main thread sheds, unprocessed, any frame that waited longer than HEP_LISTEN_MAX_QUEUE_DELAY_MS (50 ms) for the pipeline (counted in "shed" too). ' +
+        'While more than HEP_LISTEN_DELAY_MIN_QUEUE frames wait, the main thread sheds, unprocessed, OPTIONS keepalives that waited longer than half of HEP_LISTEN_MAX_QUEUE_DELAY_MS (50 ms) and any other frame that waited longer than all of it (counted in "shed" too). ' +
         '"Watch CPU s" counts every thread of the process, the UDP thread included.',
     );
     L.push('');
@@ -677,7 +677,7 @@ function render(r: Report): string {
     L.push('');
     for (const x of r.kinds) {
       L.push(
-        `- ${int(x.rate)} pps: listener received ${int(x.listener.received)} datagrams, handed on ${int(x.listener.accepted)}, shed ${int(x.listener.shedOptions)} OPTIONS and ${int(x.listener.shedOverflow)} others past the backlog bounds and ${int(x.listener.shedDelay)} for waiting past the queue's delay bound; the kernel dropped ${int(x.kernelDrops)} (SO_RCVBUF granted ${x.listener.rcvbuf.map(int).join(', ')}; ` +
+        `- ${int(x.rate)} pps: listener received ${int(x.listener.received)} datagrams, handed on ${int(x.listener.accepted)}, shed ${int(x.listener.shedOptions)} OPTIONS (in the UDP thread past its backlog bound, or in the queue past half its delay bound), ${int(x.listener.shedOverflow)} others past the backlog bounds and ${int(x.listener.shedDelay)} others for waiting past the queue's delay bound; the kernel dropped ${int(x.kernelDrops)} (SO_RCVBUF granted ${x.listener.rcvbuf.map(int).join(', ')}; ` +
           `${x.listener.udpWorker ? `UDP read by the worker thread${x.listener.udpWorkerNice === undefined ? '' : ` at nice ${x.listener.udpWorkerNice}`}` : 'UDP read on the main thread'}).`,
       );
     }
@@ -758,7 +758,8 @@ function render(r: Report): string {
     );
   }
   if (r.kinds !== undefined && r.kinds.length > 0) {
-    // Met only when the listener itself shed (and counted) OPTIONS and they lost clearly more than the rest.
+    // Met only when the listener itself shed (and counted) OPTIONS, in its UDP thread or in its
+    // queue, and they lost clearly more than the rest.
     const shedCounted = r.kinds.every((x) => x.listener.shedOptions > 0);
     const worst = r.kinds[r.kinds.length - 1]!;
     const lossOf = (k: TrafficKind): number => {
@@ -770,7 +771,7 @@ function render(r: Report): string {
     L.push(
       `- OPTIONS shed before authentication traffic under overload, and counted: ${ok(before && shedCounted)} at ${int(worst.rate)} pps ` +
         `(OPTIONS lost ${(100 * lossOf('options')).toFixed(1)}%, registrations ${(100 * lossOf('register')).toFixed(1)}%, guesses ${(100 * lossOf('attack')).toFixed(1)}%; ` +
-        `the listener shed ${int(worst.listener.shedOptions)} OPTIONS, ${int(worst.listener.shedOverflow)} others past its backlog bound and ${int(worst.listener.shedDelay)} past its delay bound, the kernel dropped ${int(worst.kernelDrops)} uncounted by sipwarden's metrics).`,
+        `the listener shed ${int(worst.listener.shedOptions)} OPTIONS, ${int(worst.listener.shedOverflow)} others past its backlog bound and ${int(worst.listener.shedDelay)} others past its delay bound, the kernel dropped ${int(worst.kernelDrops)} uncounted by sipwarden's metrics).`,
     );
   }
   for (const x of r.lat ?? [])

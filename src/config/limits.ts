@@ -468,6 +468,14 @@ export const HEP_LISTEN_MAX_QUEUE_DELAY_MS = 50;
  */
 export const HEP_LISTEN_DELAY_MIN_QUEUE = 128;
 
+/**
+ * Share of HEP_LISTEN_MAX_QUEUE_DELAY_MS after which a waiting OPTIONS keepalive is shed (counted
+ * `shed.options`) while the queue is backed up: keepalives go at half the wait the other frames
+ * are allowed, so under overload they are lost first and the registrations and guesses queued
+ * behind them reach the pipeline sooner.
+ */
+export const HEP_LISTEN_OPTIONS_DELAY_SHARE = 0.5;
+
 /** Payload bytes held by that queue; past it the same shedding applies. */
 export const HEP_LISTEN_QUEUE_MAX_BYTES = 64 * 1024 * 1024;
 

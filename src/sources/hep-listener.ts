@@ -21,6 +21,7 @@ import type { LocatedAnomaly, SipFrame, Transport } from '../core/records.js';
 import { decodeHep, HEP_PROTO_TYPE, HepStreamFramer, type HepDecodeOptions } from '../decode/hep.js';
 import {
   HEP_LISTEN_DELAY_MIN_QUEUE,
+  HEP_LISTEN_OPTIONS_DELAY_SHARE,
   HEP_LISTEN_DRAIN_BATCH,
   HEP_LISTEN_MAX_QUEUE_DELAY_MS,
   HEP_LISTEN_QUEUE_MAX,
@@ -178,6 +179,11 @@ class FrameRing {
 
   headSeq(): number {
     return this.size === 0 ? Infinity : (this.seqs[this.head] as number);
+  }
+
+  /** When the frame at the head was received (Infinity when empty). */
+  headAt(): number {
+    return this.size === 0 ? Infinity : (this.ats[this.head] as number);
   }
 
   shift(): SipFrame {
@@ -611,15 +617,28 @@ export class HepListener implements LiveSource {
 
   /**
    * Delivers up to `max` frames in arrival order; reschedules itself while frames remain. While
-   * the queue is backed up, a frame that waited longer than the delay bound is shed instead (not
-   * at the final drain of a stop).
+   * the queue is backed up (not at the final drain of a stop), OPTIONS keepalives that waited
+   * longer than HEP_LISTEN_OPTIONS_DELAY_SHARE of the delay bound are shed first (`shed.options`),
+   * and any other frame that waited longer than the whole bound is shed (`shed.delay`): under
+   * overload the keepalives go before the registrations and the guesses behind them.
    */
   private drain(max: number): void {
     this.drainScheduled = false;
     const st = this.st;
     const bounded = max !== Infinity && this.maxQueueDelayMs !== Infinity;
+    const optionsDelay = this.maxQueueDelayMs * HEP_LISTEN_OPTIONS_DELAY_SHARE;
     let n = 0;
     while (n < max && this.options.size + this.others.size > 0) {
+      if (bounded && this.options.size + this.others.size >= HEP_LISTEN_DELAY_MIN_QUEUE) {
+        const now = this.now();
+        while (this.options.size > 0 && now - this.options.headAt() > optionsDelay) {
+          this.queuedBytes -= this.options.shift().data.length;
+          st.shed.options++;
+          st.dropped++;
+          this.release(this.options.shiftedWire);
+        }
+        if (this.options.size + this.others.size === 0) break;
+      }
       const ring = this.options.headSeq() < this.others.headSeq() ? this.options : this.others;
       const f = ring.shift();
       const wire = ring.shiftedWire;

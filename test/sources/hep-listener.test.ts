@@ -255,18 +255,42 @@ describe('HepListener overload policy', () => {
     t += 30;
     await waitFor(() => l.stats().queued === 0, 'drain');
     const got = c.frames.map(callIdOf);
-    // The old ones are shed while the queue is still backed up (128 or more waiting behind them);
-    // once it is short, the rest of the old ones pass.
-    assert.equal(got.filter((id) => id.startsWith('young')).length, 100);
     const st = l.stats();
-    assert.equal(st.shed.delay + got.length, 300);
-    assert.equal(st.shed.delay, 172, 'old frames shed until fewer than 128 remained');
+    // The 100 old keepalives go first (they waited past half the bound); then old REGISTERs are
+    // shed while the queue is still backed up (128 or more waiting behind them); once it is
+    // short, the rest of them pass, and every young frame does.
+    assert.equal(st.shed.options, 100);
+    assert.equal(st.shed.delay, 72, 'old frames shed until fewer than 128 remained');
+    assert.equal(got.filter((id) => id.startsWith('young')).length, 100);
+    assert.equal(st.shed.options + st.shed.delay + got.length, 300);
     assert.deepEqual(
       got.slice(0, 28),
-      Array.from({ length: 28 }, (_, i) => `old${172 + i}`),
+      Array.from({ length: 28 }, (_, i) => `old${144 + 2 * i}`),
     );
-    assert.equal(st.dropped, st.shed.delay);
+    assert.equal(st.dropped, st.shed.delay + st.shed.options);
     assert.equal(st.accepted, got.length);
+  });
+
+  it('sheds waiting keepalives at half the delay bound, before the traffic queued with them', async () => {
+    const c = collect();
+    let t = 1_000;
+    const l = new HepListener(
+      { listen: ['udp://127.0.0.1:0'], now: () => t, maxQueueDelayMs: 80 },
+      c.handlers,
+    );
+    for (let i = 0; i < 300; i++)
+      l.ingest(hep3Packet(sipText(i % 2 === 0 ? 'REGISTER' : 'OPTIONS', `f${i}`)), '127.0.0.1');
+    // 50 ms: past half the bound (40), within the bound.
+    t += 50;
+    await waitFor(() => l.stats().queued === 0, 'drain');
+    const got = c.frames.map(callIdOf);
+    const st = l.stats();
+    assert.equal(st.shed.options, 150);
+    assert.equal(st.shed.delay, 0);
+    assert.deepEqual(
+      got,
+      Array.from({ length: 150 }, (_, i) => `f${2 * i}`),
+    );
   });
 
   it('does not shed by delay from a short queue (a stalled process, not an overload)', async () => {
