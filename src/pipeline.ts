@@ -118,9 +118,13 @@ export class Pipeline {
   /** One framed SIP message (a UDP datagram holds one): parse, count, track. False: not SIP. */
   sipFrame(f: SipFrame): boolean {
     // Own the bytes: tracking keeps messages for seconds, and a view would pin the whole capture
-    // read chunk (1 MiB) it points into.
-    const data = Buffer.allocUnsafe(f.data.length);
-    f.data.copy(data);
+    // read chunk (1 MiB) it points into. A frame that already owns an exact-size block (the HEP
+    // listener copies each datagram out of its receive batch) is kept as is.
+    let data = f.data;
+    if (data.byteOffset !== 0 || data.buffer.byteLength !== data.length) {
+      data = Buffer.allocUnsafe(f.data.length);
+      f.data.copy(data);
+    }
     f = {
       time: f.time,
       srcIp: f.srcIp,
