@@ -490,11 +490,25 @@ export class HepListener implements LiveSource {
     const idx = m.index;
     if (m.data === undefined || idx === undefined) return;
     const data = Buffer.from(m.data);
+    // A batch that waited in transit while the pipeline was busy: its packets already past the
+    // delay bound would be shed at the head of the queue anyway; shed them here, undecoded.
+    const late =
+      this.maxQueueDelayMs !== Infinity && !this.injectedClock
+        ? this.now() - this.maxQueueDelayMs
+        : -Infinity;
+    const st = this.st;
     for (let i = 0, k = 0; i < m.count; i++, k += 3) {
       const off = idx[k] as number;
       const len = idx[k + 1] as number;
+      const at = idx[k + 2] as number;
+      if (at < late && this.options.size + this.others.size + m.count - i >= HEP_LISTEN_DELAY_MIN_QUEUE) {
+        st.shed.delay++;
+        st.dropped++;
+        this.release(len);
+        continue;
+      }
       // The batch buffer is shared by all its packets: frames get copies, not views into it.
-      this.packet(data.subarray(off, off + len), true, len, idx[k + 2]);
+      this.packet(data.subarray(off, off + len), true, len, at);
     }
     this.acknowledge();
   }

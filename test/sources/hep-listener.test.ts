@@ -461,6 +461,48 @@ describe('HepListener UDP receive thread', () => {
     },
   );
 
+  it(
+    'a slow consumer sheds what waited past the delay bound, in transit or queued, and counts it',
+    { timeout: 20_000 },
+    async () => {
+      const frames: SipFrame[] = [];
+      const l = new HepListener(
+        // Backlog bounds out of reach: only the delay bound sheds here.
+        {
+          listen: ['udp://127.0.0.1:0'],
+          backlogOptionsPackets: 100_000,
+          backlogMaxPackets: 100_000,
+          maxQueueDelayMs: 50,
+        },
+        {
+          frame: (f) => {
+            busy(1);
+            frames.push(f);
+          },
+        },
+      );
+      await l.start();
+      try {
+        const packets = Array.from({ length: 1500 }, (_, i) => hep3Packet(sipText('REGISTER', `r${i}`)));
+        await sendAndDrain(l, packets);
+        const st = l.stats();
+        assert.ok(st.shed.delay > 0, 'frames that waited too long were shed');
+        assert.ok(frames.length > 0, 'the rest were delivered');
+        assert.equal(st.shed.options + st.shed.overflow, 0);
+        assert.equal(st.accepted + st.shed.delay, packets.length, 'each packet delivered or counted');
+        assert.equal(st.dropped, st.shed.delay);
+        const order = frames.map((f) => Number(callIdOf(f).slice(1)));
+        assert.deepEqual(
+          order,
+          [...order].sort((a, b) => a - b),
+        );
+        await waitFor(() => l.stats().backlog.packets === 0, 'backlog 0');
+      } finally {
+        await l.stop();
+      }
+    },
+  );
+
   it('stop() delivers every frame still queued, a second stop() is harmless, and a restart counts on', async () => {
     const frames: SipFrame[] = [];
     const l = new HepListener(
