@@ -20,6 +20,7 @@ import { SipStreamFramer } from './sip/stream.js';
 import { Summary } from './analyze/summary.js';
 import { toSipEvent } from './track/sip-event.js';
 import { Tracker, type TrackListener } from './track/tracker.js';
+import { FifoMap } from './core/fifo-map.js';
 
 /** Options of a pipeline. */
 export interface PipelineOptions {
@@ -67,7 +68,7 @@ export class Pipeline {
     hepNonSip: 0,
     nonSipDatagrams: 0,
   };
-  private readonly streams = new Map<number, StreamState>();
+  private readonly streams = new FifoMap<number, StreamState>();
   private readonly hepAuthKey: string | undefined;
   private readonly listener: TrackListener | undefined;
   private lastTime = 0;
@@ -199,8 +200,7 @@ export class Pipeline {
     if (s === undefined) {
       if (this.streams.size >= PIPELINE_MAX_STREAMS) {
         // The decoder bounds connections too; this guards a HEP/TCP source feeding us directly.
-        const oldest = this.streams.keys().next().value as number;
-        this.streams.delete(oldest);
+        this.streams.shift();
         this.stats.streamEvictions++;
       }
       s = {

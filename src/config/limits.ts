@@ -888,7 +888,8 @@ export const DETECT_SEQUENTIAL_RECENT_NUMBERS = 64;
 export const DETECT_MAX_CONCURRENT_DIALOGS = 50_000;
 /** Calls prefix probing keeps while their first INVITE waits for the retry with credentials (one
  * entry per unauthenticated call in progress; the call table ends every call it started, so this
- * only caps a call table larger than this); past it a call's identity is not counted. */
+ * only caps a call table larger than this); past it a call's identity is not counted, and the
+ * refusal is (`sipwarden_dropped_total{stage="table:fraud.prefix-probing awaiting"}`). */
 export const DETECT_PROBE_CALLS_AWAITING_CREDENTIALS = 50_000;
 /** Callers (extension, source, trunk) call-volume counts rates for. */
 export const DETECT_MAX_VOLUME_KEYS = 20_000;

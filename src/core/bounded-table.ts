@@ -26,6 +26,33 @@ export interface TableStats {
 }
 
 /**
+ * Process-wide totals per table name, over every table of that name (a process runs one pipeline
+ * in `watch`, which exports them as metrics; tests and `analyze` may run several, which only adds
+ * up). Bounded by the number of table names in the code, plus the ad-hoc names `countRefusal` is
+ * given (constants too).
+ */
+const TOTALS = new Map<string, TableStats>();
+
+function totalsOf(name: string): TableStats {
+  let t = TOTALS.get(name);
+  if (t === undefined) {
+    t = { evictions: 0, rejections: 0, expirations: 0 };
+    TOTALS.set(name, t);
+  }
+  return t;
+}
+
+/** Evictions, rejections and expirations of every bounded table so far, by table name. */
+export function tableTotals(): ReadonlyMap<string, Readonly<TableStats>> {
+  return TOTALS;
+}
+
+/** Counts a new key refused by a bounded map that is not a BoundedTable, under `table`. */
+export function countRefusal(table: string): void {
+  totalsOf(table).rejections++;
+}
+
+/**
  * Count-min sketch of recent key frequencies, 4-bit saturating counters halved every
  * `10 × capacity` additions so that old popularity fades. Memory: 4 × width bytes.
  *
@@ -100,6 +127,8 @@ export class BoundedTable<K extends string | number, V> {
   readonly stats: TableStats = { evictions: 0, rejections: 0, expirations: 0 };
   private readonly map = new Map<K, V>();
   private readonly sketch: FrequencySketch;
+  /** The process-wide totals of tables of this name (`tableTotals`). */
+  private readonly totals: TableStats;
   /**
    * Keys in insertion order, for picking eviction candidates: a queue with lazy deletion (a key
    * removed from the map stays until the head passes it or the queue is rebuilt), rotated like a
@@ -118,6 +147,7 @@ export class BoundedTable<K extends string | number, V> {
     this.name = name;
     this.capacity = capacity;
     this.sketch = new FrequencySketch(capacity);
+    this.totals = totalsOf(name);
   }
 
   get size(): number {
@@ -166,11 +196,13 @@ export class BoundedTable<K extends string | number, V> {
       this.compact();
       if (!admit) {
         this.stats.rejections++;
+        this.totals.rejections++;
         return undefined;
       }
       const victim = this.map.get(victimKey as K) as V;
       this.map.delete(victimKey as K);
       this.stats.evictions++;
+      this.totals.evictions++;
       if (onEvict) onEvict(victimKey as K, victim);
     }
     const value = create();
@@ -215,6 +247,7 @@ export class BoundedTable<K extends string | number, V> {
       if (expired(v)) {
         map.delete(k);
         this.stats.expirations++;
+        this.totals.expirations++;
       } else order.push(k);
     }
     this.compact();
@@ -230,7 +263,10 @@ export class BoundedTable<K extends string | number, V> {
   /** Removes an entry that ended normally or expired; `expired` counts it as an expiration. */
   delete(key: K, expired = false): boolean {
     const had = this.map.delete(key);
-    if (had && expired) this.stats.expirations++;
+    if (had && expired) {
+      this.stats.expirations++;
+      this.totals.expirations++;
+    }
     return had;
   }
 

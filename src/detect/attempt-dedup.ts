@@ -4,6 +4,7 @@ import {
   DETECT_LOG_DEDUP_WINDOW_MS,
 } from '../config/limits.js';
 import type { AttemptOutcome, AuthAttempt } from './attempts.js';
+import { FifoMap } from '../core/fifo-map.js';
 
 /** Outcomes a PBX log line can report; only these are worth remembering from the wire. */
 const LOGGED: ReadonlySet<AttemptOutcome> = new Set(['rejected', 'accepted', 'not-found', 'forbidden']);
@@ -18,8 +19,8 @@ const LOGGED: ReadonlySet<AttemptOutcome> = new Set(['rejected', 'accepted', 'no
  * attempt carries more than a line: digests, User-Agent), so the rare reverse order double-counts.
  */
 export class AttemptDedup {
-  /** Wire attempts by key: times, oldest first. Map order is insertion order: oldest key first. */
-  private readonly wire = new Map<string, number[]>();
+  /** Wire attempts by key: times, oldest first; the oldest key leaves first. */
+  private readonly wire = new FifoMap<string, number[]>();
   private active = false;
   /** Log attempts dropped as copies of wire attempts. */
   duplicates = 0;
@@ -32,8 +33,7 @@ export class AttemptDedup {
     let times = this.wire.get(key);
     if (times === undefined) {
       if (this.wire.size >= DETECT_LOG_DEDUP_MAX_KEYS) {
-        const oldest = this.wire.keys().next().value as string;
-        this.wire.delete(oldest);
+        this.wire.shift();
         this.evictions++;
       }
       times = [];

@@ -6,6 +6,7 @@ import {
 } from '../config/limits.js';
 import type { CdrCall } from '../core/records.js';
 import { numberKey } from '../track/call-table.js';
+import { FifoMap } from '../core/fifo-map.js';
 
 /**
  * Recognises a CDR record of a call already seen on the wire, so the fraud rules count it once
@@ -21,8 +22,8 @@ import { numberKey } from '../track/call-table.js';
  * by the table bound, least recently dialled number first.
  */
 export class CdrDedup {
-  /** Wire INVITE times by number key, oldest first. Map order is insertion: oldest key first. */
-  private readonly wire = new Map<string, number[]>();
+  /** Wire INVITE times by number key, oldest first; the least recently dialled key leaves first. */
+  private readonly wire = new FifoMap<string, number[]>();
   private active = false;
   /** CDR records dropped as copies of wire calls. */
   duplicates = 0;
@@ -51,15 +52,13 @@ export class CdrDedup {
     let times = this.wire.get(key);
     if (times === undefined) {
       if (this.wire.size >= DETECT_CDR_DEDUP_MAX_NUMBERS) {
-        const oldest = this.wire.keys().next().value as string;
-        this.wire.delete(oldest);
+        this.wire.shift();
         this.evictions++;
       }
       times = [];
       this.wire.set(key, times);
     } else {
       // Refresh the key's place so a busy number is not the first forgotten.
-      this.wire.delete(key);
       this.wire.set(key, times);
     }
     if (times.length >= DETECT_CDR_DEDUP_PER_NUMBER) times.shift();

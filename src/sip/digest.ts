@@ -4,7 +4,7 @@
  * Proxy-Authorization), and the response computation used to test accepted digests against a
  * small dictionary of weak passwords. Other schemes are parsed generically and kept.
  */
-import { createHash } from 'node:crypto';
+import { hash as oneShotHash } from 'node:crypto';
 import {
   CHAR,
   COMMA,
@@ -375,14 +375,60 @@ export function digestHashName(algorithm: string | undefined): string | undefine
 }
 
 function hash(alg: string, data: string | Buffer): string {
-  return createHash(alg).update(data).digest('hex');
+  return oneShotHash(alg, data, 'hex');
+}
+
+/** True when `computeDigestResponse` can compute a response for these credentials (a supported
+ * algorithm, and every parameter it needs), without computing one. */
+export function digestSupported(cred: DigestInput): boolean {
+  if (digestHashName(cred.algorithm) === undefined) return false;
+  if (cred.username === undefined || cred.realm === undefined || cred.nonce === undefined) return false;
+  if (cred.uri === undefined) return false;
+  const qop = cred.qop?.toLowerCase();
+  const sess = (cred.algorithm ?? '').toLowerCase().endsWith('-sess');
+  if ((qop !== undefined || sess) && cred.cnonce === undefined) return false;
+  if (qop === undefined) return true;
+  return (qop === 'auth' || qop === 'auth-int') && cred.ncRaw !== undefined;
 }
 
 /**
- * The `response` a client knowing `password` would send with these credentials (RFC 2617 section
- * 3.2.2, RFC 7616 section 3.4.1), lower-case hex. Undefined when the algorithm is unsupported or a
- * parameter the computation needs is missing. With `userhash=true` the caller must pass the clear
- * user name in `params.username`. `bodyForAuthInt` is the message body, needed only for qop=auth-int.
+ * A function giving, for a password, the `response` a client knowing it would send with these
+ * credentials (RFC 2617 section 3.2.2, RFC 7616 section 3.4.1), lower-case hex; undefined when the
+ * algorithm is unsupported or a parameter the computation needs is missing. The parts that do not
+ * depend on the password (HA2, the text around HA1) are computed once, so each password costs two
+ * hashes (three with -sess): what a password guesser checking many candidates against one login
+ * needs. `body` is the message body, needed only for qop=auth-int.
+ */
+export function digestResponder(
+  cred: DigestInput,
+  method: string,
+  body: Buffer | undefined,
+): ((password: string) => string) | undefined {
+  if (!digestSupported(cred)) return undefined;
+  const alg = digestHashName(cred.algorithm) as string;
+  const h = (data: string | Buffer): string => hash(alg, data);
+  const qop = cred.qop?.toLowerCase();
+  const sess = (cred.algorithm ?? '').toLowerCase().endsWith('-sess');
+  const nonce = cred.nonce ?? '';
+  const cnonce = cred.cnonce ?? '';
+  const uri = cred.uri ?? '';
+  const ha2 =
+    qop === 'auth-int' ? h(`${method}:${uri}:${h(body ?? Buffer.alloc(0))}`) : h(`${method}:${uri}`);
+  const head = `${cred.username ?? ''}:${cred.realm ?? ''}:`;
+  const sessTail = `:${nonce}:${cnonce}`;
+  const tail =
+    qop === undefined ? `:${nonce}:${ha2}` : `:${nonce}:${cred.ncRaw ?? ''}:${cnonce}:${qop}:${ha2}`;
+  return (password) => {
+    let ha1 = h(head + password);
+    if (sess) ha1 = h(ha1 + sessTail);
+    return h(ha1 + tail);
+  };
+}
+
+/**
+ * The `response` a client knowing `password` would send with these credentials (see
+ * `digestResponder`). With `userhash=true` the caller must pass the clear user name in
+ * `params.username`. `bodyForAuthInt` is the message body, needed only for qop=auth-int.
  */
 export function computeDigestResponse(
   params: DigestInput,
@@ -390,30 +436,7 @@ export function computeDigestResponse(
   method: string,
   bodyForAuthInt?: Buffer,
 ): string | undefined {
-  const alg = digestHashName(params.algorithm);
-  const { username, realm, nonce, uri } = params;
-  if (
-    alg === undefined ||
-    username === undefined ||
-    realm === undefined ||
-    nonce === undefined ||
-    uri === undefined
-  ) {
-    return undefined;
-  }
-  const qop = params.qop?.toLowerCase();
-  const sess = (params.algorithm ?? '').toLowerCase().endsWith('-sess');
-  if ((qop !== undefined || sess) && params.cnonce === undefined) return undefined;
-  if (qop !== undefined && qop !== 'auth' && qop !== 'auth-int') return undefined;
-  if (qop !== undefined && params.ncRaw === undefined) return undefined;
-  let ha1 = hash(alg, `${username}:${realm}:${password}`);
-  if (sess) ha1 = hash(alg, `${ha1}:${nonce}:${params.cnonce ?? ''}`);
-  const ha2 =
-    qop === 'auth-int'
-      ? hash(alg, `${method}:${uri}:${hash(alg, bodyForAuthInt ?? Buffer.alloc(0))}`)
-      : hash(alg, `${method}:${uri}`);
-  if (qop === undefined) return hash(alg, `${ha1}:${nonce}:${ha2}`);
-  return hash(alg, `${ha1}:${nonce}:${params.ncRaw ?? ''}:${params.cnonce ?? ''}:${qop}:${ha2}`);
+  return digestResponder(params, method, bodyForAuthInt)?.(password);
 }
 
 /** True when `password` yields the credentials' `response` (hex compared case-insensitively). */

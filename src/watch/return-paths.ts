@@ -2,6 +2,7 @@ import { WATCH_RETURN_PATH_MAX_NONCES, WATCH_RETURN_PATH_MAX_SOURCES } from '../
 import type { AuthAttempt } from '../detect/attempts.js';
 import type { SipEvent } from '../track/sip-event.js';
 import type { Transaction } from '../track/transactions.js';
+import { FifoMap } from '../core/fifo-map.js';
 
 /**
  * Which sources proved they receive what is sent to them, so that blocking can act on them and a
@@ -12,9 +13,9 @@ import type { Transaction } from '../track/transactions.js';
  * Bounded by WATCH_RETURN_PATH_MAX_SOURCES / _NONCES, oldest forgotten first.
  */
 export class ReturnPaths {
-  private readonly proven = new Map<string, number>();
+  private readonly proven = new FifoMap<string, number>();
   /** Nonce → the address its challenge was sent to. */
-  private readonly issued = new Map<string, string>();
+  private readonly issued = new FifoMap<string, string>();
   forgotten = 0;
 
   /** True when `ip` proved a return path. */
@@ -54,16 +55,14 @@ export class ReturnPaths {
 
   private issue(nonce: string, ip: string): void {
     if (this.issued.size >= WATCH_RETURN_PATH_MAX_NONCES && !this.issued.has(nonce)) {
-      this.issued.delete(this.issued.keys().next().value as string);
+      this.issued.shift();
     }
     this.issued.set(nonce, ip);
   }
 
   private prove(ip: string, time: number): void {
-    if (this.proven.has(ip)) {
-      this.proven.delete(ip);
-    } else if (this.proven.size >= WATCH_RETURN_PATH_MAX_SOURCES) {
-      this.proven.delete(this.proven.keys().next().value as string);
+    if (!this.proven.has(ip) && this.proven.size >= WATCH_RETURN_PATH_MAX_SOURCES) {
+      this.proven.shift();
       this.forgotten++;
     }
     this.proven.set(ip, time);

@@ -8,6 +8,7 @@
 import type { Server } from 'node:http';
 import { once } from 'node:events';
 import type { AlertJson } from '../core/alert.js';
+import { tableTotals } from '../core/bounded-table.js';
 import type { CdrCall, PbxLogEvent, SipFrame, SourceHealthEvent, SourceKind } from '../core/records.js';
 import { createCdrSources } from '../sources/cdr-sources.js';
 import type { Config } from '../config/config.js';
@@ -131,6 +132,11 @@ export class Sensor {
   private stopped = false;
 
   constructor(options: SensorOptions) {
+    // Table totals are per process: what tables counted before this sensor is not its own.
+    for (const [table, st] of tableTotals()) {
+      this.metricMarks.set(`evict-table:${table}`, st.evictions);
+      this.metricMarks.set(`refuse-table:${table}`, st.rejections);
+    }
     const config = options.config;
     this.config = config;
     this.now = options.now ?? Date.now;
@@ -653,6 +659,14 @@ export class Sensor {
       ['return_paths', this.returnPaths.forgotten],
     ];
     for (const [table, n] of evictions) this.delta(`evict:${table}`, n, (d) => m.evictions.inc({ table }, d));
+    // The detectors' and the tracker's bounded tables, by name: what they evicted to admit more
+    // frequent keys, and the new keys they refused (dropped state: under a spoofed flood, most).
+    for (const [table, st] of tableTotals()) {
+      this.delta(`evict-table:${table}`, st.evictions, (d) => m.evictions.inc({ table }, d));
+      this.delta(`refuse-table:${table}`, st.rejections, (d) =>
+        m.dropped.inc({ stage: `table:${table}` }, d),
+      );
+    }
     // Datagrams the kernel dropped because the receive buffer was full: under overload, the loss.
     const kernel = udpKernelDrops(this.udpPorts);
     if (kernel !== undefined)

@@ -5,7 +5,10 @@ import {
   computeDigestResponse,
   digestHashName,
   digestMatches,
+  digestResponder,
+  digestSupported,
   parseChallengesText,
+  type DigestInput,
   parseCredentialsText,
 } from '../../src/sip/digest.js';
 import { parseSipMessage } from '../../src/sip/message.js';
@@ -223,5 +226,71 @@ describe('computeDigestResponse', () => {
     assert.equal(digestHashName('SHA-512-256'), 'sha512-256');
     assert.equal(digestHashName(undefined), 'md5');
     assert.equal(digestHashName('AKAv1-MD5'), undefined);
+  });
+
+  it('digestResponder follows the RFC formulas for every algorithm, qop and password', () => {
+    // The reference, written from RFC 7616 section 3.4.1 as plainly as it reads.
+    const reference = (c: DigestInput, password: string, method: string, body: Buffer): string => {
+      const alg = digestHashName(c.algorithm) as string;
+      const hx = (d: string | Buffer): string => createHash(alg).update(d).digest('hex');
+      const qop = c.qop?.toLowerCase();
+      let ha1 = hx(`${c.username}:${c.realm}:${password}`);
+      if ((c.algorithm ?? '').toLowerCase().endsWith('-sess')) ha1 = hx(`${ha1}:${c.nonce}:${c.cnonce}`);
+      const ha2 = qop === 'auth-int' ? hx(`${method}:${c.uri}:${hx(body)}`) : hx(`${method}:${c.uri}`);
+      return qop === undefined
+        ? hx(`${ha1}:${c.nonce}:${ha2}`)
+        : hx(`${ha1}:${c.nonce}:${c.ncRaw}:${c.cnonce}:${qop}:${ha2}`);
+    };
+    const body = Buffer.from('v=0\r\no=- 1 1 IN IP4 192.0.2.31\r\n', 'latin1');
+    let compared = 0;
+    for (const algorithm of [undefined, 'MD5', 'md5-sess', 'SHA-256', 'SHA-256-sess', 'SHA-512-256']) {
+      for (const qop of [undefined, 'auth', 'AUTH-INT']) {
+        const input: DigestInput = {
+          username: '1001',
+          realm: 'pbx.example',
+          nonce: 'a1b2c3d4e5',
+          uri: 'sip:pbx.example',
+          algorithm,
+          cnonce: qop === undefined && !(algorithm ?? '').endsWith('-sess') ? undefined : 'c0ffee',
+          qop,
+          ncRaw: qop === undefined ? undefined : '0000000a',
+        };
+        assert.equal(digestSupported(input), true, `${algorithm} ${qop}`);
+        const respond = digestResponder(input, 'REGISTER', body);
+        assert.ok(respond !== undefined, `${algorithm} ${qop}`);
+        for (const password of ['', '1001', 'pässwörd', '12345678901234567890']) {
+          const want = reference(input, password, 'REGISTER', body);
+          assert.equal(respond(password), want);
+          assert.equal(computeDigestResponse(input, password, 'REGISTER', body), want);
+          compared++;
+        }
+      }
+    }
+    assert.equal(compared, 6 * 3 * 4);
+    // Unsupported: an unknown algorithm, a qop without its nonce count, missing parameters.
+    const base: DigestInput = {
+      username: '1001',
+      realm: 'pbx.example',
+      nonce: 'n',
+      uri: 'sip:x',
+      algorithm: 'SHA-1',
+      cnonce: undefined,
+      qop: undefined,
+      ncRaw: undefined,
+    };
+    const unsupported: DigestInput[] = [
+      base,
+      { ...base, algorithm: 'MD5', qop: 'auth', cnonce: 'c' },
+      { ...base, algorithm: 'MD5-sess' },
+      { ...base, algorithm: undefined, qop: 'auth-conf', cnonce: 'c', ncRaw: '00000001' },
+      { ...base, algorithm: undefined, uri: undefined },
+      { ...base, algorithm: undefined, realm: undefined },
+    ];
+    for (const input of unsupported) {
+      assert.equal(digestSupported(input), false);
+      assert.equal(digestResponder(input, 'REGISTER', undefined), undefined);
+      assert.equal(computeDigestResponse(input, 'x', 'REGISTER'), undefined);
+    }
+    assert.equal(digestSupported({ ...base, algorithm: 'sha-512-256-SESS', cnonce: 'c' }), true);
   });
 });

@@ -1,4 +1,3 @@
-import { hash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,10 +9,11 @@ import {
   DETECT_WEAK_PASSWORD_MAX_QUEUE,
 } from '../../config/limits.js';
 import { escapeText } from '../../core/escape.js';
-import { digestHashName, type DigestInput } from '../../sip/digest.js';
+import { digestResponder, digestSupported, type DigestInput } from '../../sip/digest.js';
 import type { Transaction } from '../../track/transactions.js';
 import { isSipAttempt, type AuthAttempt, type SipAttempt } from '../attempts.js';
 import type { DetectorContext, RuleModule } from '../rule.js';
+import { FifoMap } from '../../core/fifo-map.js';
 
 /** One password to try and the class reported when it matches. */
 export interface PasswordCandidate {
@@ -151,7 +151,7 @@ export class WeakPasswordDetector {
   private readonly queue: Job[] = [];
   private readonly byTx = new Map<Transaction, Job>();
   /** Identities queued or done ('queued' | 'done'), oldest first. */
-  private readonly checked = new Map<string, 'queued' | 'done'>();
+  private readonly checked = new FifoMap<string, 'queued' | 'done'>();
   private now = -Infinity;
   /** Counters (for metrics and tests). */
   readonly stats = {
@@ -288,8 +288,7 @@ export class WeakPasswordDetector {
 
   private mark(key: string, state: 'queued' | 'done'): void {
     if (!this.checked.has(key) && this.checked.size >= DETECT_WEAK_PASSWORD_MAX_CHECKED) {
-      const oldest = this.checked.keys().next().value as string;
-      this.checked.delete(oldest);
+      this.checked.shift();
       this.stats.checkedEvictions++;
     }
     this.checked.set(key, state);
@@ -326,51 +325,6 @@ export class WeakPasswordDetector {
       },
     });
   }
-}
-
-/** True when `computeDigestResponse` can compute a response for these credentials (a supported
- * algorithm, and every parameter it needs), without computing one. */
-export function digestSupported(cred: DigestInput): boolean {
-  if (digestHashName(cred.algorithm) === undefined) return false;
-  if (cred.username === undefined || cred.realm === undefined || cred.nonce === undefined) return false;
-  if (cred.uri === undefined) return false;
-  const qop = cred.qop?.toLowerCase();
-  const sess = (cred.algorithm ?? '').toLowerCase().endsWith('-sess');
-  if ((qop !== undefined || sess) && cred.cnonce === undefined) return false;
-  if (qop === undefined) return true;
-  return (qop === 'auth' || qop === 'auth-int') && cred.ncRaw !== undefined;
-}
-
-/**
- * A function giving, for a password, the response `computeDigestResponse` gives with these
- * credentials; undefined when that is undefined (unsupported algorithm, missing parameter). The
- * parts that do not depend on the password (HA2, the text around HA1) are computed once per job, so
- * each candidate costs two hashes (three with -sess) instead of three (four), with one-shot hashing.
- */
-export function digestResponder(
-  cred: DigestInput,
-  method: string,
-  body: Buffer | undefined,
-): ((password: string) => string) | undefined {
-  if (!digestSupported(cred)) return undefined;
-  const alg = digestHashName(cred.algorithm) as string;
-  const h = (data: string | Buffer): string => hash(alg, data, 'hex');
-  const qop = cred.qop?.toLowerCase();
-  const sess = (cred.algorithm ?? '').toLowerCase().endsWith('-sess');
-  const nonce = cred.nonce ?? '';
-  const cnonce = cred.cnonce ?? '';
-  const uri = cred.uri ?? '';
-  const ha2 =
-    qop === 'auth-int' ? h(`${method}:${uri}:${h(body ?? Buffer.alloc(0))}`) : h(`${method}:${uri}`);
-  const head = `${cred.username ?? ''}:${cred.realm ?? ''}:`;
-  const sessTail = `:${nonce}:${cnonce}`;
-  const tail =
-    qop === undefined ? `:${nonce}:${ha2}` : `:${nonce}:${cred.ncRaw ?? ''}:${cnonce}:${qop}:${ha2}`;
-  return (password) => {
-    let ha1 = h(head + password);
-    if (sess) ha1 = h(ha1 + sessTail);
-    return h(ha1 + tail);
-  };
 }
 
 /** The extension behind the login: told by the site, else the caller (From) or registered (To) user. */

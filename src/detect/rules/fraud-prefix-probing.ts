@@ -3,6 +3,7 @@ import {
   DETECT_MAX_PROBE_KEYS,
   DETECT_PROBE_CALLS_AWAITING_CREDENTIALS,
 } from '../../config/limits.js';
+import { countRefusal } from '../../core/bounded-table.js';
 import { escapeText } from '../../core/escape.js';
 import type { CdrCall } from '../../core/records.js';
 import type { Call } from '../../track/call-table.js';
@@ -136,6 +137,7 @@ export const fraudPrefixProbing: RuleModule = {
         count(`source ${sourceGroup(c.from.ip)}`, c, c.start, info.e164, info.form);
         if (c.identity !== '') countIdentity(c, c.identity, c.start);
         else if (awaiting.size < DETECT_PROBE_CALLS_AWAITING_CREDENTIALS) awaiting.set(c.key, c);
+        else countRefusal('fraud.prefix-probing awaiting');
       },
       // The retry with credentials of a call's first leg (same Call-ID and tag, same address): its
       // identity counts then. Credentials a proxy adds on the onward leg are the PBX's, not the caller's.

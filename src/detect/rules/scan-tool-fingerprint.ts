@@ -8,6 +8,7 @@ import {
 } from '../../config/limits.js';
 import { BoundedTable } from '../../core/bounded-table.js';
 import { escapeText } from '../../core/escape.js';
+import type { SipMessage } from '../../sip/message.js';
 import type { SipEvent } from '../../track/sip-event.js';
 import type { RuleModule } from '../rule.js';
 import { CappedSet, KeyedWindows, sourceGroup } from '../window.js';
@@ -95,6 +96,36 @@ function mayBeEncodedTag(tag: string): boolean {
   return false;
 }
 
+/** SIPVicious writes the target user as the From display name and From equal to To. */
+function fromEqualsTo(msg: SipMessage): string | undefined {
+  const from = msg.from;
+  const to = msg.to;
+  const display = from?.display;
+  return display !== undefined &&
+    from !== undefined &&
+    to !== undefined &&
+    from.rawUri === to.rawUri &&
+    display === from.uri?.user
+    ? 'from-equals-to-with-user-as-name'
+    : undefined;
+}
+
+/** SIPVicious' placeholder host in From, To or Contact. */
+function placeholderHost(msg: SipMessage): string | undefined {
+  // Hosts are written as they are sent: no header holds 1.1.1.1 unless its bytes do.
+  const at = msg.data.indexOf(PLACEHOLDER_BYTES, msg.start);
+  if (at < 0 || at >= msg.length - msg.bodyLength) return undefined;
+  const hosts = [msg.from?.uri?.host, msg.to?.uri?.host, msg.contacts[0]?.uri?.host];
+  return hosts.includes(PLACEHOLDER_HOST) ? 'placeholder-host-1.1.1.1' : undefined;
+}
+
+/**
+ * The structural marks `marksOf` looks for last, cheapest first (the byte search for the
+ * placeholder host was the largest cost of a phone's request): a caller that needs more marks than
+ * the ones left could add gets NO_MARKS before they are looked for.
+ */
+const LATE_MARKS: readonly ((msg: SipMessage) => string | undefined)[] = [fromEqualsTo, placeholderHost];
+
 /** Structural and declared marks of attack tools in one request. */
 export function toolMarks(ev: SipEvent): Marks {
   return marksOf(ev, 0);
@@ -119,7 +150,6 @@ function marksOf(ev: SipEvent, needed: number): Marks {
     }
   }
   const from = msg.from;
-  const to = msg.to;
   const display = from?.display;
   // The URI is parsed only when its text could hold a tool's name.
   if (
@@ -146,23 +176,11 @@ function marksOf(ev: SipEvent, needed: number): Marks {
       if (colon >= 0) triedPassword = text.slice(colon + 1);
     }
   }
-  // Two structural marks remain: from-equals-to and the placeholder host.
-  if (tool === undefined && (marks?.length ?? 0) + 2 < needed) return NO_MARKS;
-  if (
-    display !== undefined &&
-    from !== undefined &&
-    to !== undefined &&
-    from.rawUri === to.rawUri &&
-    display === from.uri?.user
-  ) {
-    (marks ??= []).push('from-equals-to-with-user-as-name');
-  }
-  if (tool === undefined && (marks?.length ?? 0) + 1 < needed) return NO_MARKS;
-  // Hosts are written as they are sent: no header holds 1.1.1.1 unless its bytes do.
-  const at = msg.data.indexOf(PLACEHOLDER_BYTES, msg.start);
-  if (at >= 0 && at < msg.length - msg.bodyLength) {
-    const hosts = [from?.uri?.host, to?.uri?.host, msg.contacts[0]?.uri?.host];
-    if (hosts.includes(PLACEHOLDER_HOST)) (marks ??= []).push('placeholder-host-1.1.1.1');
+  // The structural marks left are the dearest: skipped once they could not make up the difference.
+  for (let i = 0; i < LATE_MARKS.length; i++) {
+    if (tool === undefined && (marks?.length ?? 0) + LATE_MARKS.length - i < needed) return NO_MARKS;
+    const mark = LATE_MARKS[i]!(msg);
+    if (mark !== undefined) (marks ??= []).push(mark);
   }
   if (marks === undefined) return NO_MARKS;
   return { tool, marks, triedPassword };

@@ -14,8 +14,6 @@ import type { DetectorContext, RaiseInput } from '../../../src/detect/rule.js';
 import {
   authWeakPassword,
   bundledPasswordList,
-  digestResponder,
-  digestSupported,
   maskPassword,
   packageRoot,
   parsePasswordList,
@@ -487,55 +485,4 @@ test('lab captures: every weak password the tools found is reported, masked; no 
     if (ids.length > 0) assert.ok(listed, `${c.file}: unexpected auth.weak-password for ${ids.join(', ')}`);
   }
   assert.ok(cracked >= 1, 'at least one capture stages a weak password');
-});
-
-test('the per-job responder gives what computeDigestResponse gives, for every algorithm and qop', () => {
-  const body = Buffer.from('v=0\r\no=- 1 1 IN IP4 192.0.2.31\r\n', 'latin1');
-  let compared = 0;
-  for (const algorithm of [undefined, 'MD5', 'md5-sess', 'SHA-256', 'SHA-256-sess', 'SHA-512-256']) {
-    for (const qop of [undefined, 'auth', 'AUTH-INT']) {
-      const input: DigestInput = {
-        username: '1001',
-        realm: REALM,
-        nonce: 'a1b2c3d4e5',
-        uri: 'sip:pbx.example',
-        algorithm,
-        cnonce: qop === undefined && !(algorithm ?? '').endsWith('-sess') ? undefined : 'c0ffee',
-        qop,
-        ncRaw: qop === undefined ? undefined : '0000000a',
-      };
-      const respond = digestResponder(input, 'REGISTER', body);
-      assert.ok(respond !== undefined, `${algorithm} ${qop}`);
-      for (const password of ['', '1001', 'pässwörd', '12345678901234567890']) {
-        assert.equal(respond(password), computeDigestResponse(input, password, 'REGISTER', body));
-        compared++;
-      }
-    }
-  }
-  assert.equal(compared, 6 * 3 * 4);
-  // Unsupported: an unknown algorithm, a qop without its nonce count.
-  const base: DigestInput = {
-    username: '1001',
-    realm: REALM,
-    nonce: 'n',
-    uri: 'sip:x',
-    algorithm: 'SHA-1',
-    cnonce: undefined,
-    qop: undefined,
-    ncRaw: undefined,
-  };
-  const unsupported: DigestInput[] = [
-    base,
-    { ...base, algorithm: 'MD5', qop: 'auth', cnonce: 'c' },
-    { ...base, algorithm: 'MD5-sess' },
-    { ...base, algorithm: undefined, qop: 'auth-conf', cnonce: 'c', ncRaw: '00000001' },
-    { ...base, algorithm: undefined, uri: undefined },
-    { ...base, algorithm: undefined, realm: undefined },
-  ];
-  for (const input of unsupported) {
-    assert.equal(computeDigestResponse(input, 'x', 'REGISTER'), undefined);
-    assert.equal(digestSupported(input), false);
-    assert.equal(digestResponder(input, 'REGISTER', undefined), undefined);
-  }
-  assert.equal(digestSupported({ ...base, algorithm: 'sha-512-256-SESS', cnonce: 'c' }), true);
 });

@@ -11,6 +11,7 @@ import {
   findInjection,
   findInjectionInFields,
   mayHoldInjection,
+  PATTERNS,
   protocolInjection,
 } from '../../../src/detect/rules/protocol-injection.js';
 import { parseSipMessage } from '../../../src/sip/message.js';
@@ -125,6 +126,20 @@ const NAMES = [
   ...['Call-ID', 'i', 'Reason', 'Referred-By', 'b', 'Refer-To', 'r', 'Via', 'v', 'CSeq', 'X-Foo'],
   ...['Supported', 'Route', 'Record-Route', 'Server', 'Authorization', 'c', 'Require', 'Min-Expires'],
 ];
+
+test('every word an injection pattern needs is among the pieces of the generator', () => {
+  // A pattern word missing from PIECES would go untested by the screen test below: a screen that
+  // forgot it would pass silently.
+  const pieces = PIECES.join(' ').toLowerCase();
+  const words = new Set<string>();
+  for (const p of PATTERNS) {
+    // Escapes (\s, \b, \d) and character classes are syntax, not words.
+    const text = p.re.source.replace(/\\./g, ' ').replace(/\[[^\]]*\]/g, ' ');
+    for (const w of text.match(/[a-z_]{2,}/gi) ?? []) words.add(w.toLowerCase());
+  }
+  assert.ok(words.size > 30, `${words.size} words`);
+  for (const w of words) assert.ok(pieces.includes(w), `pattern word "${w}" is not generated`);
+});
 
 test('the byte screen passes every generated message in which a field holds a payload', () => {
   const rnd = random(20261124);
