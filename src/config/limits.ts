@@ -178,10 +178,13 @@ export const SDP_MAX_LINES = 512;
 
 /**
  * Open transactions kept at once. Past it the oldest is evicted only for a request whose source is
- * more frequent (counter `transactions` evictions/rejections). Each holds its parsed request and
- * answers with the header values detectors decoded, up to about 6 KiB under a credentialed flood
- * (measured by test/detect/spoofed-flood.test.ts), so this bounds the table near 120 MB. 20,000
- * open transactions are 2,500 completed requests per second with the completed linger below.
+ * more frequent (counter `transactions` evictions/rejections). One waiting for its answer holds
+ * its parsed request (about 1.6 KiB for a REGISTER with credentials); an answered non-INVITE one
+ * keeps only event fields (slimmed: about 1.5 KiB for the transaction, its key and both events,
+ * where the whole messages took 3.3 KiB; measured in process with `heapUsed` over 15,000 flood
+ * transactions), an INVITE one its request and answers. Under the spoofed flood of
+ * `npm run bench:watch` the table held about 30 MB instead of 111 MB. 20,000 open transactions
+ * are 2,500 completed requests per second with the completed linger below.
  */
 export const TRACK_MAX_TRANSACTIONS = 20_000;
 /** A transaction without a final answer closes after this much event time without activity:
@@ -454,7 +457,9 @@ export const HEP_LISTEN_QUEUE_MAX = 16_384;
  * Under sustained overload the pipeline's rate decides what is lost either way; without this
  * bound the queue fills to HEP_LISTEN_QUEUE_MAX and every alert comes seconds late (p99 968 ms at
  * 10,000 packets/s), with it the p99 packet-to-stored-alert time was 89 ms and about as many frames
- * reached the pipeline (docs/benchmarks.md). The price is burst absorption: a stall or a burst
+ * reached the pipeline; with keepalives shed at half of it (HEP_LISTEN_OPTIONS_DELAY_SHARE) and
+ * late packets shed before decoding, 15 ms, and 109,173 of 500,000 packets sent at 100,000/s
+ * reached the pipeline instead of 31,744 (docs/benchmarks.md). The price is burst absorption: a stall or a burst
  * longer than this (a long collection, a registration storm after a PBX restart) sheds what
  * waits too long. A site that prefers completeness to freshness raises
  * `sources.hep.maxQueueDelayMs` (0: no bound).

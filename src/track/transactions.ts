@@ -6,19 +6,32 @@ import {
   TRACK_TRANSACTION_TIMEOUT_MS,
 } from '../config/limits.js';
 import { FrequencySketch } from '../core/bounded-table.js';
+import { parseSipMessage } from '../sip/message.js';
 import type { SipEvent } from './sip-event.js';
 
 /** RFC 3261 branch prefix: a branch with it identifies a transaction on its own. */
 const MAGIC_COOKIE = 'z9hG4bK';
 
-/** A request and the responses to it, as an observer between client and server sees them. */
+/**
+ * A request and the responses to it, as an observer between client and server sees them.
+ *
+ * Slimmed once answered: after the first final answer of a non-INVITE transaction has been handed
+ * to every listener, `request`, `final` and `provisional` are replaced by copies that keep their
+ * event fields (time, addresses, transport, provenance, method, status, Call-ID, CSeq, branch,
+ * sent-by, tags) but not the message: their `msg` is an empty placeholder and their frame holds no
+ * bytes. What stays of the transaction (seconds of linger, to recognise retransmissions) then costs
+ * a few hundred bytes instead of two whole messages, and the messages die young. A listener reads
+ * what it needs from a message while that message is being handed out, or keeps the event itself
+ * (the copies replace the transaction's references; the events are not changed). INVITE
+ * transactions are not slimmed: their ACK and forked 2xx answers read the request later.
+ */
 export interface Transaction {
   readonly key: string;
   readonly method: string;
   readonly callId: string;
   readonly cseq: number;
-  /** The first copy of the request. */
-  readonly request: SipEvent;
+  /** The first copy of the request (slimmed once answered, see above). */
+  request: SipEvent;
   readonly firstTime: number;
   lastTime: number;
   /** Copies of the request seen, retransmissions included. */
@@ -31,6 +44,8 @@ export interface Transaction {
   provisional: SipEvent | undefined;
   /** True once the transaction left the table (final + linger, timeout or eviction). */
   closed: boolean;
+  /** True once its events were slimmed (a non-INVITE transaction after its first final answer). */
+  slim: boolean;
 }
 
 /** What the transaction table tells its listener. */
@@ -49,6 +64,9 @@ export interface TransactionStats {
   requestRetransmissions: number;
   responseRetransmissions: number;
   orphanResponses: number;
+  /** A final answer unlike the first to a non-INVITE request already answered (handed on as an
+   * orphan: see `Transaction`). */
+  extraFinals: number;
   timeouts: number;
   evictions: number;
   rejections: number;
@@ -68,6 +86,7 @@ export class TransactionTable {
     requestRetransmissions: 0,
     responseRetransmissions: 0,
     orphanResponses: 0,
+    extraFinals: 0,
     timeouts: 0,
     evictions: 0,
     rejections: 0,
@@ -161,6 +180,7 @@ export class TransactionTable {
       final: undefined,
       provisional: undefined,
       closed: false,
+      slim: false,
     };
     this.open.set(key, created);
     this.stats.transactions++;
@@ -182,6 +202,13 @@ export class TransactionTable {
         // A second final: a retransmission when the same status, a forked 2xx otherwise.
         const retransmission = tx.final.status === ev.status;
         if (retransmission) this.stats.responseRetransmissions++;
+        else if (tx.slim) {
+          // Another final to a non-INVITE request already answered (no fork can give one: a
+          // forged or broken answer): handed on without the slimmed transaction, as an orphan.
+          this.stats.extraFinals++;
+          this.listener.response(ev, undefined, false);
+          return;
+        }
         this.listener.response(ev, tx, retransmission);
         return;
       }
@@ -189,11 +216,17 @@ export class TransactionTable {
     } else {
       const retransmission = seen && tx.provisional !== undefined && tx.provisional.status === ev.status;
       if (retransmission) this.stats.responseRetransmissions++;
-      tx.provisional = ev;
+      tx.provisional = tx.slim ? slimmed(ev) : ev;
       this.listener.response(ev, tx, retransmission);
       return;
     }
     this.listener.response(ev, tx, false);
+    if (tx.method !== 'INVITE') {
+      tx.slim = true;
+      tx.request = slimmed(tx.request);
+      tx.final = slimmed(ev);
+      if (tx.provisional !== undefined) tx.provisional = slimmed(tx.provisional);
+    }
   }
 
   private close(tx: Transaction, reason: 'completed' | 'timeout' | 'evicted'): void {
@@ -203,6 +236,38 @@ export class TransactionTable {
     if (reason === 'timeout') this.stats.timeouts++;
     this.listener.closed(tx, reason);
   }
+}
+
+/** The message of a slimmed event: nothing to read (see `Transaction`). */
+const NO_MESSAGE = parseSipMessage(Buffer.alloc(0));
+const NO_BYTES = Buffer.alloc(0);
+
+/** `ev` without its message and bytes, its event fields kept (see `Transaction`). */
+function slimmed(ev: SipEvent): SipEvent {
+  const f = ev.frame;
+  return {
+    time: ev.time,
+    frame: {
+      time: f.time,
+      srcIp: f.srcIp,
+      srcPort: f.srcPort,
+      dstIp: f.dstIp,
+      dstPort: f.dstPort,
+      transport: f.transport,
+      provenance: f.provenance,
+      data: NO_BYTES,
+    },
+    msg: NO_MESSAGE,
+    isRequest: ev.isRequest,
+    method: ev.method,
+    status: ev.status,
+    callId: ev.callId,
+    cseq: ev.cseq,
+    branch: ev.branch,
+    sentBy: ev.sentBy,
+    fromTag: ev.fromTag,
+    toTag: ev.toTag,
+  };
 }
 
 /**

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { SipFrame } from '../../src/core/records.js';
 import { parseSipMessage } from '../../src/sip/message.js';
-import { toSipEvent } from '../../src/track/sip-event.js';
+import { toSipEvent, type SipEvent } from '../../src/track/sip-event.js';
 import { Tracker } from '../../src/track/tracker.js';
 import type { Transaction } from '../../src/track/transactions.js';
 
@@ -132,4 +132,90 @@ test('a request never answered closes as timed out after 32 s of event time; a f
   const invite = h.closed.find(([tx]) => tx.method === 'INVITE');
   assert.equal(invite?.[1], 'completed');
   assert.equal(invite?.[0].final?.status, 486);
+});
+
+test('an answered non-INVITE transaction keeps its event fields but not its messages; retransmissions still match', () => {
+  const seen: { ev: SipEvent; tx: Transaction | undefined; retransmission: boolean; requestMsg: string }[] =
+    [];
+  const closed: [Transaction, string][] = [];
+  const tracker = new Tracker({
+    // What a listener reads while a message is handed out is whole, slimmed transaction or not.
+    message: (ev, tx, retransmission) =>
+      seen.push({ ev, tx, retransmission, requestMsg: tx?.request.msg.callId ?? '' }),
+    transactionClosed: (tx, reason) => closed.push([tx, reason]),
+  });
+  let t = T0;
+  const send = (text: string, fromPbx = false): SipEvent => {
+    t += 10;
+    const frame: SipFrame = {
+      time: t,
+      srcIp: fromPbx ? PBX : PHONE,
+      srcPort: 5060,
+      dstIp: fromPbx ? PHONE : PBX,
+      dstPort: 5060,
+      transport: 'udp',
+      provenance: { kind: 'capture', file: 't', frame: seen.length + 1 },
+      data: Buffer.from(text),
+    };
+    const ev = toSipEvent(frame, parseSipMessage(frame.data));
+    assert.ok(ev !== undefined);
+    tracker.add(ev);
+    return ev;
+  };
+  const r1 = request({ method: 'REGISTER', branch: 's1', cseq: 1, callId: 'reg-1' });
+  const req = send(r1);
+  send(response(r1, '100 Trying'), true);
+  const answer = send(response(r1, '401 Unauthorized', 'srv'), true);
+  // Handed out whole: the listener read the request's message at the answer.
+  assert.equal(seen[2]?.ev, answer);
+  assert.equal(seen[2]?.requestMsg, 'reg-1');
+  const tx = seen[2]?.tx as Transaction;
+  // After it: slimmed, fields kept, bytes and message gone; the events themselves untouched.
+  assert.equal(tx.slim, true);
+  assert.notEqual(tx.request, req);
+  assert.equal(tx.request.callId, 'reg-1');
+  assert.equal(tx.request.method, 'REGISTER');
+  assert.equal(tx.request.cseq, 1);
+  assert.equal(tx.request.frame.srcIp, PHONE);
+  assert.equal(tx.request.frame.data.length, 0);
+  assert.equal(tx.request.msg.callId, undefined);
+  assert.equal(tx.final?.status, 401);
+  assert.equal(tx.final?.toTag, 'srv');
+  assert.equal(tx.provisional?.status, 100);
+  assert.equal(req.msg.callId, 'reg-1');
+  assert.ok(req.frame.data.length > 0);
+  assert.equal(answer.msg.status, 401);
+  // Retransmissions of the request and of the answer still match the slimmed transaction.
+  send(r1);
+  send(response(r1, '401 Unauthorized', 'srv'), true);
+  assert.deepEqual(
+    seen.slice(3).map((x) => [x.tx === tx, x.retransmission]),
+    [
+      [true, true],
+      [true, true],
+    ],
+  );
+  // A different final to the answered request: no fork exists for it, so it goes on as an orphan.
+  send(response(r1, '200 OK', 'srv'), true);
+  assert.equal(seen[5]?.tx, undefined);
+  assert.equal(seen[5]?.retransmission, false);
+  const s = tracker.transactions.stats;
+  assert.equal(s.requestRetransmissions, 1);
+  assert.equal(s.responseRetransmissions, 1);
+  assert.equal(s.extraFinals, 1);
+  // An INVITE transaction keeps its messages (its ACK and forked answers read them).
+  const inv = request({ method: 'INVITE', branch: 'i1', cseq: 1, callId: 'call-9' });
+  const invite = send(inv);
+  send(response(inv, '486 Busy Here', 'b'), true);
+  const itx = seen[seen.length - 1]?.tx as Transaction;
+  assert.equal(itx.slim, false);
+  assert.equal(itx.request, invite);
+  tracker.flush();
+  assert.deepEqual(
+    closed.map(([c, reason]) => [c.method, reason]),
+    [
+      ['REGISTER', 'completed'],
+      ['INVITE', 'completed'],
+    ],
+  );
 });
