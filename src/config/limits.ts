@@ -184,8 +184,8 @@ export const SDP_MAX_LINES = 512;
  * where the whole messages took 3.3 KiB; measured in process with `heapUsed` over 15,000 flood
  * transactions), an INVITE one its request and answers. Under the spoofed flood of
  * `npm run bench:watch` (in process: `bench/heap.ts flood:50000`) the table held 25 MB instead of
- * 111 MB. 20,000 open transactions
- * are 2,500 completed requests per second with the completed linger below.
+ * 111 MB. 20,000 open transactions are 2,500 completed requests per second with the completed
+ * linger below.
  */
 export const TRACK_MAX_TRANSACTIONS = 20_000;
 /** A transaction without a final answer closes after this much event time without activity:
