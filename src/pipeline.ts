@@ -1,6 +1,6 @@
 /**
  * The pipeline every input feeds: decode → SIP parse → track → detect → alerts. `analyze` and
- * (later) `watch` both drive it, so the same traffic gives the same alerts live and offline.
+ * `watch` both drive it, so the same traffic gives the same alerts live and offline.
  * One direction only: each stage sees the next one through a small interface.
  */
 import { PIPELINE_MAX_STREAMS } from './config/limits.js';
@@ -12,6 +12,7 @@ import type {
   SipFrame,
   StreamPayload,
 } from './core/records.js';
+import { frameWithData } from './core/records.js';
 import { decodeHep, HepStreamFramer, HEP_PROTO_TYPE } from './decode/hep.js';
 import { PacketDecoder, type DecoderOptions } from './decode/decoder.js';
 import { detectWebSocketUpgrade, WebSocketDeframer } from './decode/websocket.js';
@@ -126,16 +127,7 @@ export class Pipeline {
       data = Buffer.allocUnsafe(f.data.length);
       f.data.copy(data);
     }
-    f = {
-      time: f.time,
-      srcIp: f.srcIp,
-      srcPort: f.srcPort,
-      dstIp: f.dstIp,
-      dstPort: f.dstPort,
-      transport: f.transport,
-      provenance: f.provenance,
-      data,
-    };
+    f = frameWithData(f, data);
     const msg = parseSipMessage(data);
     for (const a of msg.anomalies) this.summary.anomaly(a);
     const ev = toSipEvent(f, msg);

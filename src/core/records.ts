@@ -80,6 +80,21 @@ export interface SipFrame extends PayloadBase {
   readonly data: Buffer;
 }
 
+/** `f` carrying `data` instead: a SipFrame of exactly its own fields (one object shape for every
+ * frame tracking keeps, whatever payload record it came from). */
+export function frameWithData(f: SipFrame, data: Buffer): SipFrame {
+  return {
+    time: f.time,
+    srcIp: f.srcIp,
+    srcPort: f.srcPort,
+    dstIp: f.dstIp,
+    dstPort: f.dstPort,
+    transport: f.transport,
+    provenance: f.provenance,
+    data,
+  };
+}
+
 /** PBX products whose logs sipwarden reads. */
 export type LogProduct = '3cx' | 'asterisk' | 'freeswitch' | 'kamailio';
 

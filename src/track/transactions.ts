@@ -6,6 +6,7 @@ import {
   TRACK_TRANSACTION_TIMEOUT_MS,
 } from '../config/limits.js';
 import { FrequencySketch } from '../core/bounded-table.js';
+import { frameWithData } from '../core/records.js';
 import { parseSipMessage } from '../sip/message.js';
 import type { SipEvent } from './sip-event.js';
 
@@ -244,19 +245,9 @@ const NO_BYTES = Buffer.alloc(0);
 
 /** `ev` without its message and bytes, its event fields kept (see `Transaction`). */
 function slimmed(ev: SipEvent): SipEvent {
-  const f = ev.frame;
   return {
     time: ev.time,
-    frame: {
-      time: f.time,
-      srcIp: f.srcIp,
-      srcPort: f.srcPort,
-      dstIp: f.dstIp,
-      dstPort: f.dstPort,
-      transport: f.transport,
-      provenance: f.provenance,
-      data: NO_BYTES,
-    },
+    frame: frameWithData(ev.frame, NO_BYTES),
     msg: NO_MESSAGE,
     isRequest: ev.isRequest,
     method: ev.method,

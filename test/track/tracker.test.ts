@@ -40,11 +40,13 @@ function response(req: string, status: string, toTag?: string): string {
   return `SIP/2.0 ${status}\r\n${out.join('\r\n')}\r\nContent-Length: 0\r\n\r\n`;
 }
 
-function harness() {
+/** A tracker fed from text; `message` sees every message as the tracker hands it out. */
+function harness(message?: (ev: SipEvent, tx: Transaction | undefined, retransmission: boolean) => void) {
   const closed: [Transaction, string][] = [];
   const dialogs: string[] = [];
   const bindings: string[] = [];
   const tracker = new Tracker({
+    ...(message !== undefined ? { message } : {}),
     transactionClosed: (tx, reason) => closed.push([tx, reason]),
     dialogCreated: (d) => dialogs.push(`created ${d.state}`),
     dialogConfirmed: () => dialogs.push('confirmed'),
@@ -52,7 +54,7 @@ function harness() {
     bindingAdded: (reg, b) => bindings.push(`${reg.aor} ${b.contact}`),
   });
   let t = T0;
-  const send = (text: string, fromPbx = false, dt = 10): void => {
+  const send = (text: string, fromPbx = false, dt = 10): SipEvent => {
     t += dt;
     const frame: SipFrame = {
       time: t,
@@ -67,6 +69,7 @@ function harness() {
     const ev = toSipEvent(frame, parseSipMessage(frame.data));
     assert.ok(ev !== undefined, text.split('\r\n')[0]);
     tracker.add(ev);
+    return ev;
   };
   return { tracker, send, closed, dialogs, bindings, now: () => t };
 }
@@ -137,31 +140,10 @@ test('a request never answered closes as timed out after 32 s of event time; a f
 test('an answered non-INVITE transaction keeps its event fields but not its messages; retransmissions still match', () => {
   const seen: { ev: SipEvent; tx: Transaction | undefined; retransmission: boolean; requestMsg: string }[] =
     [];
-  const closed: [Transaction, string][] = [];
-  const tracker = new Tracker({
-    // What a listener reads while a message is handed out is whole, slimmed transaction or not.
-    message: (ev, tx, retransmission) =>
-      seen.push({ ev, tx, retransmission, requestMsg: tx?.request.msg.callId ?? '' }),
-    transactionClosed: (tx, reason) => closed.push([tx, reason]),
-  });
-  let t = T0;
-  const send = (text: string, fromPbx = false): SipEvent => {
-    t += 10;
-    const frame: SipFrame = {
-      time: t,
-      srcIp: fromPbx ? PBX : PHONE,
-      srcPort: 5060,
-      dstIp: fromPbx ? PHONE : PBX,
-      dstPort: 5060,
-      transport: 'udp',
-      provenance: { kind: 'capture', file: 't', frame: seen.length + 1 },
-      data: Buffer.from(text),
-    };
-    const ev = toSipEvent(frame, parseSipMessage(frame.data));
-    assert.ok(ev !== undefined);
-    tracker.add(ev);
-    return ev;
-  };
+  // What a listener reads while a message is handed out is whole, slimmed transaction or not.
+  const { tracker, send, closed } = harness((ev, tx, retransmission) =>
+    seen.push({ ev, tx, retransmission, requestMsg: tx?.request.msg.callId ?? '' }),
+  );
   const r1 = request({ method: 'REGISTER', branch: 's1', cseq: 1, callId: 'reg-1' });
   const req = send(r1);
   send(response(r1, '100 Trying'), true);
