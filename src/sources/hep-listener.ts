@@ -578,8 +578,9 @@ export class HepListener implements LiveSource {
       return;
     }
     const transport: Transport = h.protocol === 6 ? 'tcp' : h.protocol === 132 ? 'sctp' : 'udp';
-    const payload =
-      !copy || h.compressed ? h.payload : wire > 0 ? ownCopy(h.payload) : Buffer.from(h.payload);
+    // A copy with a block of its own (the pipeline then keeps it as is): a view would pin the
+    // receive batch or the TCP chunk it points into. Decompressed payloads already own theirs.
+    const payload = !copy || h.compressed ? h.payload : ownCopy(h.payload);
     const receivedAt = at !== undefined && !this.injectedClock ? at : this.now();
     this.enqueue(
       {
