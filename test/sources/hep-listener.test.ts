@@ -462,6 +462,56 @@ describe('HepListener UDP receive thread', () => {
   );
 
   it(
+    'the byte bounds shed like the packet bounds: keepalives first, then everything',
+    { timeout: 20_000 },
+    async () => {
+      let deepestBytes = 0;
+      const frames: SipFrame[] = [];
+      const packets: Buffer[] = [];
+      for (let i = 0; i < 1500; i++)
+        packets.push(hep3Packet(sipText(i % 3 === 0 ? 'REGISTER' : 'OPTIONS', `p${i}`)));
+      const size = packets[0]!.length;
+      const l: HepListener = new HepListener(
+        // Packet bounds out of reach: only the byte bounds (about 20 and 200 packets) shed here.
+        {
+          listen: ['udp://127.0.0.1:0'],
+          backlogOptionsPackets: 100_000,
+          backlogMaxPackets: 100_000,
+          backlogOptionsBytes: 20 * size,
+          backlogMaxBytes: 200 * size,
+          maxQueueDelayMs: 0,
+        },
+        {
+          frame: (f) => {
+            busy(0.5);
+            deepestBytes = Math.max(deepestBytes, l.stats().backlog.bytes);
+            frames.push(f);
+          },
+        },
+      );
+      await l.start();
+      try {
+        await sendAndDrain(l, packets);
+        const st = l.stats();
+        assert.ok(st.shed.options > 0, 'keepalives shed past the byte bound');
+        assert.ok(st.shed.overflow > 0, 'REGISTERs shed past the hard byte bound');
+        assert.equal(st.accepted + st.shed.options + st.shed.overflow, packets.length);
+        assert.equal(frames.length, st.accepted);
+        const got = frames.map(callIdOf);
+        const registers = got.filter((id) => Number(id.slice(1)) % 3 === 0).length;
+        // REGISTERs lost only past the hard bound: they keep a larger share than the keepalives.
+        assert.ok(
+          registers / 500 > (got.length - registers) / 1000,
+          `${registers} REGISTERs of 500 delivered`,
+        );
+        assert.ok(deepestBytes <= 200 * size + size, `backlog ${deepestBytes} bytes within the bound`);
+      } finally {
+        await l.stop();
+      }
+    },
+  );
+
+  it(
     'a slow consumer sheds what waited past the delay bound, in transit or queued, and counts it',
     { timeout: 20_000 },
     async () => {
