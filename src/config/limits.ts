@@ -539,6 +539,13 @@ export const HEP_UDP_FLUSH_MS = 5;
  */
 export const HEP_UDP_THREAD_NICE = -5;
 
+/** A UDP thread that died while running is started again after this long (the source is down
+ * meanwhile, and says why), */
+export const HEP_UDP_RESTART_MIN_MS = 1_000;
+
+/** ... doubling while it cannot start, up to this. */
+export const HEP_UDP_RESTART_MAX_MS = 60_000;
+
 /** How long `stop()` waits for the UDP thread to deliver its last batch before ending it. */
 export const HEP_UDP_STOP_TIMEOUT_MS = 2_000;
 

@@ -30,6 +30,8 @@ import {
   HEP_UDP_BACKLOG_MAX_PACKETS,
   HEP_UDP_BACKLOG_OPTIONS_BYTES,
   HEP_UDP_BACKLOG_OPTIONS_PACKETS,
+  HEP_UDP_RESTART_MAX_MS,
+  HEP_UDP_RESTART_MIN_MS,
   HEP_UDP_BATCH_BYTES,
   HEP_UDP_BATCH_PACKETS,
   HEP_UDP_FLUSH_MS,
@@ -111,6 +113,8 @@ export interface HepListenerStats extends SourceStats {
   udpWorkerError?: string;
   /** The worker thread's nice value (HEP_UDP_THREAD_NICE when privileged), when known. */
   udpWorkerNice?: number;
+  /** Times the worker thread was started again after it died while running. */
+  udpWorkerRestarts: number;
   /** UDP packets and bytes the worker has posted and this thread not yet consumed (last report). */
   backlog: { packets: number; bytes: number };
 }
@@ -175,6 +179,11 @@ class FrameRing {
     this.wires[at] = wire;
     this.ats[at] = receivedAt;
     this.size++;
+  }
+
+  /** Forgets which frames came from the UDP thread (that thread died: nothing to acknowledge). */
+  forgetWires(): void {
+    this.wires.fill(0);
   }
 
   headSeq(): number {
@@ -253,6 +262,7 @@ export class HepListener implements LiveSource {
     connectionsRefused: 0,
     recvBufferBytes: [],
     udpWorker: false,
+    udpWorkerRestarts: 0,
     backlog: { packets: 0, bytes: 0 },
   };
   private readonly options: FrameRing;
@@ -269,6 +279,11 @@ export class HepListener implements LiveSource {
   /** UDP-thread packets and bytes consumed since the last acknowledgement. */
   private ackPackets = 0;
   private ackBytes = 0;
+  /** The next restart of a UDP thread that died (pending while it waits), and its delay. */
+  private restartTimer: NodeJS.Timeout | undefined;
+  private restartDelayMs: number = HEP_UDP_RESTART_MIN_MS;
+  /** The UDP thread's settings for a restart: the addresses its predecessor had bound. */
+  private restartConfig: HepUdpWorkerConfig | undefined;
 
   /** Validates the settings (throws on a bad listen address or allow entry: configuration errors). */
   constructor(
@@ -350,6 +365,10 @@ export class HepListener implements LiveSource {
 
   /** Closes sockets and connections (the UDP thread posts what it holds), then delivers the frames still queued. */
   async stop(): Promise<void> {
+    if (this.restartTimer !== undefined) {
+      clearTimeout(this.restartTimer);
+      this.restartTimer = undefined;
+    }
     if (this.st.udpWorker) {
       await Promise.all([this.stopWorker(), this.tcp?.stop()]);
       this.st.up = false;
@@ -421,6 +440,7 @@ export class HepListener implements LiveSource {
           this.workerAddresses = m.addresses;
           this.st.recvBufferBytes.push(...m.recvBufferBytes);
           if (m.nice !== undefined) this.st.udpWorkerNice = m.nice;
+          this.restartDelayMs = HEP_UDP_RESTART_MIN_MS;
           resolve(true);
         } else {
           settled = true;
@@ -441,10 +461,56 @@ export class HepListener implements LiveSource {
     });
   }
 
+  /**
+   * The UDP thread died while running: its counts become this listener's own, the frames it
+   * handed over stay queued (nothing left to acknowledge them to), and a new thread is started
+   * after HEP_UDP_RESTART_MIN_MS, doubling up to HEP_UDP_RESTART_MAX_MS while starts fail. Until
+   * then the source is down (`up` false, `error` says why: source health reports it).
+   */
   private workerLost(why: string): void {
+    // The new thread binds the ports this one had (a port 0 was resolved when it first bound).
+    const bound = this.workerAddresses;
     this.worker = undefined;
+    this.workerAddresses = [];
     this.st.up = false;
     this.st.error = why;
+    addUdpCounters(this.st, this.wc);
+    this.wc = NO_COUNTERS;
+    this.ackPackets = 0;
+    this.ackBytes = 0;
+    this.st.recvBufferBytes.length = 0;
+    this.options.forgetWires();
+    this.others.forgetWires();
+    if (this.workerConfig !== undefined && bound.length > 0)
+      this.restartConfig = { ...this.workerConfig, listen: bound };
+    this.scheduleRestart();
+  }
+
+  private scheduleRestart(): void {
+    const cfg = this.restartConfig ?? this.workerConfig;
+    if (cfg === undefined || this.restartTimer !== undefined) return;
+    const delay = this.restartDelayMs;
+    this.restartDelayMs = Math.min(delay * 2, HEP_UDP_RESTART_MAX_MS);
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      this.startWorker(cfg).then(
+        (started) => {
+          if (started) {
+            this.st.udpWorkerRestarts++;
+            this.st.up = true;
+            delete this.st.error;
+          } else {
+            this.st.error = `UDP receive thread could not start again: ${this.st.udpWorkerError ?? ''}`;
+            this.scheduleRestart();
+          }
+        },
+        (err: unknown) => {
+          this.st.error = `UDP receive thread could not bind again: ${err instanceof Error ? err.message : String(err)}`;
+          this.scheduleRestart();
+        },
+      );
+    }, delay);
+    this.restartTimer.unref();
   }
 
   /** Tells the UDP thread to close its sockets and post what it holds; ends it. */

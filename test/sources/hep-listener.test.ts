@@ -593,6 +593,39 @@ describe('HepListener UDP receive thread', () => {
     }
   });
 
+  it(
+    'starts the UDP thread again when it dies, counting on from where it was',
+    { timeout: 20_000 },
+    async () => {
+      const frames: SipFrame[] = [];
+      const l = new HepListener({ listen: ['udp://127.0.0.1:0'] }, { frame: (f) => frames.push(f) });
+      await l.start();
+      try {
+        const port = portOf(l.addresses()[0] as string);
+        await burstUdp(port, [hep3Packet(sipText('REGISTER', 'before'))]);
+        await waitFor(() => frames.length === 1, 'first frame');
+        // The thread dies (as on a crash): the source is down and says why, then comes back.
+        const dying = (l as unknown as { worker: { terminate(): Promise<number> } }).worker;
+        await dying.terminate();
+        await waitFor(() => !l.stats().up, 'down');
+        assert.match(l.stats().error ?? '', /UDP receive thread exited/);
+        await waitFor(() => l.stats().up, 'up again', 5000);
+        const st = l.stats();
+        assert.equal(st.udpWorker, true);
+        assert.equal(st.udpWorkerRestarts, 1);
+        assert.equal(st.error, undefined);
+        assert.equal(st.received, 1, 'the dead thread’s count is kept');
+        await burstUdp(port, [hep3Packet(sipText('REGISTER', 'after'))]);
+        await waitFor(() => frames.length === 2, 'frame after the restart');
+        assert.deepEqual(frames.map(callIdOf), ['before', 'after']);
+        await waitFor(() => l.stats().received === 2, 'counted on');
+        await waitFor(() => l.stats().backlog.packets === 0, 'backlog 0 on the new thread');
+      } finally {
+        await l.stop();
+      }
+    },
+  );
+
   it('reads UDP on the main thread when asked (udpThread: main)', async () => {
     const c = collect();
     const l = new HepListener({ listen: ['udp://127.0.0.1:0'], udpThread: 'main' }, c.handlers);
