@@ -10,27 +10,36 @@ import type { SipEvent } from '../../track/sip-event.js';
 import { classifyAddress, isPublicAddress } from '../net.js';
 import type { RuleModule } from '../rule.js';
 import type { SiteModel } from '../site.js';
-import { CappedSet, pushFrame } from '../window.js';
+import { CappedSet } from '../window.js';
 
 /** Transports that carry SIP in clear text (TLS and WSS do not). */
 const CLEARTEXT = new Set(['udp', 'tcp', 'sctp', 'ws']);
 
 /** What one peer pair has shown so far. */
+/**
+ * One pair of addresses. Kept flat (addresses as fields, the first transport and frames inline):
+ * under a spoofed flood the table fills with pairs that sent one request and got one answer.
+ */
 interface PairState {
   /**
    * The server of the exchange: the site's PBX, else the end a REGISTER went to, else the end on
    * the SIP port (5060/5061) when only one is, else the end the first request went to. Settled
    * until the pair is first reported (its alert is keyed by the server).
    */
-  server: { ip: string; port: number };
-  client: { ip: string; port: number };
+  serverIp: string;
+  serverPort: number;
+  clientIp: string;
+  clientPort: number;
   /** The server was told by the site or shown by a REGISTER: later messages do not move it. */
   roleSettled: boolean;
   readonly firstTime: number;
   requests: number;
   responses: number;
-  readonly methods: Record<string, number>;
-  readonly transports: string[];
+  /** Requests by method, made at the first request. */
+  methods: Record<string, number> | undefined;
+  /** The first transport seen; the others, in order, in an array made for a second. */
+  readonly transport: string;
+  moreTransports: string[] | undefined;
   credentials: boolean;
   /** Credentials were sent from a public address (DESIGN.md: medium only then). */
   publicCredentials: boolean;
@@ -39,13 +48,38 @@ interface PairState {
   /** Digest user name of the first credentials seen (a name, never the response). */
   identity: string;
   credentialFrame: number | undefined;
-  readonly frames: number[];
+  /** The first frame number; all of them (at most PAIR_FRAMES) in an array made for a second. */
+  frame: number | undefined;
+  frames: number[] | undefined;
   /** A request followed an answer: both ends really talk (a forged source never gets this far). */
   proven: boolean;
   raised: 'none' | 'low' | 'medium';
 }
 
-/** What one server's alert has gathered: the peers reported against it. */
+/** Frame numbers a pair lists in its evidence. */
+const PAIR_FRAMES = 10;
+
+function addFrame(st: PairState, frame: number | undefined): void {
+  if (frame === undefined) return;
+  if (st.frame === undefined) st.frame = frame;
+  else if (st.frames === undefined) st.frames = [st.frame, frame];
+  else if (st.frames.length < PAIR_FRAMES) st.frames.push(frame);
+}
+
+function framesOf(st: PairState): number[] {
+  return st.frames !== undefined ? [...st.frames] : st.frame !== undefined ? [st.frame] : [];
+}
+
+function transportsOf(st: PairState): string[] {
+  return st.moreTransports === undefined ? [st.transport] : [st.transport, ...st.moreTransports];
+}
+
+function addTransport(st: PairState, t: string): void {
+  if (t === st.transport) return;
+  const more = (st.moreTransports ??= []);
+  if (!more.includes(t)) more.push(t);
+}
+
 interface ServerState {
   readonly firstTime: number;
   readonly peers: CappedSet;
@@ -69,36 +103,39 @@ function sipPort(port: number): boolean {
 
 function newPair(ev: SipEvent, site: SiteModel): PairState {
   const f = ev.frame;
-  const src = { ip: f.srcIp, port: f.srcPort };
-  const dst = { ip: f.dstIp, port: f.dstPort };
   // Requests go client to server; a response the other way.
-  let server = ev.isRequest ? dst : src;
-  let client = ev.isRequest ? src : dst;
-  const pbx = site.isPbx(client.ip) && !site.isPbx(server.ip);
-  if (pbx || (!site.isPbx(server.ip) && sipPort(client.port) && !sipPort(server.port))) {
-    [server, client] = [client, server];
+  let serverIp = ev.isRequest ? f.dstIp : f.srcIp;
+  let serverPort = ev.isRequest ? f.dstPort : f.srcPort;
+  let clientIp = ev.isRequest ? f.srcIp : f.dstIp;
+  let clientPort = ev.isRequest ? f.srcPort : f.dstPort;
+  const pbx = site.isPbx(clientIp) && !site.isPbx(serverIp);
+  if (pbx || (!site.isPbx(serverIp) && sipPort(clientPort) && !sipPort(serverPort))) {
+    [serverIp, serverPort, clientIp, clientPort] = [clientIp, clientPort, serverIp, serverPort];
   }
   return {
-    server,
-    client,
-    roleSettled: pbx || site.isPbx(server.ip),
+    serverIp,
+    serverPort,
+    clientIp,
+    clientPort,
+    roleSettled: pbx || site.isPbx(serverIp),
     firstTime: ev.time,
     requests: 0,
     responses: 0,
-    methods: {},
-    transports: [],
+    methods: undefined,
+    transport: f.transport,
+    moreTransports: undefined,
     credentials: false,
     publicCredentials: false,
     reportedCredentials: false,
     identity: '',
     credentialFrame: undefined,
-    frames: [],
+    frame: undefined,
+    frames: undefined,
     proven: false,
     raised: 'none',
   };
 }
 
-/** Documentation ranges count as public here so synthetic traffic behaves like internet traffic. */
 const DOCUMENTATION_IS_PUBLIC = { documentationIsPublic: true } as const;
 
 function isPublic(ip: string): boolean {
@@ -177,17 +214,24 @@ export const exposureCleartextSignaling: RuleModule = {
         const st = pairs.touch(key, createPair);
         if (st === undefined) return;
         const frame = f.provenance.frame;
-        if (!st.transports.includes(f.transport)) st.transports.push(f.transport);
+        addTransport(st, f.transport);
         if (ev.isRequest) {
           // A REGISTER names the registrar: the PBX whose exposure this is (a PBX's OPTIONS
           // keepalives to its phones otherwise make each phone a "server").
           if (ev.method === 'REGISTER' && !st.roleSettled && st.raised === 'none') {
             st.roleSettled = true;
-            if (st.server.ip !== f.dstIp) [st.server, st.client] = [st.client, st.server];
+            if (st.serverIp !== f.dstIp) {
+              [st.serverIp, st.serverPort, st.clientIp, st.clientPort] = [
+                st.clientIp,
+                st.clientPort,
+                st.serverIp,
+                st.serverPort,
+              ];
+            }
           }
           if (st.responses > 0) st.proven = true;
           st.requests++;
-          countInto(st.methods, ev.method, 16);
+          countInto((st.methods ??= {}), ev.method, 16);
           if (!st.publicCredentials && (ev.msg.has('Authorization') || ev.msg.has('Proxy-Authorization'))) {
             const cred = ev.msg.authorization ?? ev.msg.proxyAuthorization;
             if (!st.credentials) {
@@ -198,7 +242,7 @@ export const exposureCleartextSignaling: RuleModule = {
             st.publicCredentials = isPublic(f.srcIp);
           }
         } else st.responses++;
-        pushFrame(st.frames, frame, 10);
+        addFrame(st, frame);
         // Only a two-way exchange counts: a spoofed or unanswered source is not a peer.
         if (!st.proven) return;
         // A phone behind NAT sending credentials to a provider is the ordinary case of a small
@@ -211,18 +255,19 @@ export const exposureCleartextSignaling: RuleModule = {
         st.raised = level;
         // One alert per server, listing its peers: the count is the peers reported.
         currentTime = st.firstTime;
-        const sv = servers.touch(st.server.ip, createServer);
+        const sv = servers.touch(st.serverIp, createServer);
         if (sv === undefined) return;
-        if (sv.peers.add(st.client.ip) && st.credentials) sv.credentialPeers++;
+        if (sv.peers.add(st.clientIp) && st.credentials) sv.credentialPeers++;
         else if (st.credentials && st.reportedCredentials)
           sv.credentialPeers = Math.max(sv.credentialPeers, 1);
-        for (const t of st.transports) if (!sv.transports.includes(t)) sv.transports.push(t);
+        const transports = transportsOf(st);
+        for (const t of transports) if (!sv.transports.includes(t)) sv.transports.push(t);
         const n = sv.peers.distinct;
-        const transport = (n === 1 ? st.transports : sv.transports).join('/').toUpperCase();
-        const between = n === 1 ? `${st.client.ip} and ${st.server.ip}` : `${st.server.ip} and ${n} peers`;
+        const transport = (n === 1 ? transports : sv.transports).join('/').toUpperCase();
+        const between = n === 1 ? `${st.clientIp} and ${st.serverIp}` : `${st.serverIp} and ${n} peers`;
         const peers = sv.peers;
         ctx.raise({
-          key: st.server.ip,
+          key: st.serverIp,
           time: ev.time,
           firstTime: sv.firstTime,
           count: n,
@@ -233,17 +278,17 @@ export const exposureCleartextSignaling: RuleModule = {
           sources: () =>
             peers.top(DETECT_CLEARTEXT_PEERS_LISTED).map((x) => ({ ip: x.value, count: x.count })),
           sourcesTotal: n,
-          target: { ip: st.server.ip, port: st.server.port },
+          target: { ip: st.serverIp, port: st.serverPort },
           severity: level,
           evidence: {
-            client: { ip: st.client.ip, port: st.client.port, scope: classifyAddress(st.client.ip) },
-            server: { ip: st.server.ip, port: st.server.port, scope: classifyAddress(st.server.ip) },
-            transports: [...st.transports],
+            client: { ip: st.clientIp, port: st.clientPort, scope: classifyAddress(st.clientIp) },
+            server: { ip: st.serverIp, port: st.serverPort, scope: classifyAddress(st.serverIp) },
+            transports,
             methods: { ...st.methods },
             messages: st.requests + st.responses,
             credentials: st.credentials,
             ...(st.credentials ? { identity: st.identity, credentialFrame: st.credentialFrame } : {}),
-            frames: [...st.frames],
+            frames: framesOf(st),
           },
         });
       },
