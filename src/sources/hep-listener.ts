@@ -284,6 +284,8 @@ export class HepListener implements LiveSource {
   private restartDelayMs: number = HEP_UDP_RESTART_MIN_MS;
   /** The UDP thread's settings for a restart: the addresses its predecessor had bound. */
   private restartConfig: HepUdpWorkerConfig | undefined;
+  /** Calls of `stop()` so far: a restart that was under way when one came ends its thread. */
+  private stops = 0;
 
   /** Validates the settings (throws on a bad listen address or allow entry: configuration errors). */
   constructor(
@@ -365,6 +367,7 @@ export class HepListener implements LiveSource {
 
   /** Closes sockets and connections (the UDP thread posts what it holds), then delivers the frames still queued. */
   async stop(): Promise<void> {
+    this.stops++;
     if (this.restartTimer !== undefined) {
       clearTimeout(this.restartTimer);
       this.restartTimer = undefined;
@@ -491,10 +494,16 @@ export class HepListener implements LiveSource {
     if (cfg === undefined || this.restartTimer !== undefined) return;
     const delay = this.restartDelayMs;
     this.restartDelayMs = Math.min(delay * 2, HEP_UDP_RESTART_MAX_MS);
+    const stops = this.stops;
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
       this.startWorker(cfg).then(
         (started) => {
+          if (this.stops !== stops) {
+            // Stopped meanwhile: this thread is not wanted.
+            if (started) void this.stopWorker();
+            return;
+          }
           if (started) {
             this.st.udpWorkerRestarts++;
             this.st.up = true;
@@ -505,6 +514,7 @@ export class HepListener implements LiveSource {
           }
         },
         (err: unknown) => {
+          if (this.stops !== stops) return;
           this.st.error = `UDP receive thread could not bind again: ${err instanceof Error ? err.message : String(err)}`;
           this.scheduleRestart();
         },
