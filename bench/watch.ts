@@ -782,7 +782,7 @@ function render(r: Report): string {
     );
   if (r.mem !== undefined)
     L.push(
-      `- Memory under 512 MB with 1,000 extensions and 1,000,000 spoofed sources: ${(r.mem.sender.byKind.flood ?? 0) / 2 < 1_000_000 ? `**not measured at full size** (${int((r.mem.sender.byKind.flood ?? 0) / 2)} spoofed sources sent, of which the watch saw about ${pc(r.mem.metrics.packetsHep, r.mem.sender.sent)}); at that size` : ''} ${ok(r.mem.hwmKib * 1024 < 512e6)} (${int(r.mem.hwmKib / 1024)} MiB = ${int((r.mem.hwmKib * 1024) / 1e6)} MB).`,
+      `- Memory under 512 MB with 1,000 extensions and 1,000,000 spoofed sources: ${(r.mem.sender.byKind.flood ?? 0) / 2 < 1_000_000 ? `**not measured at full size** (${int((r.mem.sender.byKind.flood ?? 0) / 2)} spoofed sources sent, of which the watch saw about ${pc(r.mem.metrics.packetsHep, r.mem.sender.sent)}); at that size ` : ''}${ok(r.mem.hwmKib * 1024 < 512e6)} (${int(r.mem.hwmKib / 1024)} MiB = ${int((r.mem.hwmKib * 1024) / 1e6)} MB).`,
     );
   L.push('');
   L.push('Commands (from the project root):');
