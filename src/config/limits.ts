@@ -296,6 +296,18 @@ export const DETECT_MAX_RECEIVED_INVITES = 50_000;
 export const DETECT_MAX_TOOL_CAMPAIGNS = 10_000;
 /** Sources listed per scan.tool-fingerprint campaign (the rest are only counted). */
 export const DETECT_TOOL_CAMPAIGN_SOURCES = 1_024;
+
+/**
+ * Sources the windows of one rule list together, past each window's first (src/detect/window.ts,
+ * ListingBudget): auth.distributed-bruteforce and auth.low-and-slow list up to 1,024 per identity
+ * over DETECT_MAX_AUTH_KEYS identities, scan.tool-fingerprint 1,024 per campaign over
+ * DETECT_MAX_TOOL_CAMPAIGNS: about 70 KB per full list, so per-key caps alone allowed 1.4 GB per
+ * rule under a flood spread over many identities. Past it a window lists no new source but still
+ * counts it (once per value, by a bit of its hash); lists are given back as windows leave. About
+ * 14 MB per rule when full; the 1M-message benchmark captures peak at 12,803 (attack) and 3,901
+ * (office).
+ */
+export const DETECT_LISTED_SOURCES_PER_RULE = 200_000;
 /** Sources scan.tool-fingerprint remembers the campaign of (a source sweeping many addresses stays
  * in its first campaign); frequency admission past it. */
 export const DETECT_MAX_TOOL_SOURCES = 50_000;

@@ -3,7 +3,7 @@
  * and the grouping of IPv6 sources by /64. All bounded; none reads the wall clock.
  */
 import { COUNT_MAX_KEYS } from '../config/limits.js';
-import { BoundedTable } from '../core/bounded-table.js';
+import { BoundedTable, hashKey } from '../core/bounded-table.js';
 import { StatusCounts } from '../core/counts.js';
 
 /**
@@ -41,23 +41,34 @@ export class KeyedWindows<S> {
     data: this.create(),
   });
 
+  /**
+   * `drop`, when given, is told of every window state that leaves: evicted for a more frequent
+   * key, swept after its gap, or replaced by a new window of the same key (a rule returns what the
+   * state held to a shared budget there, e.g. `CappedSet.release`).
+   */
   constructor(
     name: string,
     capacity: number,
     private readonly gapMs: number,
     private readonly create: () => S,
+    private readonly drop?: (state: S) => void,
   ) {
     this.table = new BoundedTable(name, capacity);
+    this.evicted = drop === undefined ? undefined : (_key, w) => drop(w.data);
   }
+
+  private readonly evicted: ((key: string, w: WindowState<S>) => void) | undefined;
 
   /** Counts one event for `key` at `time` and returns its window, or undefined if refused. */
   hit(key: string, time: number): WindowState<S> | undefined {
     this.hitTime = time;
-    const w = this.table.touch(key, this.fresh);
+    const w = this.table.touch(key, this.fresh, this.evicted);
     this.table.sweep(WINDOW_SWEEP_PER_HIT, this.over);
     if (w === undefined) return undefined;
     if (time - w.lastTime > this.gapMs) {
       // A new window: replace the state rather than mutate, so detectors never see stale data.
+      // (The sweep above may have taken the old one out already, and told `drop` then.)
+      if (this.drop !== undefined && this.table.get(key) === w) this.drop(w.data);
       const fresh = { firstTime: time, lastTime: time, count: 1, data: this.create() };
       this.table.set(key, fresh);
       return fresh;
@@ -67,8 +78,12 @@ export class KeyedWindows<S> {
     return w;
   }
 
-  /** True for a window whose gap has passed at the time of the hit being counted. */
-  private readonly over = (w: WindowState<S>): boolean => this.hitTime - w.lastTime > this.gapMs;
+  /** True for a window whose gap has passed at the time of the hit being counted (it then leaves). */
+  private readonly over = (w: WindowState<S>): boolean => {
+    if (this.hitTime - w.lastTime <= this.gapMs) return false;
+    this.drop?.(w.data);
+    return true;
+  };
 
   /** The current window of `key` without counting an event (undefined if none or expired). */
   peek(key: string, time: number): WindowState<S> | undefined {
@@ -86,6 +101,22 @@ export class KeyedWindows<S> {
   }
 }
 
+/**
+ * Values that the CappedSets of one owner (a rule's windows) may store together past their first,
+ * on top of each set's own cap: per-key caps alone multiply (20,000 windows of 1,024 sources are
+ * 1.4 GB). Sets give their values back when their window leaves (`CappedSet.release`).
+ */
+export class ListingBudget {
+  /** Values stored now by the sets under this budget (beyond each set's first). */
+  used = 0;
+  /** Highest `used` so far. */
+  peak = 0;
+  /** Values a set did not store because the budget was spent. */
+  refused = 0;
+
+  constructor(readonly max: number) {}
+}
+
 /** A set that remembers up to `cap` distinct values and counts every distinct value it saw. */
 export class CappedSet {
   // The first value is kept inline and the map made only for a second one: most keys of a spoofed
@@ -94,10 +125,21 @@ export class CappedSet {
   private first: string | undefined = undefined;
   private firstCount = 0;
   private more: Map<string, number> | undefined = undefined;
-  /** Distinct values seen, including those past the cap (exact while under the cap). */
+  // Values not stored because the budget was spent, by one bit of their hash (64 bits, two words):
+  // each is counted once, so a value seen again is not new again (linear counting; two values
+  // sharing a bit count once).
+  private spentLo = 0;
+  private spentHi = 0;
+  /**
+   * Distinct values seen: exact while under the cap and the budget; past the cap every value not
+   * stored counts (a repeat too); while the budget is spent, each bit above counts once.
+   */
   distinct = 0;
 
-  constructor(private readonly cap: number) {}
+  constructor(
+    private readonly cap: number,
+    private budget?: ListingBudget,
+  ) {}
 
   /** Adds one occurrence; returns true when the value is new. */
   add(v: string): boolean {
@@ -113,12 +155,44 @@ export class CappedSet {
         return false;
       }
     }
-    this.distinct++;
     if (this.first === undefined) {
+      this.distinct++;
       this.first = v;
       this.firstCount = 1;
-    } else if (this.size < this.cap) (this.more ??= new Map()).set(v, 1);
+      return true;
+    }
+    if (this.size >= this.cap) {
+      this.distinct++;
+      return true;
+    }
+    const b = this.budget;
+    if (b !== undefined) {
+      if (b.used >= b.max) {
+        b.refused++;
+        const bit = hashKey(v) & 63;
+        if (bit < 32) {
+          if ((this.spentLo & (1 << bit)) !== 0) return false;
+          this.spentLo |= 1 << bit;
+        } else {
+          if ((this.spentHi & (1 << (bit - 32))) !== 0) return false;
+          this.spentHi |= 1 << (bit - 32);
+        }
+        this.distinct++;
+        return true;
+      }
+      if (++b.used > b.peak) b.peak = b.used;
+    }
+    this.distinct++;
+    (this.more ??= new Map()).set(v, 1);
     return true;
+  }
+
+  /** Gives the stored values back to the budget (the set's window left); idempotent. */
+  release(): void {
+    const b = this.budget;
+    if (b === undefined) return;
+    b.used -= this.more?.size ?? 0;
+    this.budget = undefined;
   }
 
   has(v: string): boolean {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { COUNT_MAX_KEYS } from '../../src/config/limits.js';
 import { StatusCounts } from '../../src/core/counts.js';
-import { KeyedWindows, StatusTally } from '../../src/detect/window.js';
+import { CappedSet, KeyedWindows, ListingBudget, StatusTally } from '../../src/detect/window.js';
 
 test('StatusTally gives the record StatusCounts gives, bound and (other) included', () => {
   let x = 99;
@@ -43,4 +43,76 @@ test('KeyedWindows lets windows past their gap leave the table as later keys are
   // A key that comes back after its gap starts a new window.
   const again = w.hit('src0', 3600_000);
   assert.equal(again?.count, 1);
+});
+
+test('CappedSets under one ListingBudget store within it, count what they cannot store once, and give back', () => {
+  const budget = new ListingBudget(3);
+  const a = new CappedSet(100, budget);
+  for (const v of ['a1', 'a2', 'a3', 'a4']) assert.equal(a.add(v), true);
+  // The first value is inline; the next three spend the budget.
+  assert.equal(budget.used, 3);
+  assert.equal(a.size, 4);
+  const b = new CappedSet(100, budget);
+  assert.equal(b.add('b1'), true, 'a first value is always kept');
+  assert.equal(b.add('b2'), true, 'not stored, but new');
+  assert.equal(b.add('b2'), false, 'seen again: not new again');
+  assert.equal(b.distinct, 2);
+  assert.equal(b.size, 1);
+  assert.equal(budget.refused, 2);
+  // A repeating source never inflates the count, however often it comes.
+  for (let i = 0; i < 50; i++) b.add('b2');
+  assert.equal(b.distinct, 2);
+  a.release();
+  a.release();
+  assert.equal(budget.used, 0, 'released once');
+  assert.equal(b.add('b3'), true);
+  assert.equal(b.size, 2, 'stored again once the budget has room');
+  assert.deepEqual(
+    b.top(5).map((x) => x.value),
+    ['b1', 'b3'],
+  );
+});
+
+test('KeyedWindows tells its owner of every state that leaves: replaced, swept or evicted', () => {
+  const dropped: string[] = [];
+  let n = 0;
+  const w = new KeyedWindows<{ id: string }>(
+    'test.drop',
+    2,
+    1000,
+    () => ({ id: `s${n++}` }),
+    (s) => dropped.push(s.id),
+  );
+  w.hit('k1', 0); // s0
+  w.hit('k1', 5000); // past the gap: s0 replaced by s1
+  assert.deepEqual(dropped, ['s0']);
+  w.hit('k2', 5000); // s2
+  // k3 seen often enough to evict one of the two (each seen once or twice).
+  for (let i = 0; i < 4; i++) w.hit('k3', 5100 + i);
+  assert.ok(dropped.length >= 2, `evicted: ${dropped.join(',')}`);
+  // Later hits sweep the windows whose gap passed.
+  for (let i = 0; i < 10; i++) w.hit('k3', 20_000 + i);
+  const live = new Set(['k1', 'k2', 'k3'].map((k) => w.peek(k, 20_010)?.data.id).filter((x) => x));
+  for (const id of dropped) assert.ok(!live.has(id), `${id} dropped while live`);
+  assert.equal(new Set(dropped).size, dropped.length, 'each state dropped once');
+});
+
+test('a flood of sources over many identities keeps the rule within its listing budget', () => {
+  const budget = new ListingBudget(5_000);
+  const windows = new KeyedWindows<{ sources: CappedSet }>(
+    'test.flood',
+    2_000,
+    3_600_000,
+    () => ({ sources: new CappedSet(1024, budget) }),
+    (s) => s.sources.release(),
+  );
+  for (let i = 0; i < 200_000; i++) {
+    const st = windows.hit(`id${i % 1_000}`, i);
+    st?.data.sources.add(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+  }
+  assert.ok(budget.peak <= 5_000, `peak ${budget.peak}`);
+  assert.ok(budget.refused > 0);
+  // Every identity still counts its sources (past the budget by bits: at least what it stored).
+  const st = windows.peek('id7', 200_000);
+  assert.ok(st !== undefined && st.data.sources.distinct >= st.data.sources.size);
 });

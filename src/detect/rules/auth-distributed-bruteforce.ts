@@ -1,8 +1,8 @@
-import { DETECT_MAX_AUTH_KEYS } from '../../config/limits.js';
+import { DETECT_LISTED_SOURCES_PER_RULE, DETECT_MAX_AUTH_KEYS } from '../../config/limits.js';
 import type { AuthAttempt } from '../attempts.js';
 import { isRejection, RejectionProfile } from '../auth-profile.js';
 import type { RuleModule } from '../rule.js';
-import { CappedSet, KeyedWindows, sourceGroup } from '../window.js';
+import { CappedSet, KeyedWindows, ListingBudget, sourceGroup } from '../window.js';
 
 interface State {
   readonly profile: RejectionProfile;
@@ -32,11 +32,14 @@ export const authDistributedBruteforce: RuleModule = {
   create(ctx) {
     const minSources = ctx.thresholds.sources ?? 5;
     const minRejections = ctx.thresholds.rejections ?? 10;
+    // The sources every identity's window lists, together (DETECT_LISTED_SOURCES_PER_RULE).
+    const listed = new ListingBudget(DETECT_LISTED_SOURCES_PER_RULE);
     const windows = new KeyedWindows<State>(
       'auth.distributed-bruteforce',
       DETECT_MAX_AUTH_KEYS,
       (ctx.thresholds.windowSeconds ?? 3600) * 1000,
-      () => ({ profile: new RejectionProfile(), sources: new CappedSet(1024) }),
+      () => ({ profile: new RejectionProfile(), sources: new CappedSet(1024, listed) }),
+      (s) => s.sources.release(),
     );
     return {
       onAttempt(a: AuthAttempt): void {

@@ -4,6 +4,7 @@ import {
   DETECT_MAX_TOOL_SOURCES,
   DETECT_TOOL_AGENT_CACHE,
   DETECT_TOOL_AGENT_CACHE_MAX_CHARS,
+  DETECT_LISTED_SOURCES_PER_RULE,
   DETECT_TOOL_CAMPAIGN_SOURCES,
 } from '../../config/limits.js';
 import { BoundedTable } from '../../core/bounded-table.js';
@@ -11,7 +12,7 @@ import { escapeText } from '../../core/escape.js';
 import type { SipMessage } from '../../sip/message.js';
 import type { SipEvent } from '../../track/sip-event.js';
 import type { RuleModule } from '../rule.js';
-import { CappedSet, KeyedWindows, sourceGroup } from '../window.js';
+import { CappedSet, KeyedWindows, ListingBudget, sourceGroup } from '../window.js';
 
 /** User-Agent (or Server) values only attack and audit tools send. Each one alone is a mark. */
 const TOOL_AGENTS: readonly [RegExp, string][] = [
@@ -246,13 +247,15 @@ export const scanToolFingerprint: RuleModule = {
   },
   create(ctx) {
     const minMarks = ctx.thresholds.marks ?? 2;
+    // The sources every campaign lists, together (DETECT_LISTED_SOURCES_PER_RULE).
+    const listed = new ListingBudget(DETECT_LISTED_SOURCES_PER_RULE);
     const windows = new KeyedWindows<State>(
       'scan.tool-fingerprint',
       DETECT_MAX_TOOL_CAMPAIGNS,
       3_600_000,
       () => ({
         servers: new CappedSet(16),
-        sources: new CappedSet(DETECT_TOOL_CAMPAIGN_SOURCES),
+        sources: new CappedSet(DETECT_TOOL_CAMPAIGN_SOURCES, listed),
         marks: new CappedSet(16),
         methods: {},
         userAgents: new CappedSet(4),
@@ -262,6 +265,7 @@ export const scanToolFingerprint: RuleModule = {
         alertKey: '',
         frames: [],
       }),
+      (st) => st.sources.release(),
     );
     // A source stays in the campaign it started in while that campaign lasts: one scanner sweeping
     // a range of addresses is one campaign, not one per address it probed.
