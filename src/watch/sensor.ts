@@ -652,15 +652,15 @@ export class Sensor {
     const evictions: [string, number][] = [
       ['transactions', t.transactions.stats.evictions],
       ['dialogs', t.dialogs.stats.evictions],
-      ['alerts', this.book.stats.evicted],
       ['streams', this.pipeline.stats.streamEvictions],
       ['log_dedup', this.engine.dedup.evictions],
       ['cdr_dedup', this.engine.cdrDedup.evictions],
       ['return_paths', this.returnPaths.forgotten],
     ];
     for (const [table, n] of evictions) this.delta(`evict:${table}`, n, (d) => m.evictions.inc({ table }, d));
-    // The detectors' and the tracker's bounded tables, by name: what they evicted to admit more
-    // frequent keys, and the new keys they refused (dropped state: under a spoofed flood, most).
+    // Every BoundedTable by name (the alert book's `alerts`, the detectors', the registrations'):
+    // what they evicted to admit more frequent keys, and the new keys they refused (dropped state:
+    // under a spoofed flood, most). Not listed above, so none is counted twice.
     for (const [table, st] of tableTotals()) {
       this.delta(`evict-table:${table}`, st.evictions, (d) => m.evictions.inc({ table }, d));
       this.delta(`refuse-table:${table}`, st.rejections, (d) =>
