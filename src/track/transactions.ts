@@ -45,8 +45,6 @@ export interface Transaction {
   provisional: SipEvent | undefined;
   /** True once the transaction left the table (final + linger, timeout or eviction). */
   closed: boolean;
-  /** True once its events were slimmed (a non-INVITE transaction after its first final answer). */
-  slim: boolean;
 }
 
 /** What the transaction table tells its listener. */
@@ -181,7 +179,6 @@ export class TransactionTable {
       final: undefined,
       provisional: undefined,
       closed: false,
-      slim: false,
     };
     this.open.set(key, created);
     this.stats.transactions++;
@@ -203,7 +200,7 @@ export class TransactionTable {
         // A second final: a retransmission when the same status, a forked 2xx otherwise.
         const retransmission = tx.final.status === ev.status;
         if (retransmission) this.stats.responseRetransmissions++;
-        else if (tx.slim) {
+        else if (isSlimmed(tx)) {
           // Another final to a non-INVITE request already answered (no fork can give one: a
           // forged or broken answer): handed on without the slimmed transaction, as an orphan.
           this.stats.extraFinals++;
@@ -217,13 +214,12 @@ export class TransactionTable {
     } else {
       const retransmission = seen && tx.provisional !== undefined && tx.provisional.status === ev.status;
       if (retransmission) this.stats.responseRetransmissions++;
-      tx.provisional = tx.slim ? slimmed(ev) : ev;
+      tx.provisional = isSlimmed(tx) ? slimmed(ev) : ev;
       this.listener.response(ev, tx, retransmission);
       return;
     }
     this.listener.response(ev, tx, false);
-    if (tx.method !== 'INVITE') {
-      tx.slim = true;
+    if (isSlimmed(tx)) {
       tx.request = slimmed(tx.request);
       tx.final = slimmed(ev);
       if (tx.provisional !== undefined) tx.provisional = slimmed(tx.provisional);
@@ -237,6 +233,14 @@ export class TransactionTable {
     if (reason === 'timeout') this.stats.timeouts++;
     this.listener.closed(tx, reason);
   }
+}
+
+/**
+ * True for a transaction whose events are (or, while its first final answer is handed out, are
+ * about to be) slimmed: a non-INVITE one with a final answer (see `Transaction`).
+ */
+export function isSlimmed(tx: Transaction): boolean {
+  return tx.final !== undefined && tx.method !== 'INVITE';
 }
 
 /** The message of a slimmed event: nothing to read (see `Transaction`). */

@@ -4,7 +4,7 @@ import type { SipFrame } from '../../src/core/records.js';
 import { parseSipMessage } from '../../src/sip/message.js';
 import { toSipEvent, type SipEvent } from '../../src/track/sip-event.js';
 import { Tracker } from '../../src/track/tracker.js';
-import type { Transaction } from '../../src/track/transactions.js';
+import { isSlimmed, type Transaction } from '../../src/track/transactions.js';
 
 const PBX = '192.0.2.10';
 const PHONE = '192.0.2.101';
@@ -153,7 +153,7 @@ test('an answered non-INVITE transaction keeps its event fields but not its mess
   assert.equal(seen[2]?.requestMsg, 'reg-1');
   const tx = seen[2]?.tx as Transaction;
   // After it: slimmed, fields kept, bytes and message gone; the events themselves untouched.
-  assert.equal(tx.slim, true);
+  assert.equal(isSlimmed(tx), true);
   assert.notEqual(tx.request, req);
   assert.equal(tx.request.callId, 'reg-1');
   assert.equal(tx.request.method, 'REGISTER');
@@ -190,7 +190,7 @@ test('an answered non-INVITE transaction keeps its event fields but not its mess
   const invite = send(inv);
   send(response(inv, '486 Busy Here', 'b'), true);
   const itx = seen[seen.length - 1]?.tx as Transaction;
-  assert.equal(itx.slim, false);
+  assert.equal(isSlimmed(itx), false);
   assert.equal(itx.request, invite);
   tracker.flush();
   assert.deepEqual(

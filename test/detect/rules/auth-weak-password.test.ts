@@ -396,7 +396,6 @@ function acceptedAttempt(user: string, password: string, header?: string): SipAt
     final: undefined,
     provisional: undefined,
     closed: false,
-    slim: false,
   };
   const identity = msg.authorization?.username ?? '';
   return {
