@@ -572,15 +572,12 @@ export class HepListener implements LiveSource {
       this.maxQueueDelayMs !== Infinity && !this.injectedClock
         ? this.now() - this.maxQueueDelayMs
         : -Infinity;
-    const st = this.st;
     for (let i = 0, k = 0; i < m.count; i++, k += 3) {
       const off = idx[k] as number;
       const len = idx[k + 1] as number;
       const at = idx[k + 2] as number;
-      if (at < late && this.options.size + this.others.size + m.count - i >= HEP_LISTEN_DELAY_MIN_QUEUE) {
-        st.shed.delay++;
-        st.dropped++;
-        this.release(len);
+      if (at < late && this.waiting + m.count - i >= HEP_LISTEN_DELAY_MIN_QUEUE) {
+        this.shed('delay', len);
         continue;
       }
       // The batch buffer is shared by all its packets: frames get copies, not views into it.
@@ -674,28 +671,18 @@ export class HepListener implements LiveSource {
     );
   }
 
+  /** True when the queue has no room for `len` more bytes. */
+  private full(len: number): boolean {
+    return this.waiting >= this.queueMax || this.queuedBytes + len > this.queueMaxBytes;
+  }
+
   private enqueue(f: SipFrame, wire: number, receivedAt: number): void {
-    const st = this.st;
     const len = f.data.length;
     const keepalive = isOptionsKeepalive(f.data);
     // Make room by shedding queued keepalives, oldest first.
-    while (
-      this.options.size > 0 &&
-      (this.options.size + this.others.size >= this.queueMax || this.queuedBytes + len > this.queueMaxBytes)
-    ) {
-      this.queuedBytes -= this.options.shift().data.length;
-      this.release(this.options.shiftedWire);
-      st.shed.options++;
-      st.dropped++;
-    }
-    if (
-      this.options.size + this.others.size >= this.queueMax ||
-      this.queuedBytes + len > this.queueMaxBytes
-    ) {
-      if (keepalive) st.shed.options++;
-      else st.shed.overflow++;
-      st.dropped++;
-      this.release(wire);
+    while (this.options.size > 0 && this.full(len)) this.shedQueuedKeepalive();
+    if (this.full(len)) {
+      this.shed(keepalive ? 'options' : 'overflow', wire);
       return;
     }
     (keepalive ? this.options : this.others).push(f, this.seq++, wire, receivedAt);
@@ -713,22 +700,36 @@ export class HepListener implements LiveSource {
    * and any other frame that waited longer than the whole bound is shed (`shed.delay`): under
    * overload the keepalives go before the registrations and the guesses behind them.
    */
+  /** Frames waiting for the consumer. */
+  private get waiting(): number {
+    return this.options.size + this.others.size;
+  }
+
+  /** Counts one frame shed unprocessed, for `reason`, and acknowledges its UDP-thread bytes. */
+  private shed(reason: keyof HepShedCounts, wire: number): void {
+    this.st.shed[reason]++;
+    this.st.dropped++;
+    this.release(wire);
+  }
+
+  /** Sheds the oldest queued OPTIONS keepalive. */
+  private shedQueuedKeepalive(): void {
+    this.queuedBytes -= this.options.shift().data.length;
+    this.shed('options', this.options.shiftedWire);
+  }
+
   private drain(max: number): void {
     this.drainScheduled = false;
     const st = this.st;
     const bounded = max !== Infinity && this.maxQueueDelayMs !== Infinity;
     const optionsDelay = this.maxQueueDelayMs * HEP_LISTEN_OPTIONS_DELAY_SHARE;
     let n = 0;
-    while (n < max && this.options.size + this.others.size > 0) {
-      if (bounded && this.options.size + this.others.size >= HEP_LISTEN_DELAY_MIN_QUEUE) {
+    while (n < max && this.waiting > 0) {
+      if (bounded && this.waiting >= HEP_LISTEN_DELAY_MIN_QUEUE) {
         const now = this.now();
-        while (this.options.size > 0 && now - this.options.headAt() > optionsDelay) {
-          this.queuedBytes -= this.options.shift().data.length;
-          st.shed.options++;
-          st.dropped++;
-          this.release(this.options.shiftedWire);
-        }
-        if (this.options.size + this.others.size === 0) break;
+        while (this.options.size > 0 && now - this.options.headAt() > optionsDelay)
+          this.shedQueuedKeepalive();
+        if (this.waiting === 0) break;
       }
       const ring = this.options.headSeq() < this.others.headSeq() ? this.options : this.others;
       const f = ring.shift();
@@ -736,12 +737,10 @@ export class HepListener implements LiveSource {
       this.queuedBytes -= f.data.length;
       if (
         bounded &&
-        this.options.size + this.others.size >= HEP_LISTEN_DELAY_MIN_QUEUE &&
+        this.waiting >= HEP_LISTEN_DELAY_MIN_QUEUE &&
         this.now() - ring.shiftedAt > this.maxQueueDelayMs
       ) {
-        st.shed.delay++;
-        st.dropped++;
-        this.release(wire);
+        this.shed('delay', wire);
         continue;
       }
       st.accepted++;
@@ -750,7 +749,7 @@ export class HepListener implements LiveSource {
       this.release(wire);
     }
     this.acknowledge();
-    if (this.options.size + this.others.size > 0 && !this.drainScheduled && max !== Infinity) {
+    if (this.waiting > 0 && !this.drainScheduled && max !== Infinity) {
       this.drainScheduled = true;
       setImmediate(this.drainBound);
     }
