@@ -6,7 +6,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HepListener, isOptionsKeepalive } from '../../src/sources/hep-listener.js';
+import { HepListener, isOptionsKeepalive, type HepListenerOptions } from '../../src/sources/hep-listener.js';
 import { isKeepaliveDatagram, peekHepPayload } from '../../src/sources/hep-udp-worker.js';
 import type { LocatedAnomaly, SipFrame } from '../../src/core/records.js';
 import { hep2Packet, hep3Packet, haveTool, rng, sipText, waitFor } from './live-helpers.js';
@@ -366,29 +366,43 @@ function busy(ms: number): void {
 
 const callIdOf = (f: SipFrame): string => /Call-ID: (\S+)/.exec(f.data.toString('latin1'))?.[1] ?? '';
 
+/**
+ * Runs `body` with a started UDP listener on 127.0.0.1 whose consumer spends `busyMs` on each frame
+ * (slower than the wire), then stops it. `seen` is told of each frame first (to sample the queue).
+ */
+async function withSlowConsumer(
+  options: Omit<HepListenerOptions, 'listen'>,
+  busyMs: number,
+  body: (l: HepListener, frames: SipFrame[]) => Promise<void>,
+  seen?: (l: HepListener) => void,
+): Promise<void> {
+  const frames: SipFrame[] = [];
+  const l: HepListener = new HepListener(
+    { listen: ['udp://127.0.0.1:0'], ...options },
+    {
+      frame: (f) => {
+        busy(busyMs);
+        seen?.(l);
+        frames.push(f);
+      },
+    },
+  );
+  await l.start();
+  try {
+    await body(l, frames);
+  } finally {
+    await l.stop();
+  }
+}
+
 describe('HepListener UDP receive thread', () => {
   it(
     'sheds OPTIONS before REGISTERs when a slow consumer falls behind, and counts them',
     { timeout: 20_000 },
     async () => {
-      const frames: SipFrame[] = [];
-      const l = new HepListener(
-        // No delay bound: this test is about the backlog bounds (the consumer is slow on purpose).
-        {
-          listen: ['udp://127.0.0.1:0'],
-          backlogOptionsPackets: 50,
-          backlogMaxPackets: 1000,
-          maxQueueDelayMs: 0,
-        },
-        {
-          frame: (f) => {
-            busy(0.5);
-            frames.push(f);
-          },
-        },
-      );
-      await l.start();
-      try {
+      // No delay bound: this test is about the backlog bounds (the consumer is slow on purpose).
+      const bounds = { backlogOptionsPackets: 50, backlogMaxPackets: 1000, maxQueueDelayMs: 0 };
+      await withSlowConsumer(bounds, 0.5, async (l, frames) => {
         assert.equal(l.stats().udpWorker, true, 'UDP is read by the worker thread');
         const packets: Buffer[] = [];
         let options = 0;
@@ -418,9 +432,7 @@ describe('HepListener UDP receive thread', () => {
         );
         // The main thread acknowledged everything it consumed; the thread reports its backlog drained.
         await waitFor(() => l.stats().backlog.packets === 0 && l.stats().backlog.bytes === 0, 'backlog 0');
-      } finally {
-        await l.stop();
-      }
+      });
     },
   );
 
@@ -429,35 +441,23 @@ describe('HepListener UDP receive thread', () => {
     { timeout: 20_000 },
     async () => {
       let deepest = 0;
-      const frames: SipFrame[] = [];
-      const l: HepListener = new HepListener(
-        {
-          listen: ['udp://127.0.0.1:0'],
-          backlogOptionsPackets: 20,
-          backlogMaxPackets: 200,
-          maxQueueDelayMs: 0,
+      const bounds = { backlogOptionsPackets: 20, backlogMaxPackets: 200, maxQueueDelayMs: 0 };
+      const sample = (l: HepListener): void => void (deepest = Math.max(deepest, l.stats().queued));
+      await withSlowConsumer(
+        bounds,
+        0.5,
+        async (l, frames) => {
+          const packets = Array.from({ length: 1200 }, (_, i) => hep3Packet(sipText('REGISTER', `r${i}`)));
+          await sendAndDrain(l, packets);
+          const st = l.stats();
+          assert.ok(st.shed.overflow > 0, 'REGISTERs shed past the hard bound');
+          assert.equal(st.shed.options, 0);
+          assert.equal(st.accepted + st.shed.overflow, packets.length);
+          assert.equal(frames.length, st.accepted);
+          assert.ok(deepest <= 200, `queue depth ${deepest} within the bound`);
         },
-        {
-          frame: (f) => {
-            busy(0.5);
-            deepest = Math.max(deepest, l.stats().queued);
-            frames.push(f);
-          },
-        },
+        sample,
       );
-      await l.start();
-      try {
-        const packets = Array.from({ length: 1200 }, (_, i) => hep3Packet(sipText('REGISTER', `r${i}`)));
-        await sendAndDrain(l, packets);
-        const st = l.stats();
-        assert.ok(st.shed.overflow > 0, 'REGISTERs shed past the hard bound');
-        assert.equal(st.shed.options, 0);
-        assert.equal(st.accepted + st.shed.overflow, packets.length);
-        assert.equal(frames.length, st.accepted);
-        assert.ok(deepest <= 200, `queue depth ${deepest} within the bound`);
-      } finally {
-        await l.stop();
-      }
     },
   );
 
@@ -466,48 +466,41 @@ describe('HepListener UDP receive thread', () => {
     { timeout: 20_000 },
     async () => {
       let deepestBytes = 0;
-      const frames: SipFrame[] = [];
       const packets: Buffer[] = [];
       for (let i = 0; i < 1500; i++)
         packets.push(hep3Packet(sipText(i % 3 === 0 ? 'REGISTER' : 'OPTIONS', `p${i}`)));
       const size = packets[0]!.length;
-      const l: HepListener = new HepListener(
-        // Packet bounds out of reach: only the byte bounds (about 20 and 200 packets) shed here.
-        {
-          listen: ['udp://127.0.0.1:0'],
-          backlogOptionsPackets: 100_000,
-          backlogMaxPackets: 100_000,
-          backlogOptionsBytes: 20 * size,
-          backlogMaxBytes: 200 * size,
-          maxQueueDelayMs: 0,
+      // Packet bounds out of reach: only the byte bounds (about 20 and 200 packets) shed here.
+      const bounds = {
+        backlogOptionsPackets: 100_000,
+        backlogMaxPackets: 100_000,
+        backlogOptionsBytes: 20 * size,
+        backlogMaxBytes: 200 * size,
+        maxQueueDelayMs: 0,
+      };
+      const sample = (l: HepListener): void =>
+        void (deepestBytes = Math.max(deepestBytes, l.stats().backlog.bytes));
+      await withSlowConsumer(
+        bounds,
+        0.5,
+        async (l, frames) => {
+          await sendAndDrain(l, packets);
+          const st = l.stats();
+          assert.ok(st.shed.options > 0, 'keepalives shed past the byte bound');
+          assert.ok(st.shed.overflow > 0, 'REGISTERs shed past the hard byte bound');
+          assert.equal(st.accepted + st.shed.options + st.shed.overflow, packets.length);
+          assert.equal(frames.length, st.accepted);
+          const got = frames.map(callIdOf);
+          const registers = got.filter((id) => Number(id.slice(1)) % 3 === 0).length;
+          // REGISTERs lost only past the hard bound: they keep a larger share than the keepalives.
+          assert.ok(
+            registers / 500 > (got.length - registers) / 1000,
+            `${registers} REGISTERs of 500 delivered`,
+          );
+          assert.ok(deepestBytes <= 200 * size + size, `backlog ${deepestBytes} bytes within the bound`);
         },
-        {
-          frame: (f) => {
-            busy(0.5);
-            deepestBytes = Math.max(deepestBytes, l.stats().backlog.bytes);
-            frames.push(f);
-          },
-        },
+        sample,
       );
-      await l.start();
-      try {
-        await sendAndDrain(l, packets);
-        const st = l.stats();
-        assert.ok(st.shed.options > 0, 'keepalives shed past the byte bound');
-        assert.ok(st.shed.overflow > 0, 'REGISTERs shed past the hard byte bound');
-        assert.equal(st.accepted + st.shed.options + st.shed.overflow, packets.length);
-        assert.equal(frames.length, st.accepted);
-        const got = frames.map(callIdOf);
-        const registers = got.filter((id) => Number(id.slice(1)) % 3 === 0).length;
-        // REGISTERs lost only past the hard bound: they keep a larger share than the keepalives.
-        assert.ok(
-          registers / 500 > (got.length - registers) / 1000,
-          `${registers} REGISTERs of 500 delivered`,
-        );
-        assert.ok(deepestBytes <= 200 * size + size, `backlog ${deepestBytes} bytes within the bound`);
-      } finally {
-        await l.stop();
-      }
     },
   );
 
@@ -515,24 +508,9 @@ describe('HepListener UDP receive thread', () => {
     'a slow consumer sheds what waited past the delay bound, in transit or queued, and counts it',
     { timeout: 20_000 },
     async () => {
-      const frames: SipFrame[] = [];
-      const l = new HepListener(
-        // Backlog bounds out of reach: only the delay bound sheds here.
-        {
-          listen: ['udp://127.0.0.1:0'],
-          backlogOptionsPackets: 100_000,
-          backlogMaxPackets: 100_000,
-          maxQueueDelayMs: 50,
-        },
-        {
-          frame: (f) => {
-            busy(1);
-            frames.push(f);
-          },
-        },
-      );
-      await l.start();
-      try {
+      // Backlog bounds out of reach: only the delay bound sheds here.
+      const bounds = { backlogOptionsPackets: 100_000, backlogMaxPackets: 100_000, maxQueueDelayMs: 50 };
+      await withSlowConsumer(bounds, 1, async (l, frames) => {
         const packets = Array.from({ length: 1500 }, (_, i) => hep3Packet(sipText('REGISTER', `r${i}`)));
         await sendAndDrain(l, packets);
         const st = l.stats();
@@ -547,9 +525,7 @@ describe('HepListener UDP receive thread', () => {
           [...order].sort((a, b) => a - b),
         );
         await waitFor(() => l.stats().backlog.packets === 0, 'backlog 0');
-      } finally {
-        await l.stop();
-      }
+      });
     },
   );
 
