@@ -179,13 +179,11 @@ export const SDP_MAX_LINES = 512;
 /**
  * Open transactions kept at once. Past it the oldest is evicted only for a request whose source is
  * more frequent (counter `transactions` evictions/rejections). One waiting for its answer holds
- * its parsed request (about 1.6 KiB for a REGISTER with credentials); an answered non-INVITE one
- * keeps only event fields (slimmed: about 1.5 KiB for the transaction, its key and both events,
- * where the whole messages took 3.3 KiB; measured in process with `heapUsed` over 15,000 flood
- * transactions), an INVITE one its request and answers. Under the spoofed flood of
- * `npm run bench:watch` (in process: `bench/heap.ts flood:50000`) the table held 25 MB instead of
- * 111 MB. 20,000 open transactions are 2,500 completed requests per second with the completed
- * linger below.
+ * its parsed request; an answered non-INVITE one keeps only event fields (slimmed, see
+ * src/track/transactions.ts); an INVITE one its request and answers. Under the spoofed flood of
+ * `npm run bench:watch`, `node dist/bench/heap.js flood:50000` shows what the full table retains
+ * (25 MB when measured, 111 MB before slimming). 20,000 open transactions are 2,500 completed
+ * requests per second with the completed linger below.
  */
 export const TRACK_MAX_TRANSACTIONS = 20_000;
 /** A transaction without a final answer closes after this much event time without activity:
@@ -301,11 +299,10 @@ export const DETECT_TOOL_CAMPAIGN_SOURCES = 1_024;
  * Sources the windows of one rule list together, past each window's first (src/detect/window.ts,
  * ListingBudget): auth.distributed-bruteforce and auth.low-and-slow list up to 1,024 per identity
  * over DETECT_MAX_AUTH_KEYS identities, scan.tool-fingerprint 1,024 per campaign over
- * DETECT_MAX_TOOL_CAMPAIGNS: about 70 KB per full list, so per-key caps alone allowed 1.4 GB per
- * rule under a flood spread over many identities. Past it a window lists no new source but still
- * counts it (once per value, by a bit of its hash); lists are given back as windows leave. About
- * 14 MB per rule when full; the 1M-message benchmark captures peak at 12,803 (attack) and 3,901
- * (office).
+ * DETECT_MAX_TOOL_CAMPAIGNS: per-key caps alone allowed twenty million listed addresses per rule
+ * under a flood spread over many identities. Past it a window lists no new source but still counts
+ * it (once per value, by a bit of its hash); lists are given back as windows leave
+ * (test/detect/window.test.ts floods a rule past it).
  */
 export const DETECT_LISTED_SOURCES_PER_RULE = 200_000;
 /** Sources scan.tool-fingerprint remembers the campaign of (a source sweeping many addresses stays
@@ -469,19 +466,18 @@ export const HEP_LISTEN_QUEUE_MAX = 16_384;
  * Past it the frame is shed at the head of the queue, unprocessed, and counted (`shed.delay`).
  * Under sustained overload the pipeline's rate decides what is lost either way; without this
  * bound the queue fills to HEP_LISTEN_QUEUE_MAX and every alert comes seconds late (p99 968 ms at
- * 10,000 packets/s), with it the p99 packet-to-stored-alert time was 89 ms and about as many frames
- * reached the pipeline; with keepalives shed at half of it (HEP_LISTEN_OPTIONS_DELAY_SHARE) and
- * late packets shed before decoding, 15 ms, and 109,173 of 500,000 packets sent at 100,000/s
- * reached the pipeline instead of 31,744 (docs/benchmarks.md). The price is burst absorption: a stall or a burst
- * longer than this (a long collection, a registration storm after a PBX restart) sheds what
+ * 10,000 packets/s when measured); with it, keepalives shed at half of it
+ * (HEP_LISTEN_OPTIONS_DELAY_SHARE) and late packets shed before decoding, the p99 stays far under
+ * 100 ms and more frames reach the pipeline, not fewer (`npm run bench:watch`, docs/benchmarks.md
+ * for the current figures). The price is burst absorption: a stall or a burst longer than this (a long collection, a registration storm after a PBX restart) sheds what
  * waits too long. A site that prefers completeness to freshness raises
  * `sources.hep.maxQueueDelayMs` (0: no bound).
  */
 export const HEP_LISTEN_MAX_QUEUE_DELAY_MS = 50;
 
 /**
- * The delay bound above applies only while more frames than this wait (about 20 ms of pipeline
- * work): a short queue adds little delay, and a process that was merely descheduled for a moment
+ * The delay bound above applies only while more frames than this wait (a few ms of pipeline work
+ * at the rates docs/benchmarks.md measures): a short queue adds little delay, and a process that was merely descheduled for a moment
  * on a busy host must not shed the handful of frames that arrived meanwhile.
  */
 export const HEP_LISTEN_DELAY_MIN_QUEUE = 128;
@@ -500,8 +496,8 @@ export const HEP_LISTEN_QUEUE_MAX_BYTES = 64 * 1024 * 1024;
 /**
  * Frames handed to the consumer per event-loop turn, so socket reads, the store's commit of the
  * alerts they raised and the next frames interleave. An alert is stored at the end of the turn
- * that raised it: 64 frames are about 10 ms of pipeline work, where 512 (about 75 ms) put most
- * of the packet-to-stored-alert time at 10,000 packets/s in the wait for the turn to end.
+ * that raised it: with 512 frames per turn most of the packet-to-stored-alert time at 10,000
+ * packets/s was the wait for the turn to end (`npm run bench:watch` measures it).
  */
 export const HEP_LISTEN_DRAIN_BATCH = 64;
 

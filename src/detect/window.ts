@@ -103,8 +103,8 @@ export class KeyedWindows<S> {
 
 /**
  * Values that the CappedSets of one owner (a rule's windows) may store together past their first,
- * on top of each set's own cap: per-key caps alone multiply (20,000 windows of 1,024 sources are
- * 1.4 GB). Sets give their values back when their window leaves (`CappedSet.release`).
+ * on top of each set's own cap: per-key caps alone multiply (20,000 windows of 1,024 sources).
+ * Sets give their values back when their window leaves (`CappedSet.release`).
  */
 export class ListingBudget {
   /** Values stored now by the sets under this budget (beyond each set's first). */

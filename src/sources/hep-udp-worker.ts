@@ -1,7 +1,7 @@
 /**
- * The HEP listener's UDP receive thread. The main thread runs the whole pipeline (18,000-29,000
- * packets per CPU second in docs/benchmarks.md's watch section), so UDP sockets read there
- * overflow in the kernel, uncounted, long before the listener's own queue could shed anything. Here a worker thread binds
+ * The HEP listener's UDP receive thread. The main thread runs the whole pipeline (its packets per
+ * CPU second are in docs/benchmarks.md's watch section), so UDP sockets read there overflow in the
+ * kernel, uncounted, long before the listener's own queue could shed anything. Here a worker thread binds
  * the UDP sockets and drains them continuously whatever the pipeline does: it applies the sender
  * allow-list, copies each datagram into a batch buffer and posts the batch (one transferred
  * ArrayBuffer plus an offset/length/receive-time index) to the main thread, which decodes HEP,
