@@ -104,20 +104,12 @@ function sipPort(port: number): boolean {
 function newPair(ev: SipEvent, site: SiteModel): PairState {
   const f = ev.frame;
   // Requests go client to server; a response the other way.
-  let serverIp = ev.isRequest ? f.dstIp : f.srcIp;
-  let serverPort = ev.isRequest ? f.dstPort : f.srcPort;
-  let clientIp = ev.isRequest ? f.srcIp : f.dstIp;
-  let clientPort = ev.isRequest ? f.srcPort : f.dstPort;
-  const pbx = site.isPbx(clientIp) && !site.isPbx(serverIp);
-  if (pbx || (!site.isPbx(serverIp) && sipPort(clientPort) && !sipPort(serverPort))) {
-    [serverIp, serverPort, clientIp, clientPort] = [clientIp, clientPort, serverIp, serverPort];
-  }
-  return {
-    serverIp,
-    serverPort,
-    clientIp,
-    clientPort,
-    roleSettled: pbx || site.isPbx(serverIp),
+  const st: PairState = {
+    serverIp: ev.isRequest ? f.dstIp : f.srcIp,
+    serverPort: ev.isRequest ? f.dstPort : f.srcPort,
+    clientIp: ev.isRequest ? f.srcIp : f.dstIp,
+    clientPort: ev.isRequest ? f.srcPort : f.dstPort,
+    roleSettled: false,
     firstTime: ev.time,
     requests: 0,
     responses: 0,
@@ -134,6 +126,22 @@ function newPair(ev: SipEvent, site: SiteModel): PairState {
     proven: false,
     raised: 'none',
   };
+  const pbx = site.isPbx(st.clientIp) && !site.isPbx(st.serverIp);
+  if (pbx || (!site.isPbx(st.serverIp) && sipPort(st.clientPort) && !sipPort(st.serverPort))) {
+    swapRoles(st);
+  }
+  st.roleSettled = pbx || site.isPbx(st.serverIp);
+  return st;
+}
+
+/** Makes the client the server and the server the client. */
+function swapRoles(st: PairState): void {
+  [st.serverIp, st.serverPort, st.clientIp, st.clientPort] = [
+    st.clientIp,
+    st.clientPort,
+    st.serverIp,
+    st.serverPort,
+  ];
 }
 
 const DOCUMENTATION_IS_PUBLIC = { documentationIsPublic: true } as const;
@@ -220,14 +228,7 @@ export const exposureCleartextSignaling: RuleModule = {
           // keepalives to its phones otherwise make each phone a "server").
           if (ev.method === 'REGISTER' && !st.roleSettled && st.raised === 'none') {
             st.roleSettled = true;
-            if (st.serverIp !== f.dstIp) {
-              [st.serverIp, st.serverPort, st.clientIp, st.clientPort] = [
-                st.clientIp,
-                st.clientPort,
-                st.serverIp,
-                st.serverPort,
-              ];
-            }
+            if (st.serverIp !== f.dstIp) swapRoles(st);
           }
           if (st.responses > 0) st.proven = true;
           st.requests++;
