@@ -11,7 +11,6 @@
  * --every spoofed sources (default 100,000) with the live heap after a full collection, the RSS,
  * and the fullest tables; the last line is the peak RSS (VmHWM).
  */
-import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { applyHeapPolicy } from '../src/cli/heap.js';
 import type { AlertJson } from '../src/core/alert.js';
@@ -20,6 +19,7 @@ import { DetectionEngine } from '../src/detect/engine.js';
 import { ALL_RULES } from '../src/detect/rules/index.js';
 import { SiteModel } from '../src/detect/site.js';
 import { Pipeline } from '../src/pipeline.js';
+import { procStatusKib } from './proc.js';
 import { SipTraffic } from './sip-traffic.js';
 
 export interface Options {
@@ -40,11 +40,6 @@ export function parseOptions(args: string[]): Options {
     else throw new Error(`unknown option ${a}`);
   }
   return o;
-}
-
-function statusKib(field: 'VmRSS' | 'VmHWM'): number {
-  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync('/proc/self/status', 'utf8'));
-  return m === null ? NaN : Number(m[1]);
 }
 
 const mib = (bytes: number): string => (bytes / 1048576).toFixed(0);
@@ -123,12 +118,12 @@ function main(): void {
     const cpu = process.cpuUsage();
     const mu = process.memoryUsage();
     console.log(
-      `| ${sources.toLocaleString('en-US')} | ${packets.toLocaleString('en-US')} | ${mib(mu.heapUsed)} | ${mib(mu.heapTotal)} | ${mib(mu.arrayBuffers)} | ${(statusKib('VmRSS') / 1024).toFixed(0)} | ${((cpu.user + cpu.system) / 1e6).toFixed(1)} |`,
+      `| ${sources.toLocaleString('en-US')} | ${packets.toLocaleString('en-US')} | ${mib(mu.heapUsed)} | ${mib(mu.heapTotal)} | ${mib(mu.arrayBuffers)} | ${(procStatusKib('self', 'VmRSS') / 1024).toFixed(0)} | ${((cpu.user + cpu.system) / 1e6).toFixed(1)} |`,
     );
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   console.log(
-    `\npeak RSS (VmHWM) ${(statusKib('VmHWM') / 1024).toFixed(0)} MiB; ${run.packets.toLocaleString('en-US')} packets in ${seconds.toFixed(1)} s`,
+    `\npeak RSS (VmHWM) ${(procStatusKib('self', 'VmHWM') / 1024).toFixed(0)} MiB; ${run.packets.toLocaleString('en-US')} packets in ${seconds.toFixed(1)} s`,
   );
   console.log(
     `alert revisions: ${JSON.stringify(Object.fromEntries([...run.revisions].sort((a, b) => b[1] - a[1])))}`,

@@ -17,6 +17,7 @@ import { cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_MESSAGES, ensureCaptures, MIXES, OUT_DIR, type CaptureManifest } from './make-captures.js';
+import { procStatusKib } from './proc.js';
 
 /** The issue's targets. */
 const TARGET_RATIO = 10;
@@ -200,9 +201,8 @@ const CLOCK_TICKS = 100;
 function pollProc(pid: number | undefined, into: { rssKib: number; user: number; system: number }): void {
   if (pid === undefined) return;
   try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
-    if (hwm !== null) into.rssKib = Math.max(into.rssKib, Number(hwm[1]));
+    const hwm = procStatusKib(pid, 'VmHWM');
+    if (!Number.isNaN(hwm)) into.rssKib = Math.max(into.rssKib, hwm);
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     into.user = Number(f[11]) / CLOCK_TICKS;

@@ -22,6 +22,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { buildBlaster, parseBlast, writePacketFile, type BlastResult } from './hep-blast.js';
+import { procStatusKib } from './proc.js';
 import type { TrafficKind, TrafficOptions } from './sip-traffic.js';
 
 const OUT = 'bench/out/watch';
@@ -234,13 +235,7 @@ function cpuSeconds(pid: number | undefined): number {
 }
 
 function vmHwmKib(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m === null ? NaN : Number(m[1]);
-  } catch {
-    return NaN;
-  }
+  return procStatusKib(pid, 'VmHWM');
 }
 
 async function output(argv: readonly string[]): Promise<string> {
@@ -539,13 +534,8 @@ async function memory(o: Options, bin: string, rate: number): Promise<MemoryResu
   const trace: { s: number; kib: number }[] = [];
   const t0 = Date.now();
   const poll = setInterval(() => {
-    const pid = w.child.pid;
-    try {
-      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      if (m !== null) trace.push({ s: (Date.now() - t0) / 1000, kib: Number(m[1]) });
-    } catch {
-      // exited
-    }
+    const kib = procStatusKib(w.child.pid, 'VmRSS');
+    if (!Number.isNaN(kib)) trace.push({ s: (Date.now() - t0) / 1000, kib });
   }, 1000);
   log(`memory: flood at ${rate} pps, ${count} packets ...`);
   const sender = await blast(bin, file, w.hepPort, rate, count, o.floodSeconds);
