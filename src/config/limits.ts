@@ -302,9 +302,12 @@ export const DETECT_TOOL_CAMPAIGN_SOURCES = 1_024;
  * DETECT_MAX_TOOL_CAMPAIGNS: per-key caps alone allowed twenty million listed addresses per rule
  * under a flood spread over many identities. Past it a window lists no new source but still counts
  * it (once per value, by a bit of its hash); lists are given back as windows leave
- * (test/detect/window.test.ts floods a rule past it).
+ * (test/detect/window.test.ts floods a rule past it). An alert shows ALERT_MAX_SOURCES of them,
+ * so the lists serve ranking and counting: on the benchmark captures one rule lists at most
+ * 12,803 at once (ListingBudget.peak, bench/out/attack.pcap), and under the spoofed flood of `npm run bench:watch` a
+ * full budget held about 18 MB (bench/heap.ts flood) at 200,000, the earlier bound.
  */
-export const DETECT_LISTED_SOURCES_PER_RULE = 200_000;
+export const DETECT_LISTED_SOURCES_PER_RULE = 50_000;
 /** Sources scan.tool-fingerprint remembers the campaign of (a source sweeping many addresses stays
  * in its first campaign); frequency admission past it. */
 export const DETECT_MAX_TOOL_SOURCES = 50_000;

@@ -10,13 +10,18 @@ export const OTHER_KEY = '(other)';
 
 /** Adds one to `record[key]`, or to `record[OTHER_KEY]` when the record is full. */
 export function countInto(record: Record<string, number>, key: string, max = COUNT_MAX_KEYS): void {
+  // A method named `constructor` or `toString` reads Object.prototype's member: not a count.
   const n = record[key];
-  if (n !== undefined) {
+  if (typeof n === 'number') {
     record[key] = n + 1;
     return;
   }
   // Only a new key pays for the size check, bounded by `max`.
   if (Object.keys(record).length >= max) record[OTHER_KEY] = (record[OTHER_KEY] ?? 0) + 1;
+  // Assigning `__proto__` would call Object.prototype's setter (and drop the count) instead of
+  // making the key.
+  else if (key === '__proto__')
+    Object.defineProperty(record, key, { value: 1, writable: true, enumerable: true, configurable: true });
   else record[key] = 1;
 }
 

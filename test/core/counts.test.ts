@@ -15,6 +15,20 @@ test('a counter record keeps at most its bound of keys and counts the rest under
   assert.equal(r.M3, 2);
 });
 
+test('methods named after Object.prototype members are counted like any other token', () => {
+  const r: Record<string, number> = {};
+  for (const m of ['constructor', '__proto__', 'toString', 'constructor', '__proto__', 'hasOwnProperty'])
+    countInto(r, m);
+  assert.deepEqual(JSON.parse(JSON.stringify(r)), {
+    constructor: 2,
+    ['__proto__']: 2,
+    toString: 1,
+    hasOwnProperty: 1,
+  });
+  assert.equal(Object.getPrototypeOf(r), Object.prototype);
+  assert.equal(Object.keys(r).length, 4);
+});
+
 test('a file of 1000 invented methods cannot grow the summary', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sipwarden-'));
   const file = join(dir, 'methods.sip');

@@ -78,7 +78,7 @@ export const authSuccessAfterFailures: RuleModule = {
     );
     // Window count includes successes; rejections are the profile's.
     const rejections = (s: State): number =>
-      s.profile === undefined ? 0 : Object.values(s.profile.methods).reduce((x, y) => x + y, 0);
+      s.profile === undefined ? 0 : s.profile.rejections;
     const report = (w: WindowState<State>, success: Success, time: number): void => {
       const s = w.data;
       const n = rejections(s);
