@@ -65,9 +65,15 @@ export const authBruteforce: RuleModule = {
             identity === UNNAMED
               ? { ...(a.dstIp !== '' ? { ip: a.dstIp, port: a.dstPort } : {}) }
               : { ip: a.dstIp, port: a.dstPort, extension, identity },
-          evidence: () => ({ ...w.data.evidence(), realm: a.realm, sourceGroup: group }),
+          evidence: evidenceOf(w.data, a.realm, group),
         });
       },
     };
   },
 };
+
+/** The evidence closure, made here so that it captures the profile and two strings, not the
+ * attempt (an open alert keeps its latest closure; test/detect/alert-retention.test.ts). */
+function evidenceOf(profile: RejectionProfile, realm: string, group: string): () => Record<string, unknown> {
+  return () => ({ ...profile.evidence(), realm, sourceGroup: group });
+}

@@ -51,6 +51,9 @@ export const authDistributedBruteforce: RuleModule = {
         if (w.data.sources.distinct < minSources || w.count < minRejections) return;
         if (ctx.touch?.(a.identity, a.time, w.count) === true) return;
         const extension = ctx.site.extensionOf(a.identity);
+        // The closures below capture `w` and `realm`, never `a`: an open alert keeps them
+        // (test/detect/alert-retention.test.ts).
+        const realm = a.realm;
         ctx.raise({
           key: a.identity,
           time: a.time,
@@ -60,7 +63,7 @@ export const authDistributedBruteforce: RuleModule = {
           sources: () => w.data.sources.top(1024).map((s) => ({ ip: s.value, count: s.count })),
           sourcesTotal: w.data.sources.distinct,
           target: { ip: a.dstIp, port: a.dstPort, extension, identity: a.identity },
-          evidence: () => ({ ...w.data.profile.evidence(), realm: a.realm }),
+          evidence: () => ({ ...w.data.profile.evidence(), realm }),
         });
       },
     };

@@ -54,6 +54,9 @@ export const authLowAndSlow: RuleModule = {
         if (w.data.sources.distinct === 1 && w.data.profile.staleLike()) return;
         const extension = ctx.site.extensionOf(a.identity);
         const hours = Math.round((a.time - w.firstTime) / 360_000) / 10;
+        // The closures below capture `w`, `hours` and `realm`, never `a`: an open alert keeps them
+        // (test/detect/alert-retention.test.ts).
+        const realm = a.realm;
         ctx.raise({
           key: a.identity,
           time: a.time,
@@ -64,7 +67,7 @@ export const authLowAndSlow: RuleModule = {
           sources: () => w.data.sources.top(1024).map((s) => ({ ip: s.value, count: s.count })),
           sourcesTotal: w.data.sources.distinct,
           target: { ip: a.dstIp, port: a.dstPort, extension, identity: a.identity },
-          evidence: () => ({ ...w.data.profile.evidence(), spanHours: hours, realm: a.realm }),
+          evidence: () => ({ ...w.data.profile.evidence(), spanHours: hours, realm }),
         });
       },
     };

@@ -77,8 +77,7 @@ export const authSuccessAfterFailures: RuleModule = {
       () => ({ profile: undefined, identities: undefined, success: undefined, more: undefined }),
     );
     // Window count includes successes; rejections are the profile's.
-    const rejections = (s: State): number =>
-      s.profile === undefined ? 0 : s.profile.rejections;
+    const rejections = (s: State): number => (s.profile === undefined ? 0 : s.profile.rejections);
     const report = (w: WindowState<State>, success: Success, time: number): void => {
       const s = w.data;
       const n = rejections(s);

@@ -46,12 +46,15 @@ export const dosFlood: RuleModule = {
         const method = ev.method.length > 16 ? 'OTHER' : ev.method;
         const group = sourceGroup(ev.frame.srcIp);
         const key = `${group}\u0000${method}`;
+        // Closures here capture `time`, never `ev`: an open alert keeps its evidence closure
+        // (test/detect/alert-retention.test.ts).
+        const time = ev.time;
         const s = sources.touch(key, () => ({
-          start: ev.time,
+          start: time,
           current: 0,
           previous: 0,
           total: 0,
-          firstTime: ev.time,
+          firstTime: time,
           answered: 0,
           unanswered: 0,
           frames: undefined,
@@ -64,6 +67,7 @@ export const dosFlood: RuleModule = {
             else if (s.frames.length < 20) s.frames.push(frame);
           }
           if (n > perSource && ctx.touch?.(`${group}|${method}`, ev.time, s.total) !== true) {
+            const userAgent = ev.msg.userAgent ?? null;
             ctx.raise({
               key: `${group}|${method}`,
               time: ev.time,
@@ -78,7 +82,7 @@ export const dosFlood: RuleModule = {
                 requests: s.total,
                 blocked: s.unanswered,
                 answered: s.answered,
-                userAgent: ev.msg.userAgent ?? null,
+                userAgent,
                 frames: s.frames === undefined ? [] : [...s.frames],
               }),
             });

@@ -144,8 +144,12 @@ export const geoHostingProvider: RuleModule = {
         if (info.hosting !== true) return;
         const net = networkOf(a.srcIp);
         const pairKey = `${net}\u0000${a.identity}`;
+        // Closures here capture `time` and `method`, never `a`: an open alert keeps its evidence
+        // closure (test/detect/alert-retention.test.ts).
+        const time = a.time;
+        const method = a.method;
         const fresh = (): Seen => ({
-          since: a.time,
+          since: time,
           count: 0,
           outcomes: {},
           sources: new CappedSet(16),
@@ -189,7 +193,7 @@ export const geoHostingProvider: RuleModule = {
             outcomes: { ...seen.outcomes },
             sources: seen.sources.top(16).map((x) => x.value),
             userAgents: seen.userAgents.top(4).map((x) => x.value),
-            methods: a.method,
+            methods: method,
             frames: [...seen.frames],
           }),
         });

@@ -111,8 +111,9 @@ class RegistrationHijack {
   /** Moves waiting for the registrar's answer or for the old binding to go, oldest first. */
   private readonly suspects: Suspect[] = [];
   private readonly waiting = new WeakMap<SipEvent, Suspect>();
-  /** Waits dropped to stay within DETECT_MAX_REG_HIJACK_PENDING. */
-  dropped = 0;
+  /** Waits dropped to stay within DETECT_MAX_REG_HIJACK_PENDING (an object, so that evidence
+   * closures read the current count without holding the detector). */
+  readonly waits = { dropped: 0 };
   private lastScan = -Infinity;
   /** When each address of record last had bindings removed by a REGISTER (Contact: *, expires=0). */
   private readonly unregistered = new BoundedTable<string, { time: number }>(
@@ -160,7 +161,7 @@ class RegistrationHijack {
     }
     if (this.suspects.length >= DETECT_MAX_REG_HIJACK_PENDING) {
       this.suspects.shift();
-      this.dropped++;
+      this.waits.dropped++;
     }
     this.suspects.push(s);
     this.waiting.set(ev, s);
@@ -179,7 +180,7 @@ class RegistrationHijack {
     const replaced = removed && (removes(ev) || (at !== undefined && b.firstTime - at <= this.replaceMs));
     if (this.twins.length >= DETECT_MAX_REG_HIJACK_PENDING) {
       this.twins.shift();
-      this.dropped++;
+      this.waits.dropped++;
     }
     const t: Twin = { suspect: s, prior, priorCallId, priorNetwork: networkOf(prior.srcIp), replaced };
     this.twins.push(t);
@@ -298,6 +299,25 @@ class RegistrationHijack {
     const prior = s.priors[s.priors.length - 1] as Binding;
     if (this.ctx.touch?.(key, time, 1) === true) return;
     const identity = b.identity !== '' ? b.identity : prior.identity;
+    // The evidence closure holds these values and the counters, never the suspect (its request,
+    // registration and bindings): an open alert keeps it (test/detect/alert-retention.test.ts).
+    const shown = {
+      aor: escapeText(s.reg.aor, 128),
+      how,
+      newContact: escapeText(b.contact, 160),
+      newNetwork: networkOf(b.srcIp),
+      newUserAgent: escapeText(b.userAgent, 120),
+      oldBindings: s.priors.slice(0, 8).map((p) => ({
+        contact: escapeText(p.contact, 160),
+        source: p.srcIp,
+        network: networkOf(p.srcIp),
+        userAgent: escapeText(p.userAgent, 120),
+        expiresAt: new Date(p.expiresAt).toISOString(),
+      })),
+      identity: escapeText(identity, 64),
+      frames: [s.frame, laterFrame].filter((f): f is number => f !== undefined),
+    };
+    const waits = this.waits;
     this.ctx.raise({
       key,
       time,
@@ -310,23 +330,7 @@ class RegistrationHijack {
         port: s.request.frame.dstPort,
         ...(identity !== '' ? { identity: escapeText(identity, 64) } : {}),
       },
-      evidence: () => ({
-        aor: escapeText(s.reg.aor, 128),
-        how,
-        newContact: escapeText(b.contact, 160),
-        newNetwork: networkOf(b.srcIp),
-        newUserAgent: escapeText(b.userAgent, 120),
-        oldBindings: s.priors.slice(0, 8).map((p) => ({
-          contact: escapeText(p.contact, 160),
-          source: p.srcIp,
-          network: networkOf(p.srcIp),
-          userAgent: escapeText(p.userAgent, 120),
-          expiresAt: new Date(p.expiresAt).toISOString(),
-        })),
-        identity: escapeText(identity, 64),
-        frames: [s.frame, laterFrame].filter((f): f is number => f !== undefined),
-        droppedWaits: this.dropped,
-      }),
+      evidence: () => ({ ...shown, droppedWaits: waits.dropped }),
     });
   }
 }

@@ -192,10 +192,13 @@ export const sessionDialogHijack: RuleModule = {
         const accepted = ev.status < 300;
         const src = req.frame.srcIp;
         const key = `source ${sourceGroup(src)}`;
+        // Closures here capture values, never `ev`, `req` or the dialog: an open alert keeps its
+        // evidence closure (test/detect/alert-retention.test.ts).
+        const reqTime = req.time;
         const s = states.touch(key, () => ({
           count: 0,
           accepted: 0,
-          firstTime: req.time,
+          firstTime: reqTime,
           methods: {},
           statuses: {},
           callIds: new CappedSet(20),
@@ -212,6 +215,13 @@ export const sessionDialogHijack: RuleModule = {
         if (ctx.touch?.(key, ev.time, s.count) === true) return;
         const st = s;
         const d = p.dialog;
+        const shown = {
+          method: req.method,
+          status: ev.status,
+          callId: escapeText(d.callId, 80),
+          parties: p.parties.slice(0, 12),
+          routeSet: d.routeSet.slice(0, 8).map((r) => escapeText(r, 120)),
+        };
         ctx.raise({
           key,
           time: ev.time,
@@ -222,11 +232,7 @@ export const sessionDialogHijack: RuleModule = {
           target: { ip: req.frame.dstIp, port: req.frame.dstPort },
           ...(st.accepted === 0 ? { severity: 'medium' as const } : {}),
           evidence: () => ({
-            method: req.method,
-            status: ev.status,
-            callId: escapeText(d.callId, 80),
-            parties: p.parties.slice(0, 12),
-            routeSet: d.routeSet.slice(0, 8).map((r) => escapeText(r, 120)),
+            ...shown,
             methods: { ...st.methods },
             statuses: { ...st.statuses },
             accepted: st.accepted,

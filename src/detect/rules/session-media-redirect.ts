@@ -235,6 +235,20 @@ export const sessionMediaRedirect: RuleModule = {
         pushFrame(frames, req.frame.provenance.frame);
         pushFrame(frames, ev.frame.provenance.frame);
         const src = req.frame.srcIp;
+        // The evidence closure captures values, never `ev`, `req`, the move or the dialog: an open
+        // alert keeps it (test/detect/alert-retention.test.ts).
+        const shown = {
+          method: req.method,
+          side: move.side,
+          from: move.from,
+          to: move.to,
+          change: why,
+          callId: escapeText(d.callId, 80),
+          caller: d.caller.ip,
+          callee: d.callee.ip,
+          status: ev.status,
+          frames,
+        };
         ctx.raise({
           key,
           time: ev.time,
@@ -243,19 +257,7 @@ export const sessionMediaRedirect: RuleModule = {
           title: `${req.method} from ${src} moved the ${move.side}\u2019s media from ${move.from} to ${move.to} mid-call`,
           source: { ip: src, port: req.frame.srcPort, transport: req.frame.transport },
           target: { ip: req.frame.dstIp, port: req.frame.dstPort },
-          evidence: () => ({
-            method: req.method,
-            side: move.side,
-            from: move.from,
-            to: move.to,
-            change: why,
-            callId: escapeText(d.callId, 80),
-            caller: d.caller.ip,
-            callee: d.callee.ip,
-            status: ev.status,
-            frames,
-            untrackedDialogs: untracked,
-          }),
+          evidence: () => ({ ...shown, untrackedDialogs: untracked }),
         });
       },
     };
