@@ -18,19 +18,22 @@ const FIELDS: readonly IdentifierField[] = ['callId', 'branch', 'fromTag'];
 
 /** Samples of one field of one source. */
 interface FieldSamples {
-  /** Latest distinct values, oldest first; emptied once the field is judged. */
+  /** Latest distinct values, oldest first; emptied once the field is judged. NO_VALUES while
+   * empty: pushed to only when it holds a value. */
   values: string[];
   added: number;
   nextAnalysis: number;
   judged: boolean;
   verdict: RandomnessVerdict | undefined;
-  examples: string[];
+  /** Replaced, never changed in place: every field starts with NO_EXAMPLES. */
+  examples: readonly string[];
 }
 
 interface SourceState {
   readonly fields: Record<IdentifierField, FieldSamples>;
   readonly userAgents: CappedSet;
-  readonly frames: number[];
+  /** Made at the first frame (see `sample` on array sizes). */
+  frames: number[] | undefined;
   readonly methods: Record<string, number>;
   /** Requests whose Call-ID or branch has SIPp's shape. */
   sippShaped: number;
@@ -55,6 +58,11 @@ const SIPP_BRANCH = /^z9hG4bK-\d+-\d+-\d+$/;
 const SIPP_NOTE =
   'SIPp (Call-ID <call number>-<pid>@<host>, branch z9hG4bK-<pid>-<call number>-<index>): a test tool';
 
+/** The empty lists every field starts with (replaced, never pushed to): most sources of a flood
+ * send one request, and an array made empty grows to 17 slots at its first push. */
+const NO_VALUES: string[] = [];
+const NO_EXAMPLES: readonly string[] = [];
+
 /** True when the field was judged guessable. */
 function isFlagged(f: FieldSamples): boolean {
   const kind = f.verdict?.kind;
@@ -62,7 +70,14 @@ function isFlagged(f: FieldSamples): boolean {
 }
 
 function newField(first: number): FieldSamples {
-  return { values: [], added: 0, nextAnalysis: first, judged: false, verdict: undefined, examples: [] };
+  return {
+    values: NO_VALUES,
+    added: 0,
+    nextAnalysis: first,
+    judged: false,
+    verdict: undefined,
+    examples: NO_EXAMPLES,
+  };
 }
 
 /** crypto.predictable-identifiers: a source's Call-IDs, branches or From tags are sequential or low-entropy. */
@@ -119,7 +134,7 @@ export class IdentifierDetector {
       () => ({
         fields: { callId: newField(first), branch: newField(first), fromTag: newField(first) },
         userAgents: new CappedSet(4),
-        frames: [],
+        frames: undefined,
         methods: {},
         sippShaped: 0,
         spoken: false,
@@ -177,7 +192,11 @@ export class IdentifierDetector {
       }
       s.userAgents.add(s.lastAgentShown);
     }
-    pushFrame(s.frames, ev.frame.provenance.frame);
+    const frame = ev.frame.provenance.frame;
+    if (frame !== undefined) {
+      if (s.frames === undefined) s.frames = [frame];
+      else pushFrame(s.frames, frame);
+    }
     const f = s.fields;
     if (!isFlagged(f.callId) && !isFlagged(f.branch) && !isFlagged(f.fromTag)) {
       s.settled = f.callId.judged && f.branch.judged && f.fromTag.judged;
@@ -194,7 +213,7 @@ export class IdentifierDetector {
         distinctValues: f.added,
         examples: [...f.examples],
       };
-      f.values = [];
+      f.values = NO_VALUES;
     }
     const names = flagged.map((k) => (k === 'callId' ? 'Call-ID' : k === 'branch' ? 'branch' : 'From tag'));
     const optionsOnly = (s.methods.OPTIONS ?? 0) === w.count;
@@ -215,7 +234,7 @@ export class IdentifierDetector {
         methods: { ...s.methods },
         requests: w.count,
         userAgents: s.userAgents.top(4).map((x) => x.value),
-        frames: [...s.frames],
+        frames: s.frames === undefined ? [] : [...s.frames],
       },
     };
     if (optionsOnly) {
@@ -231,7 +250,8 @@ export class IdentifierDetector {
       value.length > DETECT_IDENTIFIER_MAX_CHARS ? value.slice(0, DETECT_IDENTIFIER_MAX_CHARS) : value;
     // Distinct values only: a Call-ID kept across REGISTER refreshes is one value.
     if (f.values.includes(v)) return;
-    f.values.push(v);
+    if (f.values.length === 0) f.values = [v];
+    else f.values.push(v);
     if (f.values.length > DETECT_IDENTIFIER_SAMPLES_PER_FIELD) f.values.shift();
     f.added++;
     if (f.added < f.nextAnalysis) return;
@@ -241,11 +261,11 @@ export class IdentifierDetector {
     if (verdict.kind === 'sequential' || verdict.kind === 'low-entropy') {
       f.examples = f.values.slice(-3).map((x) => escapeText(x, DETECT_IDENTIFIER_MAX_CHARS));
       f.judged = true;
-      f.values = [];
+      f.values = NO_VALUES;
     } else if (verdict.kind === 'healthy' && f.added >= DETECT_IDENTIFIER_SAMPLES_PER_FIELD) {
       // Judged healthy on a full ring: stop sampling, free the memory.
       f.judged = true;
-      f.values = [];
+      f.values = NO_VALUES;
     }
   }
 }
