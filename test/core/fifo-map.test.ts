@@ -35,3 +35,37 @@ test('FifoMap as a bounded table: evicting the oldest per insertion stays in ins
   const oldestLive = Math.min(...[...Array(50_000).keys()].filter((k) => m.has(k)));
   assert.ok(oldestLive > 50_000 - 2 * cap, `oldest live key ${oldestLive}`);
 });
+
+test('FifoMap agrees with a model map under random sets, deletes and shifts', () => {
+  let seed = 7;
+  const rand = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  const m = new FifoMap<number, string>();
+  // The model: a Map re-inserted on set, so its order is the insertion order.
+  const model = new Map<number, string>();
+  for (let i = 0; i < 200_000; i++) {
+    const op = rand(10);
+    const k = rand(3_000);
+    if (op < 6) {
+      m.set(k, `v${i}`);
+      model.delete(k);
+      model.set(k, `v${i}`);
+    } else if (op < 8) {
+      assert.equal(m.delete(k), model.delete(k));
+    } else {
+      const oldest = model.entries().next();
+      const expected = oldest.done === true ? undefined : oldest.value;
+      if (expected !== undefined) model.delete(expected[0]);
+      assert.deepEqual(m.shift(), expected);
+    }
+    if (i % 997 === 0) {
+      assert.equal(m.size, model.size);
+      const first = model.entries().next();
+      assert.deepEqual(m.peek(), first.done === true ? undefined : first.value);
+      assert.equal(m.get(k), model.get(k));
+      assert.equal(m.has(k), model.has(k));
+    }
+  }
+});
