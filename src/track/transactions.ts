@@ -37,8 +37,10 @@ export interface Transaction {
   lastTime: number;
   /** Copies of the request seen, retransmissions included. */
   requestCopies: number;
-  /** Distinct response statuses in arrival order (bounded). */
-  readonly statuses: number[];
+  /** Distinct response statuses in arrival order (bounded). Replaced by a list of one at the first
+   * response: an empty array grows to 17 slots at its first push, and nearly every transaction
+   * gets one status. */
+  statuses: readonly number[];
   /** The first final response (>= 200), if any. */
   final: SipEvent | undefined;
   /** The latest provisional response, if any. */
@@ -175,7 +177,7 @@ export class TransactionTable {
       firstTime: ev.time,
       lastTime: ev.time,
       requestCopies: 1,
-      statuses: [],
+      statuses: NO_STATUSES,
       final: undefined,
       provisional: undefined,
       closed: false,
@@ -194,7 +196,8 @@ export class TransactionTable {
     }
     tx.lastTime = ev.time;
     const seen = tx.statuses.includes(ev.status);
-    if (!seen && tx.statuses.length < TRACK_MAX_RESPONSES_PER_TRANSACTION) tx.statuses.push(ev.status);
+    if (!seen && tx.statuses.length < TRACK_MAX_RESPONSES_PER_TRANSACTION)
+      tx.statuses = tx.statuses.length === 0 ? [ev.status] : [...tx.statuses, ev.status];
     if (ev.status >= 200) {
       if (tx.final !== undefined) {
         // A second final: a retransmission when the same status, a forked 2xx otherwise.
@@ -242,6 +245,9 @@ export class TransactionTable {
 export function isSlimmed(tx: Transaction): boolean {
   return tx.final !== undefined && tx.method !== 'INVITE';
 }
+
+/** The statuses of a transaction not answered yet (shared: statuses are replaced, never pushed). */
+const NO_STATUSES: readonly number[] = [];
 
 /** The message of a slimmed event: nothing to read (see `Transaction`). */
 const NO_MESSAGE = parseSipMessage(Buffer.alloc(0));
