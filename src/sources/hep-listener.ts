@@ -568,15 +568,13 @@ export class HepListener implements LiveSource {
     const data = Buffer.from(m.data);
     // A batch that waited in transit while the pipeline was busy: its packets already past the
     // delay bound would be shed at the head of the queue anyway; shed them here, undecoded.
-    const late =
-      this.maxQueueDelayMs !== Infinity && !this.injectedClock
-        ? this.now() - this.maxQueueDelayMs
-        : -Infinity;
+    // (Arrival times come from the UDP thread's clock: not comparable with an injected one.)
+    const now = this.injectedClock ? -Infinity : this.now();
     for (let i = 0, k = 0; i < m.count; i++, k += 3) {
       const off = idx[k] as number;
       const len = idx[k + 1] as number;
       const at = idx[k + 2] as number;
-      if (at < late && this.waiting + m.count - i >= HEP_LISTEN_DELAY_MIN_QUEUE) {
+      if (this.overDelay(at, now, this.waiting + m.count - i)) {
         this.shed('delay', len);
         continue;
       }
@@ -693,13 +691,6 @@ export class HepListener implements LiveSource {
     }
   }
 
-  /**
-   * Delivers up to `max` frames in arrival order; reschedules itself while frames remain. While
-   * the queue is backed up (not at the final drain of a stop), OPTIONS keepalives that waited
-   * longer than HEP_LISTEN_OPTIONS_DELAY_SHARE of the delay bound are shed first (`shed.options`),
-   * and any other frame that waited longer than the whole bound is shed (`shed.delay`): under
-   * overload the keepalives go before the registrations and the guesses behind them.
-   */
   /** Frames waiting for the consumer. */
   private get waiting(): number {
     return this.options.size + this.others.size;
@@ -718,6 +709,19 @@ export class HepListener implements LiveSource {
     this.shed('options', this.options.shiftedWire);
   }
 
+  /** True for a frame that arrived at `since` and is past the delay bound at `now` while `queued`
+   * frames wait: the bound sheds only from a backed-up queue. */
+  private overDelay(since: number, now: number, queued: number): boolean {
+    return queued >= HEP_LISTEN_DELAY_MIN_QUEUE && now - since > this.maxQueueDelayMs;
+  }
+
+  /**
+   * Delivers up to `max` frames in arrival order; reschedules itself while frames remain. While
+   * the queue is backed up (not at the final drain of a stop), OPTIONS keepalives that waited
+   * longer than HEP_LISTEN_OPTIONS_DELAY_SHARE of the delay bound are shed first (`shed.options`),
+   * and any other frame that waited longer than the whole bound is shed (`shed.delay`): under
+   * overload the keepalives go before the registrations and the guesses behind them.
+   */
   private drain(max: number): void {
     this.drainScheduled = false;
     const st = this.st;
@@ -735,11 +739,7 @@ export class HepListener implements LiveSource {
       const f = ring.shift();
       const wire = ring.shiftedWire;
       this.queuedBytes -= f.data.length;
-      if (
-        bounded &&
-        this.waiting >= HEP_LISTEN_DELAY_MIN_QUEUE &&
-        this.now() - ring.shiftedAt > this.maxQueueDelayMs
-      ) {
+      if (bounded && this.overDelay(ring.shiftedAt, this.now(), this.waiting)) {
         this.shed('delay', wire);
         continue;
       }
