@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeHeapSnapshot } from 'node:v8';
 import { analyzeFiles } from '../src/cli/analyze.js';
+import { ListingBudget } from '../src/detect/window.js';
 import { runFlood } from './flood.js';
 import { OUT_DIR } from './make-captures.js';
 
@@ -167,7 +168,9 @@ async function main(args: string[]): Promise<void> {
   const s = JSON.parse(readFileSync(path, 'utf8')) as Snapshot;
   const { size, idom, reachable, label, tableName } = retained(s);
   const MiB = (b: number): string => (b / 1048576).toFixed(1).padStart(7);
-  process.stdout.write(`${file}: ${MiB(size[0]!)} MiB reachable (snapshot ${path})\n\n`);
+  process.stdout.write(`${file}: ${MiB(size[0]!)} MiB reachable (snapshot ${path})\n`);
+  // The most sources one rule listed at once (DETECT_LISTED_SOURCES_PER_RULE bounds it).
+  process.stdout.write(`sources listed by one rule at once, at most: ${ListingBudget.highestPeak}\n\n`);
   const tables: [string, number][] = [];
   const objects: [string, number][] = [];
   for (let v = 0; v < size.length; v++) {

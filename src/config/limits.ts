@@ -304,8 +304,9 @@ export const DETECT_TOOL_CAMPAIGN_SOURCES = 1_024;
  * it (once per value, by a bit of its hash); lists are given back as windows leave
  * (test/detect/window.test.ts floods a rule past it). An alert shows ALERT_MAX_SOURCES of them,
  * so the lists serve ranking and counting: on the benchmark captures one rule lists at most
- * 12,803 at once (ListingBudget.peak, bench/out/attack.pcap), and under the spoofed flood of `npm run bench:watch` a
- * full budget held about 18 MB (bench/heap.ts flood) at 200,000, the earlier bound.
+ * 12,803 at once (bench/out/attack.pcap; `node dist/bench/heap.js attack` prints the peak), and
+ * under the spoofed flood of `npm run bench:watch` a full budget held about 18 MB (bench/heap.ts
+ * flood) at 200,000, the earlier bound.
  */
 export const DETECT_LISTED_SOURCES_PER_RULE = 50_000;
 /** Sources scan.tool-fingerprint remembers the campaign of (a source sweeping many addresses stays
@@ -472,16 +473,17 @@ export const HEP_LISTEN_QUEUE_MAX = 16_384;
  * 10,000 packets/s when measured); with it, keepalives shed at half of it
  * (HEP_LISTEN_OPTIONS_DELAY_SHARE) and late packets shed before decoding, the p99 stays far under
  * 100 ms and more frames reach the pipeline, not fewer (`npm run bench:watch`, docs/benchmarks.md
- * for the current figures). The price is burst absorption: a stall or a burst longer than this (a long collection, a registration storm after a PBX restart) sheds what
- * waits too long. A site that prefers completeness to freshness raises
- * `sources.hep.maxQueueDelayMs` (0: no bound).
+ * for the current figures). The price is burst absorption: a stall or a burst longer than this (a
+ * long collection, a registration storm after a PBX restart) sheds what waits too long. A site
+ * that prefers completeness to freshness raises `sources.hep.maxQueueDelayMs` (0: no bound).
  */
 export const HEP_LISTEN_MAX_QUEUE_DELAY_MS = 50;
 
 /**
  * The delay bound above applies only while more frames than this wait (a few ms of pipeline work
- * at the rates docs/benchmarks.md measures): a short queue adds little delay, and a process that was merely descheduled for a moment
- * on a busy host must not shed the handful of frames that arrived meanwhile.
+ * at the rates docs/benchmarks.md measures): a short queue adds little delay, and a process that
+ * was merely descheduled for a moment on a busy host must not shed the handful of frames that
+ * arrived meanwhile.
  */
 export const HEP_LISTEN_DELAY_MIN_QUEUE = 128;
 

@@ -107,6 +107,8 @@ export class KeyedWindows<S> {
  * Sets give their values back when their window leaves (`CappedSet.release`).
  */
 export class ListingBudget {
+  /** Highest `peak` of any budget in this process (bench/heap.ts prints it). */
+  static highestPeak = 0;
   /** Values stored now by the sets under this budget (beyond each set's first). */
   used = 0;
   /** Highest `used` so far. */
@@ -180,7 +182,10 @@ export class CappedSet {
         this.distinct++;
         return true;
       }
-      if (++b.used > b.peak) b.peak = b.used;
+      if (++b.used > b.peak) {
+        b.peak = b.used;
+        if (b.peak > ListingBudget.highestPeak) ListingBudget.highestPeak = b.peak;
+      }
     }
     this.distinct++;
     (this.more ??= new Map()).set(v, 1);

@@ -15,10 +15,10 @@ import { CappedSet } from '../window.js';
 /** Transports that carry SIP in clear text (TLS and WSS do not). */
 const CLEARTEXT = new Set(['udp', 'tcp', 'sctp', 'ws']);
 
-/** What one peer pair has shown so far. */
 /**
- * One pair of addresses. Kept flat (addresses as fields, the first transport and frames inline):
- * under a spoofed flood the table fills with pairs that sent one request and got one answer.
+ * What one peer pair has shown so far. Kept flat (addresses as fields, the first transport and
+ * frame inline): under a spoofed flood the table fills with pairs that sent one request and got
+ * one answer.
  */
 interface PairState {
   /**
@@ -80,6 +80,7 @@ function addTransport(st: PairState, t: string): void {
   if (!more.includes(t)) more.push(t);
 }
 
+/** What one server's alert has gathered: the peers reported against it. */
 interface ServerState {
   readonly firstTime: number;
   readonly peers: CappedSet;
@@ -144,6 +145,7 @@ function swapRoles(st: PairState): void {
   ];
 }
 
+/** Documentation ranges count as public here so synthetic traffic behaves like internet traffic. */
 const DOCUMENTATION_IS_PUBLIC = { documentationIsPublic: true } as const;
 
 function isPublic(ip: string): boolean {
