@@ -8,7 +8,7 @@
  * regular pace.
  */
 import { countInto } from '../core/counts.js';
-import { CappedSet, StatusTally } from './window.js';
+import { CappedSet, StatusTally, withFrame } from './window.js';
 import type { AuthAttempt } from './attempts.js';
 
 /** Intervals between rejections remembered per profile (the most recent ones). */
@@ -91,10 +91,7 @@ export class RejectionProfile {
     if (agent !== '') (m.userAgents ??= new CappedSet(4)).add(agent);
     countInto(m.methods, method);
     m.statuses.add(status);
-    if (frame >= 0) {
-      if (m.frames === undefined) m.frames = [frame];
-      else if (m.frames.length < 20) m.frames.push(frame);
-    }
+    if (frame >= 0) m.frames = withFrame(m.frames, frame);
   }
 
   /** Rejections recorded in this window. */

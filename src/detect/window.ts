@@ -267,6 +267,21 @@ export function pushFrame(frames: number[], frame: number | undefined, n = 20): 
   if (frame !== undefined && frames.length < n) frames.push(frame);
 }
 
+/**
+ * As `pushFrame` for a list made at the first frame (an array made empty grows to 17 slots at
+ * its first push, and most keys of a flood see one frame): returns the list to keep.
+ */
+export function withFrame(
+  frames: number[] | undefined,
+  frame: number | undefined,
+  n = 20,
+): number[] | undefined {
+  if (frame === undefined) return frames;
+  if (frames === undefined) return [frame];
+  if (frames.length < n) frames.push(frame);
+  return frames;
+}
+
 /** Two-bucket sliding-window rate of one key: the previous window's count weighted by how much of
  * it still overlaps, plus the current window's count (no per-event memory). */
 export interface RateState {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { COUNT_MAX_KEYS } from '../../src/config/limits.js';
 import { StatusCounts } from '../../src/core/counts.js';
-import { CappedSet, KeyedWindows, ListingBudget, StatusTally } from '../../src/detect/window.js';
+import { CappedSet, KeyedWindows, ListingBudget, StatusTally, withFrame } from '../../src/detect/window.js';
 
 test('StatusTally gives the record StatusCounts gives, bound and (other) included', () => {
   let x = 99;
@@ -115,4 +115,12 @@ test('a flood of sources over many identities keeps the rule within its listing 
   // Every identity still counts its sources (past the budget by bits: at least what it stored).
   const st = windows.peek('id7', 200_000);
   assert.ok(st !== undefined && st.data.sources.distinct >= st.data.sources.size);
+});
+
+test('withFrame makes the list at the first frame and keeps the first n', () => {
+  assert.equal(withFrame(undefined, undefined), undefined);
+  let frames = withFrame(undefined, 7, 3);
+  assert.deepEqual(frames, [7]);
+  for (const f of [8, undefined, 9, 10, 11]) frames = withFrame(frames, f, 3);
+  assert.deepEqual(frames, [7, 8, 9]);
 });

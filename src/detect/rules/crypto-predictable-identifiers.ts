@@ -8,7 +8,7 @@ import type { SipEvent } from '../../track/sip-event.js';
 import type { Transaction } from '../../track/transactions.js';
 import { countInto } from '../../core/counts.js';
 import type { DetectorContext, RaiseInput, RuleModule } from '../rule.js';
-import { CappedSet, KeyedWindows, pushFrame, sourceGroup } from '../window.js';
+import { CappedSet, KeyedWindows, sourceGroup, withFrame } from '../window.js';
 import { assessRandomness, type RandomnessVerdict } from './crypto-weak-nonce.js';
 
 /** The identifiers a UA must make unguessable (RFC 3261 §8.1.1.4, §8.1.1.7, §19.3). */
@@ -192,11 +192,7 @@ export class IdentifierDetector {
       }
       s.userAgents.add(s.lastAgentShown);
     }
-    const frame = ev.frame.provenance.frame;
-    if (frame !== undefined) {
-      if (s.frames === undefined) s.frames = [frame];
-      else pushFrame(s.frames, frame);
-    }
+    s.frames = withFrame(s.frames, ev.frame.provenance.frame);
     const f = s.fields;
     if (!isFlagged(f.callId) && !isFlagged(f.branch) && !isFlagged(f.fromTag)) {
       s.settled = f.callId.judged && f.branch.judged && f.fromTag.judged;

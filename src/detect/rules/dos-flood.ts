@@ -1,7 +1,7 @@
 import { DETECT_MAX_RATE_KEYS } from '../../config/limits.js';
 import { BoundedTable } from '../../core/bounded-table.js';
 import type { RuleModule } from '../rule.js';
-import { newRate, slidingCount, sourceGroup, type RateState } from '../window.js';
+import { newRate, slidingCount, sourceGroup, type RateState, withFrame } from '../window.js';
 
 /** One source's rate of one method, the rate's fields inline (one object per key, not two: a
  * spoofed flood fills this table), and frames made with the first. */
@@ -61,11 +61,7 @@ export const dosFlood: RuleModule = {
         }));
         if (s !== undefined) {
           const n = slidingCount(s, ev.time, windowMs);
-          const frame = ev.frame.provenance.frame;
-          if (frame !== undefined) {
-            if (s.frames === undefined) s.frames = [frame];
-            else if (s.frames.length < 20) s.frames.push(frame);
-          }
+          s.frames = withFrame(s.frames, ev.frame.provenance.frame);
           if (n > perSource && ctx.touch?.(`${group}|${method}`, ev.time, s.total) !== true) {
             const userAgent = ev.msg.userAgent ?? null;
             ctx.raise({

@@ -1,7 +1,7 @@
 import { DETECT_MAX_AUTH_KEYS } from '../../config/limits.js';
 import type { AuthAttempt } from '../attempts.js';
 import type { RuleModule } from '../rule.js';
-import { KeyedWindows, sourceGroup, StatusTally } from '../window.js';
+import { KeyedWindows, sourceGroup, StatusTally, withFrame } from '../window.js';
 
 /** Extensions remembered per source window (more are counted, not remembered). */
 const MAX_EXTENSIONS = 512;
@@ -125,11 +125,7 @@ export const reconExtensionEnumeration: RuleModule = {
         countMethod(s, a.method);
         s.statuses.add(a.status);
         if (a.userAgent !== '') addUserAgent(s, a.userAgent);
-        const frame = a.provenance.frame;
-        if (frame !== undefined) {
-          if (s.frames === undefined) s.frames = [frame];
-          else if (s.frames.length < 20) s.frames.push(frame);
-        }
+        s.frames = withFrame(s.frames, a.provenance.frame);
         const probes = s.overflow + s.probeCount + s.oldPending;
         // A sweep touches each extension once or twice; a flood hammers a few (not enumeration).
         if (probes < threshold || probes < s.probeRequests * minDistinct) return;
