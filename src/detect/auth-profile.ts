@@ -36,7 +36,7 @@ class ProfileMore {
  * a spoofed flood makes a key per forged source, each seeing one rejection: so the first rejection
  * is kept in a few fields of the profile itself, and the sets and tallies a second one needs are
  * made when it comes (test/detect/auth-profile.test.ts holds a profile of one rejection under
- * 160 bytes; it took about 390 when every part was made with the first).
+ * 160 bytes).
  */
 export class RejectionProfile {
   /** Rejections recorded. */

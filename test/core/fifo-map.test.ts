@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { FifoMap } from '../../src/core/fifo-map.js';
 
 test('FifoMap gives entries back oldest first, a re-set key counting as new', () => {
@@ -68,4 +70,23 @@ test('FifoMap agrees with a model map under random sets, deletes and shifts', ()
       assert.equal(m.has(k), model.has(k));
     }
   }
+});
+
+test('a full FifoMap of string keys to times costs under 130 bytes per entry beside its keys', () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const n = 100_000;
+  const keys = Array.from({ length: 2 * n }, (_, i) => `nonce-${i.toString(36)}-${(i * 7919).toString(36)}`);
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const m = new FifoMap<string, number>();
+  // As auth.digest-replay's known nonces: oldest out, one per new key, at the bound.
+  for (let i = 0; i < 2 * n; i++) {
+    if (m.size >= n) m.shift();
+    m.set(keys[i] as string, 1.7e12 + i);
+  }
+  gc();
+  const per = (process.memoryUsage().heapUsed - before) / n;
+  assert.equal(m.size, n);
+  assert.ok(per < 130, `${per.toFixed(0)} bytes per entry`);
 });
