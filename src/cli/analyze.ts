@@ -267,20 +267,25 @@ export async function runAnalyze(args: string[]): Promise<number> {
       yield a;
     }
   };
+  // Each full chunk is written before the next is made (`await` on what `write` returns), so the
+  // report never piles up in memory behind a slow reader.
   const out = new OutputBuffer();
   if (format === 'json') {
-    out.write(
+    await out.write(
       `{\n  "summary": ${JSON.stringify(document.summary, null, 2).replaceAll('\n', '\n  ')},\n  "alerts": [`,
     );
     let n = 0;
     for (const a of alerts()) {
-      out.write(`${n++ === 0 ? '' : ','}\n    ${JSON.stringify(a, null, 2).replaceAll('\n', '\n    ')}`);
+      await out.write(
+        `${n++ === 0 ? '' : ','}\n    ${JSON.stringify(a, null, 2).replaceAll('\n', '\n    ')}`,
+      );
     }
-    out.write(n === 0 ? ']\n}\n' : '\n  ]\n}\n');
+    await out.write(n === 0 ? ']\n}\n' : '\n  ]\n}\n');
   } else if (format === 'jsonl') {
-    for (const a of alerts()) out.write(`${JSON.stringify(a)}\n`);
+    for (const a of alerts()) await out.write(`${JSON.stringify(a)}\n`);
   } else {
-    for (const line of textReportLines(document.summary, alerts(), result.alertCount)) out.write(`${line}\n`);
+    for (const line of textReportLines(document.summary, alerts(), result.alertCount))
+      await out.write(`${line}\n`);
   }
   await out.end();
   result.dispose();
@@ -389,19 +394,22 @@ class OutputBuffer {
   private bytes = 0;
   private pending: Promise<void> = Promise.resolve();
 
-  write(s: string): void {
+  /**
+   * Adds text. When that fills a chunk, the chunk is sent and the promise of its write returned:
+   * await it before making more text.
+   */
+  write(s: string): Promise<void> | undefined {
     this.parts.push(s);
     this.bytes += s.length;
-    if (this.bytes >= OUTPUT_FLUSH_CHARS) this.flush();
+    return this.bytes >= OUTPUT_FLUSH_CHARS ? this.flush() : undefined;
   }
 
   async end(): Promise<void> {
-    this.flush();
-    await this.pending;
+    await this.flush();
   }
 
-  private flush(): void {
-    if (this.parts.length === 0) return;
+  private flush(): Promise<void> {
+    if (this.parts.length === 0) return this.pending;
     const chunk = this.parts.join('');
     this.parts = [];
     this.bytes = 0;
@@ -412,6 +420,7 @@ class OutputBuffer {
           process.stdout.write(chunk, (err) => (err ? reject(err) : resolve()));
         }),
     );
+    return this.pending;
   }
 }
 
