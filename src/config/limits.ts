@@ -277,7 +277,8 @@ export const HEAP_GROWING_PERCENT = 30;
  * to a few KB) is most of the memory a spoofed flood can take: 20,000 keeps it within the memory
  * goals (docs/benchmarks.md) while far more guessers than any real attack uses stay tracked. */
 export const DETECT_MAX_AUTH_KEYS = 20_000;
-/** (source, method) keys dos.flood keeps rates for; frequency admission past it. */
+/** (source, method) keys dos.flood keeps rates for; frequency admission past it. A key leaves once
+ * its run of activity is over and a transaction timeout has passed (its last answers are in). */
 export const DETECT_MAX_RATE_KEYS = 50_000;
 /** Recent (source, identity, outcome) attempts kept to recognise a log line that reports an attempt
  * already seen on the wire (HEP or capture); oldest forgotten first (a miss only double-counts). */
@@ -288,7 +289,8 @@ export const DETECT_LOG_DEDUP_PER_KEY = 8;
  * times have one-second precision and the PBX's clock may differ from the sensor's by a little. */
 export const DETECT_LOG_DEDUP_WINDOW_MS = 5_000;
 /** Initial INVITEs (receiver + branch, receiver + Call-ID) call.unauthenticated-accepted remembers
- * to recognise a proxy's relayed leg of a call it just received; frequency admission past it. */
+ * to recognise a proxy's relayed leg of a call it just received; frequency admission past it, and
+ * swept once older than the relay window. */
 export const DETECT_MAX_RECEIVED_INVITES = 50_000;
 /** Campaigns (tool + target PBX) scan.tool-fingerprint keeps; frequency admission past it. */
 export const DETECT_MAX_TOOL_CAMPAIGNS = 10_000;
@@ -325,7 +327,8 @@ export const DETECT_TOOL_AGENT_CACHE_MAX_CHARS = 256;
 
 /** Digests (user + realm + nonce + response, kept as a SHA-256) auth.digest-replay remembers to see
  * one reused from a second source; frequency admission past it (counted `auth.digest-replay
- * credentials` evictions/rejections), so one-off spoofed digests cannot push out repeated ones. */
+ * credentials` evictions/rejections), so one-off spoofed digests cannot push out repeated ones.
+ * Swept once older than the rule's `memorySeconds` (as are the nonce counts). */
 export const DETECT_REPLAY_MAX_CREDENTIALS = 50_000;
 /** (user, realm, nonce, cnonce) nonce-count states kept to see the count go backwards; frequency
  * admission past it (counted). */
@@ -339,7 +342,8 @@ export const DETECT_REPLAY_MAX_ISSUED_NONCES = 100_000;
 export const DETECT_REPLAY_MAX_SERVERS = 4_096;
 /** (server, source) pairs with a request the server has not answered yet: a lost challenge makes the
  * "never issued" test unsafe for that source. Frequency admission past it; a refused pair is treated
- * as "maybe lost" (the test is skipped), never as "all seen". */
+ * as "maybe lost" (the test is skipped), never as "all seen". A pair with nothing open and no loss
+ * within the longest nonce lifetime is swept (a new entry would say the same). */
 export const DETECT_REPLAY_MAX_PENDING = 50_000;
 /** Unanswered requests followed per (server, source) pair; past it the oldest counts as possibly lost. */
 export const DETECT_REPLAY_OPEN_PER_SOURCE = 8;

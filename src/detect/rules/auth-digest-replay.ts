@@ -19,7 +19,7 @@ import type { SipEvent } from '../../track/sip-event.js';
 import type { Transaction } from '../../track/transactions.js';
 import { isSipAttempt, type AuthAttempt, type SipAttempt } from '../attempts.js';
 import type { DetectorContext, RuleModule } from '../rule.js';
-import { CappedSet, KeyedWindows, pushFrame, sourceGroup } from '../window.js';
+import { CappedSet, KeyedWindows, pushFrame, sourceGroup, WINDOW_SWEEP_PER_HIT } from '../window.js';
 
 /** Why a request counts as a replay. */
 export type ReplayReason =
@@ -210,6 +210,21 @@ export class ReplayDetector {
   );
   /** Counters (for metrics and tests). */
   readonly stats = { knownEvictions: 0, relays: 0, retransmissions: 0 };
+  /**
+   * Event time of the request being looked at, read by the predicates below: the tables are swept
+   * a few entries per request (BoundedTable.sweep), so an entry whose time is over leaves within a
+   * round instead of holding its memory until a newer key evicts it. Each predicate says exactly
+   * when the entry would be read as absent anyway.
+   */
+  private now = 0;
+  /** A first copy older than `memorySeconds` is forgotten by `reuse`. */
+  private readonly digestOver = (d: SeenDigest): boolean => this.now - d.time > this.memoryMs;
+  /** A count older than `memorySeconds` starts again at the next use (`nonceCount`). */
+  private readonly countOver = (c: NonceCount): boolean => this.now - c.maxTime > this.memoryMs;
+  /** Nothing open, and no lost answer recent enough for `allSeen` to read (it uses each server's
+   * lifetime, never more than the longest over all servers): the same as a new entry. */
+  private readonly pendingOver = (p: Pending): boolean =>
+    p.open === undefined && this.now - p.lostAt > Math.max(this.lifetimeMs, 2 * this.maxAcceptedAgeMs);
 
   constructor(private readonly ctx: DetectorContext) {
     this.memoryMs = (ctx.thresholds.memorySeconds ?? 3600) * 1000;
@@ -245,6 +260,7 @@ export class ReplayDetector {
       return;
     }
     if (ev.method === 'ACK') return;
+    if (ev.time > this.now) this.now = ev.time;
     this.track(ev, tx);
     const cred = credentialsOf(ev);
     if (cred === undefined) return;
@@ -322,6 +338,7 @@ export class ReplayDetector {
   private track(ev: SipEvent, tx: Transaction | undefined): void {
     if (tx === undefined || this.servers.get(ev.frame.dstIp) === undefined) return;
     const key = pairKey(ev.frame.dstIp, ev.frame.srcIp);
+    this.pending.sweep(WINDOW_SWEEP_PER_HIT, this.pendingOver);
     const p = this.pending.touch(key, newPending);
     if (p === undefined) return;
     const open = p.open;
@@ -348,6 +365,7 @@ export class ReplayDetector {
     qop: boolean,
   ): Verdict | undefined {
     const key = hash('sha256', `${user}\u0000${realm}\u0000${nonce}\u0000${response}`, 'base64');
+    this.digests.sweep(WINDOW_SWEEP_PER_HIT, this.digestOver);
     const seen = this.digests.get(key);
     if (seen === undefined) {
       this.digests.touch(key, () => this.firstCopy(ev, group));
@@ -406,6 +424,7 @@ export class ReplayDetector {
     if (nc === undefined || cred.cnonce === undefined || cred.qop === undefined) return undefined;
     const key = hash('sha256', `${user}\u0000${realm}\u0000${nonce}`, 'base64');
     const b = branchHash(ev.branch);
+    this.counts.sweep(WINDOW_SWEEP_PER_HIT, this.countOver);
     const s = this.counts.touch(key, () => ({
       max: nc,
       maxTime: ev.time,

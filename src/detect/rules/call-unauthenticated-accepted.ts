@@ -13,7 +13,7 @@ import type { SipEvent } from '../../track/sip-event.js';
 import type { Transaction } from '../../track/transactions.js';
 import { classifyAddress, isInternalAddress } from '../net.js';
 import type { RuleModule } from '../rule.js';
-import { CappedSet, KeyedWindows, pushFrame, sourceGroup } from '../window.js';
+import { CappedSet, KeyedWindows, pushFrame, sourceGroup, WINDOW_SWEEP_PER_HIT } from '../window.js';
 
 /** How a dialled number looks like an outside number. */
 export type OutsideNumberKind = 'e164' | 'international' | 'national';
@@ -154,6 +154,9 @@ export const callUnauthenticatedAccepted: RuleModule = {
       'call.unauthenticated-accepted.received',
       DETECT_MAX_RECEIVED_INVITES,
     );
+    // Swept a few entries per INVITE received: one older than the relay window is never read again.
+    let newest = 0;
+    const stale = (r: Stamp): boolean => newest - r.time > relayMs;
     const relayed = (req: SipEvent): boolean => {
       const src = req.frame.srcIp;
       const recent = (key: string): boolean => {
@@ -182,6 +185,8 @@ export const callUnauthenticatedAccepted: RuleModule = {
           }
           if (ev.method === 'INVITE' && ev.toTag === '') {
             const dst = ev.frame.dstIp;
+            if (ev.time > newest) newest = ev.time;
+            received.sweep(WINDOW_SWEEP_PER_HIT, stale);
             if (ev.branch !== '') {
               const r = received.touch(receivedKey(dst, 'b', ev.branch), newStamp);
               if (r !== undefined) r.time = ev.time;

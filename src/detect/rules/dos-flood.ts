@@ -1,10 +1,20 @@
-import { DETECT_MAX_RATE_KEYS } from '../../config/limits.js';
+import { DETECT_MAX_RATE_KEYS, TRACK_INVITE_TRANSACTION_TIMEOUT_MS } from '../../config/limits.js';
 import { BoundedTable } from '../../core/bounded-table.js';
 import type { RuleModule } from '../rule.js';
-import { newRate, slidingCount, sourceGroup, type RateState, withFrame } from '../window.js';
+import {
+  newRate,
+  slidingCount,
+  sourceGroup,
+  type RateState,
+  WINDOW_SWEEP_PER_HIT,
+  withFrame,
+} from '../window.js';
 
 /** One source's rate of one method, the rate's fields inline (one object per key, not two: a
- * spoofed flood fills this table), and frames made with the first. */
+ * spoofed flood fills this table), and frames made with the first. The rate and the frames belong
+ * to one run of activity: after two quiet windows the rate starts again (`slidingCount`) and so
+ * do the frames. The answers of a run come in up to a transaction timeout after its last
+ * request: the sweep takes an entry out once that has passed too. */
 interface SourceRate extends RateState {
   answered: number;
   unanswered: number;
@@ -40,6 +50,11 @@ export const dosFlood: RuleModule = {
     const sources = new BoundedTable<string, SourceRate>('dos.flood', DETECT_MAX_RATE_KEYS);
     const totals = new Map<string, RateState>();
     const totalSources = new Map<string, Map<string, number>>();
+    /** Time of the request being counted, read by `over`. */
+    let now = 0;
+    /** True for a source whose run of activity is over and whose last answers are in. */
+    const over = (s: SourceRate): boolean =>
+      now - s.start >= 2 * windowMs + TRACK_INVITE_TRANSACTION_TIMEOUT_MS;
     return {
       onMessage(ev, _tx, retransmission): void {
         if (!ev.isRequest || retransmission || ev.method === 'ACK') return;
@@ -49,6 +64,8 @@ export const dosFlood: RuleModule = {
         // Closures here capture `time`, never `ev`: an open alert keeps its evidence closure
         // (test/detect/alert-retention.test.ts).
         const time = ev.time;
+        now = time;
+        sources.sweep(WINDOW_SWEEP_PER_HIT, over);
         const s = sources.touch(key, () => ({
           start: time,
           current: 0,
@@ -60,6 +77,8 @@ export const dosFlood: RuleModule = {
           frames: undefined,
         }));
         if (s !== undefined) {
+          // A new run of activity: the last run's frames are not this one's evidence.
+          if (ev.time - s.start >= 2 * windowMs) s.frames = undefined;
           const n = slidingCount(s, ev.time, windowMs);
           s.frames = withFrame(s.frames, ev.frame.provenance.frame);
           if (n > perSource && ctx.touch?.(`${group}|${method}`, ev.time, s.total) !== true) {

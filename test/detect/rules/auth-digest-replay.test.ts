@@ -516,6 +516,67 @@ test('bounds: more distinct digests and nonces than the tables hold are refused 
   assert.equal(h.revisions.length, 0);
 });
 
+test('credentials and nonce counts older than memorySeconds leave the tables (swept as requests come)', () => {
+  const h = harness({ 'auth.digest-replay': { thresholds: { memorySeconds: 60 } } });
+  const det = h.detector;
+  const text = request({ src: PHONE, callId: 'sweep', branch: 'z9hG4bKsweep', cseq: 1 });
+  const msg = parseSipMessage(Buffer.from(text.replace(/\n/g, '\r\n')));
+  const frame = {
+    time: T0,
+    srcIp: PHONE,
+    srcPort: 5060,
+    dstIp: PBX,
+    dstPort: 5060,
+    transport: 'udp' as const,
+    provenance: { kind: 'capture' as const },
+    data: msg.data,
+  };
+  const base = toSipEvent(frame, msg) as SipEvent;
+  const send = (i: number, time: number): void => {
+    const authorization = {
+      isDigest: true,
+      username: `u${i}`,
+      realm: REALM,
+      nonce: `ns${i}`,
+      response: `r${i}`,
+      qop: 'auth',
+      nc: 1,
+      cnonce: `c${i}`,
+    };
+    const fake = { authorization, proxyAuthorization: undefined, vias: msg.vias } as unknown as SipMessage;
+    det.onMessage({ ...base, msg: fake, time, branch: `z9hG4bKs${i}` }, undefined, false);
+  };
+  // 1,000 digests in 10 s, then 2,000 more two minutes later: by then the first are past memory.
+  for (let i = 0; i < 1000; i++) send(i, T0 + i * 10);
+  assert.deepEqual([det.sizes().credentials, det.sizes().nonceCounts], [1000, 1000]);
+  for (let i = 0; i < 2000; i++) send(1000 + i, T0 + 120_000 + i * 10);
+  assert.deepEqual([det.sizes().credentials, det.sizes().nonceCounts], [2000, 2000]);
+  // Still within memory: the latest digest sent again from elsewhere is a replay.
+  det.onMessage(
+    {
+      ...base,
+      frame: { ...frame, srcIp: ATTACKER },
+      msg: {
+        authorization: {
+          isDigest: true,
+          username: 'u2999',
+          realm: REALM,
+          nonce: 'ns2999',
+          response: 'r2999',
+        },
+        vias: [],
+      } as unknown as SipMessage,
+      time: T0 + 150_000,
+      branch: 'z9hG4bKreplay',
+    },
+    undefined,
+    false,
+  );
+  const alerts = h.finish();
+  assert.equal(alerts.length, 1);
+  assert.equal((alerts[0]?.evidence.reasons as Record<string, number>)['reused-from-other-source'], 1);
+});
+
 const CAPTURES = 'test/fixtures/captures';
 const expected = (
   JSON.parse(readFileSync(`${CAPTURES}/expected.json`, 'utf8')) as {

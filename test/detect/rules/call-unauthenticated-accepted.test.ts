@@ -10,6 +10,8 @@ import {
 import { DEFAULT_SITE, SiteModel, type SiteConfig } from '../../../src/detect/site.js';
 import { Pipeline } from '../../../src/pipeline.js';
 import { readCaptureFile } from '../../../src/sources/capture-file.js';
+import { tableTotals } from '../../../src/core/bounded-table.js';
+import { ruleHarness } from '../../helpers/rule-harness.js';
 
 const T0 = Date.UTC(2026, 10, 24, 2, 0, 0);
 const PBX = '198.51.100.2';
@@ -376,4 +378,27 @@ test('fuzz: random INVITE dialogs and garbage never throw, and the per-source ev
     main !== undefined && (main.evidence.numbersTotal as number) > 20,
     'more numbers than shown are counted',
   );
+});
+
+test('the INVITEs each address received leave the relay table once past the relay window', () => {
+  const expired = (): number => tableTotals().get('call.unauthenticated-accepted.received')?.expirations ?? 0;
+  const before = expired();
+  const h = ruleHarness(callUnauthenticatedAccepted);
+  // 300 calls to the PBX, one a second: each is remembered by branch and by Call-ID for 32 s.
+  for (let i = 0; i < 300; i++) {
+    const caller = `192.0.2.${(i % 200) + 1}`;
+    h.send(
+      T0 + i * 1000,
+      caller,
+      PBX,
+      `INVITE sip:0044201234567@${PBX} SIP/2.0\nVia: SIP/2.0/UDP ${caller}:5060;branch=z9hG4bKsw${i}\n` +
+        `Max-Forwards: 70\nFrom: <sip:1${i}@${caller}>;tag=t${i}\nTo: <sip:0044201234567@${PBX}>\n` +
+        `Call-ID: sw${i}@${caller}\nCSeq: 1 INVITE\nContact: <sip:1${i}@${caller}>\nContent-Length: 0\n\n`,
+    );
+  }
+  h.finish();
+  // Swept as later INVITEs came in (two keys looked at per INVITE, so a key still fresh when the
+  // sweep passes it waits one more round): all but at most the last two windows' worth.
+  const swept = expired() - before;
+  assert.ok(swept >= 2 * (300 - 2 * 33) && swept <= 2 * (300 - 32), `swept ${swept}`);
 });

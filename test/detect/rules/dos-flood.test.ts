@@ -4,6 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { AlertJson } from '../../../src/core/alert.js';
+import { tableTotals } from '../../../src/core/bounded-table.js';
 import { dosFlood } from '../../../src/detect/rules/dos-flood.js';
 import { ruleHarness } from '../../helpers/rule-harness.js';
 
@@ -56,4 +58,38 @@ test('many sources under the per-source rate together over 3,000 in 10 s are an 
   // Sources are remembered up to 1,024 per method (the alert lists the first 50 of them).
   assert.equal(a.sourcesTotal, 1024);
   assert.deepEqual(a.sources?.[0], { ip: '10.1.0.0', count: 1 });
+});
+
+test("a flood's entry outlives its run until its last answers are in, then leaves; the next run's evidence is its own", () => {
+  const expirations = (): number => tableTotals().get('dos.flood')?.expirations ?? 0;
+  const before = expirations();
+  const h = ruleHarness(dosFlood);
+  const src = '203.0.113.81';
+  const ticker = '198.51.100.99';
+  // 400 OPTIONS in 8 s that the PBX never answers (it blocked the source): each goes unanswered
+  // at its transaction timeout, 32 s later, long after the rate's two windows have passed.
+  for (let i = 0; i < 400; i++) h.send(T0 + i * 20, src, PBX, options(src, i));
+  // Another source keeps time moving (and the table swept) for ten minutes.
+  for (let i = 0; i < 120; i++) h.send(T0 + 10_000 + i * 5_000, ticker, PBX, options(ticker, 10_000 + i));
+  // The same source floods again, with the first run's entry long gone.
+  const second: number[] = [];
+  for (let i = 0; i < 400; i++)
+    second.push(h.send(T0 + 660_000 + i * 20, src, PBX, options(src, 20_000 + i)));
+  // And again 100 s later: its rate started again, but its entry is still there (answers pending).
+  const third: number[] = [];
+  for (let i = 0; i < 400; i++) third.push(h.send(T0 + 760_000 + i * 20, src, PBX, options(src, 30_000 + i)));
+  const alerts = h.finish().filter((a) => a.source?.ip === src);
+  assert.equal(alerts.length, 3);
+  const [first, next, last] = alerts as [AlertJson, AlertJson, AlertJson];
+  // Every request of the first run was counted as blocked, though its answers came after the run.
+  assert.equal(first.evidence.requests, 400);
+  assert.equal(first.evidence.blocked, 400);
+  assert.equal(first.evidence.answered, 0);
+  // The first run's entry was swept (the ticker's stays: its run never paused).
+  assert.equal(expirations() - before >= 1, true);
+  // The second run counts from its own first request, and lists its own frames.
+  assert.equal(next.evidence.requests, 400);
+  assert.deepEqual(next.evidence.frames, second.slice(0, 20));
+  assert.equal(last.evidence.requests, 400);
+  assert.deepEqual(last.evidence.frames, third.slice(0, 20));
 });
