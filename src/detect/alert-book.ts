@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { ALERT_MAX_KEPT, ALERT_MAX_OPEN, ALERT_MAX_SOURCES } from '../config/limits.js';
 import type { AlertJson, Severity } from '../core/alert.js';
 import { BoundedTable } from '../core/bounded-table.js';
+import { DeadlineHeap } from '../core/deadline-heap.js';
 import { isoTime } from '../core/time.js';
 import { AlertArchive } from './alert-archive.js';
 import type { RaiseInput, RuleMeta } from './rule.js';
@@ -22,6 +23,8 @@ interface OpenAlert {
   fresh: boolean;
   /** Opening order: the report's tie-break between alerts raised in the same millisecond. */
   readonly seq: number;
+  /** Closed (by quiet time, by its detector, evicted or flushed): its entry in `due` is stale. */
+  closed: boolean;
 }
 
 /** Counters of the alert book. */
@@ -55,6 +58,15 @@ export class AlertBook {
   private readonly archive: AlertArchive | null;
   private seq = 0;
   private lastSweep = -Infinity;
+  /**
+   * Every open alert by the time it would close if it saw nothing more (last seen + quiet time),
+   * as of when it was pushed: an alert seen since comes out early and goes back with its new
+   * time, a closed one comes out and is dropped. `tick` so costs the alerts due (or moved), not a
+   * walk over every open alert each second, which under thousands of open alerts was a fifth of
+   * analyze's allocations. Holds at most the open alerts plus closed ones not yet come out, and
+   * is rebuilt from the open alerts past DUE_REBUILD_FACTOR times their number.
+   */
+  private readonly due = new DeadlineHeap<OpenAlert>();
 
   /** \`report\`: keep closed alerts for \`alerts()\` (analyze); watch reads the store instead. */
   constructor(
@@ -116,11 +128,18 @@ export class AlertBook {
   tick(now: number): void {
     if (now - this.lastSweep < 1000) return;
     this.lastSweep = now;
-    for (const [k, a] of this.open.entries()) {
-      if (now - a.lastSeenMs > a.meta.quietMs) {
-        this.open.delete(k, true);
-        this.close(a);
+    const due = this.due;
+    // An entry's time is never later than its alert's: `lastSeenMs` only moves forward.
+    while (due.peekDeadline() < now) {
+      const a = due.pop() as OpenAlert;
+      if (a.closed) continue;
+      const closesAt = a.lastSeenMs + a.meta.quietMs;
+      if (closesAt >= now) {
+        due.push(closesAt, a);
+        continue;
       }
+      this.open.delete(keyOf(a), true);
+      this.close(a);
     }
   }
 
@@ -188,9 +207,21 @@ export class AlertBook {
       latest: input,
       fresh: false,
       seq: this.seq++,
+      closed: false,
     };
     this.materialise(a);
+    this.schedule(a);
     return a;
+  }
+
+  /** Enters a new open alert in `due`, first rebuilding it when closed alerts fill it. */
+  private schedule(a: OpenAlert): void {
+    if (this.due.size >= DUE_REBUILD_FACTOR * (this.open.size + 1)) {
+      const live: [number, OpenAlert][] = [];
+      for (const o of this.open.values()) live.push([o.lastSeenMs + o.meta.quietMs, o]);
+      this.due.rebuild(live);
+    }
+    this.due.push(a.lastSeenMs + a.meta.quietMs, a);
   }
 
   /** Brings the JSON up to the latest raise: evidence, sources, target, title. */
@@ -231,6 +262,7 @@ export class AlertBook {
   }
 
   private close(a: OpenAlert): void {
+    a.closed = true;
     this.materialise(a);
     a.json.state = 'closed';
     a.json.revision++;
@@ -247,6 +279,14 @@ export class AlertBook {
     // Sinks get a snapshot (the open alert keeps changing); with no sink, nothing is copied.
     if (this.sink !== undefined) this.sink(structuredClone(a.json));
   }
+}
+
+/** `due` may hold this many times the open alerts (closed ones not yet come out) before a rebuild. */
+const DUE_REBUILD_FACTOR = 2;
+
+/** The book's key of an alert: rule id and the detector's key. */
+function keyOf(a: OpenAlert): string {
+  return `${a.meta.id}\u0000${a.latest.key}`;
 }
 
 function applySources(j: AlertJson, input: RaiseInput): void {

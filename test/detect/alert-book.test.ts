@@ -85,3 +85,44 @@ test('a late record whose first event is earlier moves firstSeen back and keeps 
   assert.equal(a!.id, alertId('auth.bruteforce', 'k', t0));
   assert.equal(seen.at(-1)!.firstSeen, new Date(t0 - 600_000).toISOString());
 });
+
+test('alerts close at the first tick past their own quiet time, however often they were raised', () => {
+  const closed: [string, number][] = [];
+  let now = 0;
+  const book = new AlertBook('default', 's1', (a) => {
+    if (a.state === 'closed') closed.push([a.title, now]);
+  });
+  const t0 = Date.UTC(2026, 10, 24, 6, 0, 0);
+  const quick: RuleMeta = { ...META, id: 'dos.flood', quietMs: 10_000 };
+  const raise = (meta: RuleMeta, key: string, time: number): void =>
+    book.raise(meta, { key, time, count: 1, title: `${meta.id} ${key}`, evidence: {} });
+  // 300 alerts of two quiet times; every third is raised again each second for a while.
+  for (let i = 0; i < 300; i++) raise(i % 2 === 0 ? META : quick, `k${i}`, t0 + i);
+  const lastRaise = new Map<string, number>();
+  for (let s = 1; s <= 120; s++) {
+    now = t0 + s * 1000;
+    for (let i = 0; i < 300; i += 3) {
+      if (s <= i / 3) {
+        const meta = i % 2 === 0 ? META : quick;
+        raise(meta, `k${i}`, now);
+        lastRaise.set(`${meta.id} k${i}`, now);
+      }
+    }
+    book.tick(now);
+  }
+  // Each closed at the first whole second past (last raise + its quiet time), in order of that time.
+  for (let i = 0; i < 300; i++) {
+    const meta = i % 2 === 0 ? META : quick;
+    const title = `${meta.id} k${i}`;
+    const last = lastRaise.get(title) ?? t0 + i;
+    const expected = t0 + Math.floor((last + meta.quietMs - t0) / 1000 + 1) * 1000;
+    const got = closed.find(([t]) => t === title);
+    if (expected > t0 + 120_000) assert.equal(got, undefined, title);
+    else assert.equal(got?.[1], expected, title);
+  }
+  const times = closed.map(([, t]) => t);
+  assert.deepEqual(
+    times,
+    [...times].sort((a, b) => a - b),
+  );
+});
