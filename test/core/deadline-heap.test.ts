@@ -19,7 +19,7 @@ test('pops come out in deadline order against a sorted-list model, over random p
   for (const seed of [1, 7, 42, 2026]) {
     const rnd = rng(seed);
     const heap = new DeadlineHeap<number>();
-    let model: [number, number][] = [];
+    const model: [number, number][] = [];
     for (let op = 0; op < 20_000; op++) {
       if (rnd(3) < 2) {
         // Deadlines repeat often (ties), as event times do.
@@ -45,7 +45,6 @@ test('pops come out in deadline order against a sorted-list model, over random p
     heap.rebuild(model.map(([d, v]) => [d, v]));
     const rest: number[] = [];
     for (let v = heap.pop(); v !== undefined; v = heap.pop()) rest.push(model.find((e) => e[1] === v)![0]);
-    model = [];
     assert.deepEqual(
       rest,
       [...rest].sort((a, b) => a - b),
