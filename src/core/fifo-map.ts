@@ -63,6 +63,16 @@ export class FifoMap<K, V> {
     return undefined;
   }
 
+  /** The oldest entry's value without removing it (no tuple made), or undefined when empty. */
+  oldest(): V | undefined {
+    while (this.head < this.keys.length) {
+      const key = this.keys[this.head] as K;
+      if (this.map.get(key) === this.base + this.head) return this.values[this.head] as V;
+      this.head++;
+    }
+    return undefined;
+  }
+
   /** Removes and returns the oldest entry, or undefined when empty. */
   shift(): [K, V] | undefined {
     while (this.head < this.keys.length) {

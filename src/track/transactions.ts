@@ -5,6 +5,7 @@ import {
   TRACK_INVITE_TRANSACTION_TIMEOUT_MS,
   TRACK_TRANSACTION_TIMEOUT_MS,
 } from '../config/limits.js';
+import { FifoMap } from '../core/fifo-map.js';
 import { FrequencySketch } from '../core/bounded-table.js';
 import { frameWithData } from '../core/records.js';
 import { parseSipMessage } from '../sip/message.js';
@@ -92,8 +93,13 @@ export class TransactionTable {
     evictions: 0,
     rejections: 0,
   };
-  /** Open transactions in creation order: the head is always the oldest. */
-  private readonly open = new Map<string, Transaction>();
+  /**
+   * Open transactions in creation order: the head is always the oldest. A FifoMap, not a Map:
+   * `values()` of a Map starts at its first slot and walks every hole that closing and evicting
+   * at the head left there, and `expire` starts there for every message (under a spoofed flood,
+   * 6% of the pipeline's time).
+   */
+  private readonly open = new FifoMap<string, Transaction>();
   private readonly sources = new FrequencySketch(TRACK_MAX_TRANSACTIONS);
 
   constructor(private readonly listener: TransactionListener) {}
@@ -111,7 +117,7 @@ export class TransactionTable {
 
   /** Closes every transaction that timed out by `now` (event time). */
   expire(now: number): void {
-    for (const tx of this.open.values()) {
+    for (let tx = this.open.oldest(); tx !== undefined; tx = this.open.oldest()) {
       const limit =
         tx.final !== undefined
           ? TRACK_COMPLETED_LINGER_MS
@@ -127,7 +133,8 @@ export class TransactionTable {
 
   /** Closes everything (end of input). */
   flush(): void {
-    for (const tx of [...this.open.values()])
+    // `close` takes each out of the table, oldest first.
+    for (let tx = this.open.oldest(); tx !== undefined; tx = this.open.oldest())
       this.close(tx, tx.final === undefined ? 'timeout' : 'completed');
   }
 
@@ -159,7 +166,7 @@ export class TransactionTable {
       return;
     }
     if (this.open.size >= TRACK_MAX_TRANSACTIONS) {
-      const oldest = this.open.values().next().value as Transaction;
+      const oldest = this.open.oldest() as Transaction;
       if (srcFreq <= this.sources.estimate(oldest.request.frame.srcIp)) {
         this.stats.rejections++;
         this.listener.request(ev, undefined, false);

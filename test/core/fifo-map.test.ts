@@ -13,6 +13,7 @@ test('FifoMap gives entries back oldest first, a re-set key counting as new', ()
   m.delete('b');
   assert.equal(m.size, 2);
   assert.deepEqual(m.peek(), ['c', 3]);
+  assert.equal(m.oldest(), 3);
   assert.deepEqual(m.shift(), ['c', 3]);
   assert.deepEqual(m.shift(), ['a', 4]);
   assert.equal(m.shift(), undefined);
@@ -66,6 +67,7 @@ test('FifoMap agrees with a model map under random sets, deletes and shifts', ()
       assert.equal(m.size, model.size);
       const first = model.entries().next();
       assert.deepEqual(m.peek(), first.done === true ? undefined : first.value);
+      assert.equal(m.oldest(), first.done === true ? undefined : first.value[1]);
       assert.equal(m.get(k), model.get(k));
       assert.equal(m.has(k), model.has(k));
     }
