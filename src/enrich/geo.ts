@@ -9,6 +9,7 @@ import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import { FifoMap } from '../core/fifo-map.js';
+import { classifyAddress, ipv4ToInt } from '../detect/net.js';
 import { dirname, join } from 'node:path';
 import { Reader, type Response } from 'mmdb-lib';
 import { z } from 'zod';
@@ -77,66 +78,13 @@ export interface DatabaseInfo {
   readonly entries?: number;
 }
 
-/** Special-purpose ranges (RFC 6890 and its updates), first match wins. */
-export const SPECIAL_RANGES: ReadonlyArray<readonly [AddressClass, string, number, 'ipv4' | 'ipv6']> = [
-  ['unspecified', '0.0.0.0', 8, 'ipv4'],
-  ['private', '10.0.0.0', 8, 'ipv4'],
-  ['cgnat', '100.64.0.0', 10, 'ipv4'],
-  ['loopback', '127.0.0.0', 8, 'ipv4'],
-  ['link-local', '169.254.0.0', 16, 'ipv4'],
-  ['private', '172.16.0.0', 12, 'ipv4'],
-  ['reserved', '192.0.0.0', 24, 'ipv4'],
-  ['documentation', '192.0.2.0', 24, 'ipv4'],
-  ['private', '192.168.0.0', 16, 'ipv4'],
-  ['reserved', '198.18.0.0', 15, 'ipv4'],
-  ['documentation', '198.51.100.0', 24, 'ipv4'],
-  ['documentation', '203.0.113.0', 24, 'ipv4'],
-  ['multicast', '224.0.0.0', 4, 'ipv4'],
-  ['reserved', '240.0.0.0', 4, 'ipv4'],
-  ['unspecified', '::', 128, 'ipv6'],
-  ['loopback', '::1', 128, 'ipv6'],
-  ['reserved', '100::', 64, 'ipv6'],
-  ['documentation', '2001:db8::', 32, 'ipv6'],
-  ['documentation', '3fff::', 20, 'ipv6'],
-  ['private', 'fc00::', 7, 'ipv6'],
-  ['link-local', 'fe80::', 10, 'ipv6'],
-  ['multicast', 'ff00::', 8, 'ipv6'],
-];
-
-const MASK64 = (1n << 64n) - 1n;
-
-// The ranges as numbers and masks. Node's net.BlockList took 35 µs an address over these 22
-// ranges, paid for every new source (a spoofed flood is all new sources); these tests take well
-// under a microsecond.
-const SPECIAL_V4 = SPECIAL_RANGES.filter((r) => r[3] === 'ipv4').map(([cls, addr, bits]) => {
-  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-  return [cls, (ipv4Number(addr) & mask) >>> 0, mask] as const;
-});
-const SPECIAL_V6 = SPECIAL_RANGES.filter((r) => r[3] === 'ipv6').map(([cls, addr, bits]) => {
-  const [hi, lo] = ipv6Halves(addr) ?? [0n, 0n];
-  const hiMask = bits >= 64 ? MASK64 : (MASK64 << BigInt(64 - bits)) & MASK64;
-  const loMask = bits <= 64 ? 0n : (MASK64 << BigInt(128 - bits)) & MASK64;
-  return [cls, hi & hiMask, hiMask, lo & loMask, loMask] as const;
-});
-
-/** The class of a special-purpose address, if it is one (`ip` must be a valid address). */
+/**
+ * The class of a special-purpose address, if it is one: the detectors' classification
+ * (detect/net.ts, RFC 6890 and its updates), without `public`.
+ */
 export function addressClass(ip: string): AddressClass | undefined {
-  const family = isIP(ip);
-  if (family === 0) return 'invalid';
-  if (family === 4) {
-    const n = ipv4Number(ip);
-    for (const [cls, base, mask] of SPECIAL_V4) if ((n & mask) >>> 0 === base) return cls;
-    return undefined;
-  }
-  // A zone (`fe80::1%eth0`) names the interface, not the address.
-  const zone = ip.indexOf('%');
-  const h = ipv6Halves(zone < 0 ? ip : ip.slice(0, zone));
-  if (h === undefined) return undefined;
-  const [hi, lo] = h;
-  for (const [cls, hiBase, hiMask, loBase, loMask] of SPECIAL_V6) {
-    if ((hi & hiMask) === hiBase && (lo & loMask) === loBase) return cls;
-  }
-  return undefined;
+  const kind = classifyAddress(ip);
+  return kind === 'public' ? undefined : kind;
 }
 
 /** An IPv4-mapped IPv6 address (`::ffff:1.2.3.4`) as its IPv4 address. */
@@ -279,9 +227,11 @@ function ipv6Halves(ip: string): [bigint, bigint] | undefined {
   return [hi, lo];
 }
 
+const MASK64 = (1n << 64n) - 1n;
+
+/** A dotted quad as its 32-bit value (NaN for anything else). */
 function ipv4Number(ip: string): number {
-  const o = ip.split('.');
-  return ((Number(o[0]) << 24) >>> 0) + (Number(o[1]) << 16) + (Number(o[2]) << 8) + Number(o[3]);
+  return ipv4ToInt(ip) ?? NaN;
 }
 
 function isDigits(s: string): boolean {
