@@ -1,23 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { rng } from '../sources/live-helpers.js';
 import { DeadlineHeap } from '../../src/core/deadline-heap.js';
 
-/** A small deterministic generator (xorshift32), so a failure can be replayed. */
-function rng(seed: number): (n: number) => number {
-  let x = seed >>> 0 || 1;
-  return (n) => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x % n;
-  };
+/** Whole numbers below `n` from the project's seeded generator, so a failure can be replayed. */
+function ints(seed: number): (n: number) => number {
+  const next = rng(seed);
+  return (n) => Math.floor(next() * n);
 }
 
 test('pops come out in deadline order against a sorted-list model, over random pushes and pops', () => {
   for (const seed of [1, 7, 42, 2026]) {
-    const rnd = rng(seed);
+    const rnd = ints(seed);
     const heap = new DeadlineHeap<number>();
     const model: [number, number][] = [];
     for (let op = 0; op < 20_000; op++) {

@@ -1,18 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { rng } from '../sources/live-helpers.js';
 import { HashedFifo } from '../../src/core/hashed-fifo.js';
 
-/** A small deterministic generator (xorshift32), so a failure can be replayed. */
-function rng(seed: number): (n: number) => number {
-  let x = seed >>> 0 || 1;
-  return (n) => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x % n;
-  };
+/** Whole numbers below `n` from the project's seeded generator, so a failure can be replayed. */
+function ints(seed: number): (n: number) => number {
+  const next = rng(seed);
+  return (n) => Math.floor(next() * n);
 }
 
 test('agrees with an insertion-ordered Map over random sets, deletes and shifts (holes, compaction, wrap)', () => {
@@ -22,7 +16,7 @@ test('agrees with an insertion-ordered Map over random sets, deletes and shifts 
     [3, 50, 200],
     [4, 300, 400],
   ] as const) {
-    const rnd = rng(seed);
+    const rnd = ints(seed);
     const t = new HashedFifo(capacity);
     const model = new Map<string, number>();
     for (let op = 0; op < 30_000; op++) {

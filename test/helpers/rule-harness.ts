@@ -6,6 +6,8 @@ import type { Detector, RuleModule } from '../../src/detect/rule.js';
 import { SiteModel } from '../../src/detect/site.js';
 import type { SipFrame } from '../../src/core/records.js';
 import { Pipeline } from '../../src/pipeline.js';
+import { parseSipMessage } from '../../src/sip/message.js';
+import { toSipEvent, type SipEvent } from '../../src/track/sip-event.js';
 
 /** What a rule test drives: `send` one message (LF line ends are turned into CRLF), `finish` the input. */
 export interface RuleHarness<D extends Detector> {
@@ -29,6 +31,14 @@ export function unitFrame(frame: number, time: number, src: string, dst: string,
     provenance: { kind: 'capture', file: 'unit', frame },
     data: Buffer.from(text.replace(/\r?\n/g, '\r\n'), 'latin1'),
   };
+}
+
+/** The event of hand-written SIP text as the pipeline makes it, for calling a detector directly. */
+export function unitEvent(time: number, src: string, dst: string, text: string, frame = 1): SipEvent {
+  const f = unitFrame(frame, time, src, dst, text);
+  const ev = toSipEvent(f, parseSipMessage(f.data));
+  if (ev === undefined) throw new Error(`unitEvent: not a SIP message: ${text.slice(0, 40)}`);
+  return ev;
 }
 
 /** Builds the pipeline with `rule` only, recording every alert revision. */

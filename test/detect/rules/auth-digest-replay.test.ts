@@ -10,15 +10,15 @@ import type { AlertJson } from '../../../src/core/alert.js';
 import type { RuleSettings } from '../../../src/detect/engine.js';
 import { authDigestReplay, ReplayDetector } from '../../../src/detect/rules/auth-digest-replay.js';
 import { computeDigestResponse } from '../../../src/sip/digest.js';
-import { parseSipMessage, type SipMessage } from '../../../src/sip/message.js';
-import { toSipEvent, type SipEvent } from '../../../src/track/sip-event.js';
+import type { SipMessage } from '../../../src/sip/message.js';
+import type { SipEvent } from '../../../src/track/sip-event.js';
 import {
   DETECT_REPLAY_MAX_CREDENTIALS,
   DETECT_REPLAY_MAX_ISSUED_NONCES,
   DETECT_REPLAY_MAX_NONCE_COUNTS,
 } from '../../../src/config/limits.js';
 import { analyzeCapture } from '../../helpers/analyze-capture.js';
-import { ruleHarness, type RuleHarness } from '../../helpers/rule-harness.js';
+import { ruleHarness, unitEvent, type RuleHarness } from '../../helpers/rule-harness.js';
 
 const PBX = '198.51.100.10';
 const PHONE = '192.0.2.21';
@@ -29,6 +29,25 @@ const T0 = Date.UTC(2026, 10, 24, 9, 0, 0);
 /** The pipeline with only this rule, recording every alert revision. */
 function harness(settings: Record<string, RuleSettings> = {}): RuleHarness<ReplayDetector> {
   return ruleHarness<ReplayDetector>(authDigestReplay, settings);
+}
+
+/**
+ * `base` at `time` carrying digest credentials number `i` with `nonce`: only the fields of
+ * DigestCredentials the detector reads, so tens of thousands of them cost no header parsing.
+ */
+function withCredentials(base: SipEvent, nonce: string, i: number, time: number): SipEvent {
+  const authorization = {
+    isDigest: true,
+    username: `u${i}`,
+    realm: REALM,
+    nonce,
+    response: `r${i}`,
+    qop: 'auth',
+    nc: 1,
+    cnonce: `c${i}`,
+  };
+  const msg = { authorization, proxyAuthorization: undefined, vias: base.msg.vias } as unknown as SipMessage;
+  return { ...base, msg, time, branch: `z9hG4bK${nonce}` };
 }
 
 interface Req {
@@ -469,41 +488,15 @@ test('fuzz: random and mutated messages never throw, and the credential tables s
 test('bounds: more distinct digests and nonces than the tables hold are refused or evicted, never grown', () => {
   const h = harness();
   const det = h.detector;
-  // Events built once and varied in the credentials only: the parser's cost is not what is measured.
-  const text = request({ src: PHONE, callId: 'bound', branch: 'z9hG4bKbound', cseq: 1 });
-  const msg = parseSipMessage(Buffer.from(text.replace(/\n/g, '\r\n')));
-  const frame = {
-    time: T0,
-    srcIp: PHONE,
-    srcPort: 5060,
-    dstIp: PBX,
-    dstPort: 5060,
-    transport: 'udp' as const,
-    provenance: { kind: 'capture' as const },
-    data: msg.data,
-  };
-  const base = toSipEvent(frame, msg) as SipEvent;
+  // One parsed REGISTER, varied in its credentials only: the parser's cost is not what is measured.
+  const base = unitEvent(
+    T0,
+    PHONE,
+    PBX,
+    request({ src: PHONE, callId: 'bound', branch: 'z9hG4bKbound', cseq: 1 }),
+  );
   const n = DETECT_REPLAY_MAX_CREDENTIALS + 5_000;
-  for (let i = 0; i < n; i++) {
-    // Only what the detector reads of DigestCredentials (parsing 55,000 headers is not the point).
-    const authorization = {
-      isDigest: true,
-      username: `u${i}`,
-      realm: REALM,
-      nonce: `nb${i}`,
-      response: `r${i}`,
-      qop: 'auth',
-      nc: 1,
-      cnonce: `c${i}`,
-    };
-    const fake = {
-      authorization,
-      proxyAuthorization: undefined,
-      vias: msg.vias,
-      userAgent: undefined,
-    } as unknown as SipMessage;
-    det.onMessage({ ...base, msg: fake, time: T0 + i, branch: `z9hG4bKb${i}` }, undefined, false);
-  }
+  for (let i = 0; i < n; i++) det.onMessage(withCredentials(base, `nb${i}`, i, T0 + i), undefined, false);
   const sizes = det.sizes();
   assert.ok(
     sizes.credentials > 1000 && sizes.credentials <= DETECT_REPLAY_MAX_CREDENTIALS,
@@ -519,56 +512,23 @@ test('bounds: more distinct digests and nonces than the tables hold are refused 
 test('credentials and nonce counts older than memorySeconds leave the tables (swept as requests come)', () => {
   const h = harness({ 'auth.digest-replay': { thresholds: { memorySeconds: 60 } } });
   const det = h.detector;
-  const text = request({ src: PHONE, callId: 'sweep', branch: 'z9hG4bKsweep', cseq: 1 });
-  const msg = parseSipMessage(Buffer.from(text.replace(/\n/g, '\r\n')));
-  const frame = {
-    time: T0,
-    srcIp: PHONE,
-    srcPort: 5060,
-    dstIp: PBX,
-    dstPort: 5060,
-    transport: 'udp' as const,
-    provenance: { kind: 'capture' as const },
-    data: msg.data,
-  };
-  const base = toSipEvent(frame, msg) as SipEvent;
-  const send = (i: number, time: number): void => {
-    const authorization = {
-      isDigest: true,
-      username: `u${i}`,
-      realm: REALM,
-      nonce: `ns${i}`,
-      response: `r${i}`,
-      qop: 'auth',
-      nc: 1,
-      cnonce: `c${i}`,
-    };
-    const fake = { authorization, proxyAuthorization: undefined, vias: msg.vias } as unknown as SipMessage;
-    det.onMessage({ ...base, msg: fake, time, branch: `z9hG4bKs${i}` }, undefined, false);
-  };
+  const base = unitEvent(
+    T0,
+    PHONE,
+    PBX,
+    request({ src: PHONE, callId: 'sweep', branch: 'z9hG4bKsweep', cseq: 1 }),
+  );
+  const send = (i: number, time: number): void =>
+    det.onMessage(withCredentials(base, `ns${i}`, i, time), undefined, false);
   // 1,000 digests in 10 s, then 2,000 more two minutes later: by then the first are past memory.
   for (let i = 0; i < 1000; i++) send(i, T0 + i * 10);
   assert.deepEqual([det.sizes().credentials, det.sizes().nonceCounts], [1000, 1000]);
   for (let i = 0; i < 2000; i++) send(1000 + i, T0 + 120_000 + i * 10);
   assert.deepEqual([det.sizes().credentials, det.sizes().nonceCounts], [2000, 2000]);
   // Still within memory: the latest digest sent again from elsewhere is a replay.
+  const replay = withCredentials(base, 'ns2999', 2999, T0 + 150_000);
   det.onMessage(
-    {
-      ...base,
-      frame: { ...frame, srcIp: ATTACKER },
-      msg: {
-        authorization: {
-          isDigest: true,
-          username: 'u2999',
-          realm: REALM,
-          nonce: 'ns2999',
-          response: 'r2999',
-        },
-        vias: [],
-      } as unknown as SipMessage,
-      time: T0 + 150_000,
-      branch: 'z9hG4bKreplay',
-    },
+    { ...replay, frame: { ...replay.frame, srcIp: ATTACKER }, branch: 'z9hG4bKreplay' },
     undefined,
     false,
   );

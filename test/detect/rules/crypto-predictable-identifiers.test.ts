@@ -17,9 +17,9 @@ import {
 } from '../../../src/detect/rules/crypto-predictable-identifiers.js';
 import { SiteModel } from '../../../src/detect/site.js';
 import { Pipeline } from '../../../src/pipeline.js';
-import { parseSipMessage } from '../../../src/sip/message.js';
-import { toSipEvent, type SipEvent } from '../../../src/track/sip-event.js';
+import type { SipEvent } from '../../../src/track/sip-event.js';
 import { analyzeCapture } from '../../helpers/analyze-capture.js';
+import { unitEvent } from '../../helpers/rule-harness.js';
 
 const PBX = '198.51.100.30';
 const T0 = Date.UTC(2026, 10, 24, 12, 0, 0);
@@ -283,19 +283,12 @@ test('fuzz and bounds: garbage identifiers never throw; sources past the bound a
 });
 
 function sampleEvent(): SipEvent {
-  const text = `OPTIONS sip:100@${PBX} SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKx\r\nFrom: <sip:a@b>;tag=t\r\nTo: <sip:c@d>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n`;
-  const msg = parseSipMessage(Buffer.from(text));
-  const frame = {
-    time: T0,
-    srcIp: '10.0.0.1',
-    srcPort: 5060,
-    dstIp: PBX,
-    dstPort: 5060,
-    transport: 'udp' as const,
-    provenance: { kind: 'capture' as const },
-    data: msg.data,
-  };
-  return toSipEvent(frame, msg) as SipEvent;
+  return unitEvent(
+    T0,
+    '10.0.0.1',
+    PBX,
+    `OPTIONS sip:100@${PBX} SIP/2.0\nVia: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKx\nFrom: <sip:a@b>;tag=t\nTo: <sip:c@d>\nCall-ID: c\nCSeq: 1 OPTIONS\nContent-Length: 0\n\n`,
+  );
 }
 
 // ── lab captures ──────────────────────────────────────────────────────────────────────────────
