@@ -11,6 +11,8 @@ import type { RaiseInput, RuleMeta } from './rule.js';
 export type RevisionSink = (alert: AlertJson) => void;
 
 interface OpenAlert {
+  /** The book's key: rule id and the detector's key. */
+  readonly key: string;
   json: AlertJson;
   meta: RuleMeta;
   lastSeenMs: number;
@@ -94,7 +96,7 @@ export class AlertBook {
     if (input.close === true) return;
     const created = this.open.touch(
       bookKey,
-      () => this.create(meta, input, severityOverride),
+      () => this.create(bookKey, meta, input, severityOverride),
       (_k, victim) => {
         this.stats.evicted++;
         this.close(victim);
@@ -138,7 +140,7 @@ export class AlertBook {
         due.push(closesAt, a);
         continue;
       }
-      this.open.delete(keyOf(a), true);
+      this.open.delete(a.key, true);
       this.close(a);
     }
   }
@@ -177,7 +179,7 @@ export class AlertBook {
     this.archive?.dispose();
   }
 
-  private create(meta: RuleMeta, input: RaiseInput, severityOverride?: Severity): OpenAlert {
+  private create(key: string, meta: RuleMeta, input: RaiseInput, severityOverride?: Severity): OpenAlert {
     const first = input.firstTime ?? input.time;
     const json: AlertJson = {
       schemaVersion: 1,
@@ -199,6 +201,7 @@ export class AlertBook {
     };
     if (input.source !== undefined) json.source = input.source;
     const a: OpenAlert = {
+      key,
       json,
       meta,
       lastSeenMs: input.time,
@@ -283,11 +286,6 @@ export class AlertBook {
 
 /** `due` may hold this many times the open alerts (closed ones not yet come out) before a rebuild. */
 const DUE_REBUILD_FACTOR = 2;
-
-/** The book's key of an alert: rule id and the detector's key. */
-function keyOf(a: OpenAlert): string {
-  return `${a.meta.id}\u0000${a.latest.key}`;
-}
 
 function applySources(j: AlertJson, input: RaiseInput): void {
   if (input.sources === undefined) return;

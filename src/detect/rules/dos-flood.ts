@@ -77,9 +77,10 @@ export const dosFlood: RuleModule = {
           frames: undefined,
         }));
         if (s !== undefined) {
-          // A new run of activity: the last run's frames are not this one's evidence.
-          if (ev.time - s.start >= 2 * windowMs) s.frames = undefined;
           const n = slidingCount(s, ev.time, windowMs);
+          // The first request of a run (the rate started again): the last run's frames are not
+          // this one's evidence.
+          if (s.total === 1) s.frames = undefined;
           s.frames = withFrame(s.frames, ev.frame.provenance.frame);
           if (n > perSource && ctx.touch?.(`${group}|${method}`, ev.time, s.total) !== true) {
             const userAgent = ev.msg.userAgent ?? null;
